@@ -1,0 +1,30 @@
+//! # autograd-core
+//!
+//! Tape-based reverse-mode automatic differentiation. Operations are recorded
+//! on a [`Tape`] as they run; each primitive stores its local partial
+//! derivatives; one reverse sweep over the tape then gives the gradient of an
+//! output with respect to every input. Nothing built from primitives needs a
+//! derivative formula of its own.
+//!
+//! ```
+//! use autograd_core::Tape;
+//!
+//! let tape = Tape::new();
+//! let w = tape.var(0.3);
+//! let x = 2.0;
+//! let loss = (w * x).sigmoid().ln() * -1.0;
+//! let g = loss.backward();
+//! // d/dw [-ln sigmoid(w x)] = -(1 - sigmoid(w x)) x
+//! let s = 1.0 / (1.0 + (-0.6_f64).exp());
+//! assert!((g[w] + (1.0 - s) * x).abs() < 1e-15);
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod gradcheck;
+mod real;
+pub mod scalar;
+
+pub use gradcheck::{gradcheck, GradCheck, GradCheckError, GradCheckReport};
+pub use real::Real;
+pub use scalar::{GradientError, Gradients, Tape, Var};

@@ -1,0 +1,352 @@
+//! The reverse sweep and its result.
+
+use std::fmt;
+use std::ops::Index;
+
+use super::tape::{Node, Tape, Var, SCRATCH};
+use crate::Real;
+
+/// The adjoints from one reverse sweep: d(output)/d(v) for every variable `v`
+/// recorded before the sweep. A value of its own, independent of the tape,
+/// so it can be kept, compared, or computed again from the same tape.
+///
+/// Look up with `grads[x]` (panics with a clear message on a foreign variable),
+/// [`Gradients::wrt`], or [`Gradients::get`] (returns a `Result`).
+///
+/// ```
+/// use autograd_core::Tape;
+/// let tape = Tape::new();
+/// let (x, y) = (tape.var(2.0), tape.var(5.0));
+/// let g = (x * y).backward();
+/// assert_eq!(g[x], 5.0);
+/// assert_eq!(g.get(y), Ok(2.0));
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct Gradients<T: Real = f64> {
+    tape_id: u64,
+    /// Nodes on the tape when the sweep ran; later ones are not covered.
+    covered: usize,
+    /// Adjoints of nodes 0..=covered (slot 0 is the tape's scratch slot).
+    adjoints: Vec<T>,
+}
+
+/// Why a gradient could not be looked up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GradientError {
+    /// The variable belongs to another tape, or to this tape before a `clear`.
+    ForeignVariable {
+        /// Index of the variable on its own tape.
+        index: usize,
+        /// Id of the variable's tape recording.
+        var_tape: u64,
+        /// Id of the recording the gradients came from.
+        grad_tape: u64,
+    },
+    /// The variable was recorded after the sweep that produced the gradients.
+    RecordedAfterSweep {
+        /// Index of the variable.
+        index: usize,
+        /// Nodes the gradients cover (indices 1..=covered).
+        covered: usize,
+    },
+}
+
+impl fmt::Display for GradientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GradientError::ForeignVariable { index, var_tape, grad_tape } => write!(
+                f,
+                "gradient of v{index}: the variable is on tape recording #{var_tape}, \
+                 but these gradients come from tape recording #{grad_tape} \
+                 (a different tape, or the same tape before clear())"
+            ),
+            GradientError::RecordedAfterSweep { index, covered } => write!(
+                f,
+                "gradient of v{index}: the variable was recorded after these gradients were \
+                 computed (they cover v1..v{covered}); run the sweep again"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for GradientError {}
+
+impl<T: Real> Default for Gradients<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Real> fmt::Debug for Gradients<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gradients")
+            .field("tape_id", &self.tape_id)
+            .field("covered", &self.covered)
+            .field("adjoints", &&self.adjoints[self.adjoints.len().min(1)..])
+            .finish()
+    }
+}
+
+impl<T: Real> Gradients<T> {
+    /// An empty buffer, to be filled by [`Tape::gradient_into`] (which reuses
+    /// its allocation from one step to the next).
+    ///
+    /// ```
+    /// let g = autograd_core::Gradients::<f64>::new();
+    /// assert!(g.is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Gradients {
+            tape_id: 0,
+            covered: 0,
+            adjoints: Vec::new(),
+        }
+    }
+
+    pub(crate) fn from_parts(tape_id: u64, adjoints: Vec<T>) -> Self {
+        Gradients {
+            tape_id,
+            covered: adjoints.len() - 1,
+            adjoints,
+        }
+    }
+
+    pub(crate) fn tape_id(&self) -> u64 {
+        self.tape_id
+    }
+
+    /// True before any sweep has filled this buffer.
+    ///
+    /// ```
+    /// assert!(autograd_core::Gradients::<f32>::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.covered == 0
+    }
+
+    /// d(output)/d(v), or an error if `v` is not covered by this sweep.
+    ///
+    /// ```
+    /// use autograd_core::{GradientError, Tape};
+    /// let tape = Tape::new();
+    /// let x = tape.var(1.0);
+    /// let g = x.exp().backward();
+    /// let late = tape.var(2.0);
+    /// assert!(matches!(g.get(late), Err(GradientError::RecordedAfterSweep { .. })));
+    /// assert!(g.get(x).is_ok());
+    /// ```
+    pub fn get(&self, v: Var<'_, T>) -> Result<T, GradientError> {
+        let index = v.index as usize;
+        if v.tape.id != self.tape_id {
+            return Err(GradientError::ForeignVariable {
+                index,
+                var_tape: v.tape.id,
+                grad_tape: self.tape_id,
+            });
+        }
+        if index > self.covered {
+            return Err(GradientError::RecordedAfterSweep {
+                index,
+                covered: self.covered,
+            });
+        }
+        Ok(self.adjoints[index])
+    }
+
+    /// d(output)/d(v).
+    ///
+    /// # Panics
+    /// With the message of [`GradientError`] if `v` is not covered.
+    ///
+    /// ```
+    /// let tape = autograd_core::Tape::new();
+    /// let x = tape.var(3.0);
+    /// assert_eq!(x.powi(2).backward().wrt(x), 6.0);
+    /// ```
+    #[track_caller]
+    pub fn wrt(&self, v: Var<'_, T>) -> T {
+        match self.get(v) {
+            Ok(g) => g,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The gradients of several variables, in order.
+    ///
+    /// ```
+    /// let tape = autograd_core::Tape::new();
+    /// let xs = tape.vars(&[1.0, 2.0]);
+    /// let y = xs[0] * xs[1];
+    /// assert_eq!(y.backward().wrt_all(&xs), vec![2.0, 1.0]);
+    /// ```
+    #[track_caller]
+    pub fn wrt_all(&self, vs: &[Var<'_, T>]) -> Vec<T> {
+        vs.iter().map(|&v| self.wrt(v)).collect()
+    }
+
+    /// The adjoint of node `index`; `None` for the scratch slot 0 and past the
+    /// nodes this sweep covers. For printing tapes.
+    ///
+    /// ```
+    /// let tape = autograd_core::Tape::new();
+    /// let x = tape.var(3.0);
+    /// let g = (x * 2.0).backward();
+    /// assert_eq!(g.adjoint(x.index()), Some(2.0));
+    /// ```
+    pub fn adjoint(&self, index: usize) -> Option<T> {
+        if index == 0 || index > self.covered {
+            None
+        } else {
+            Some(self.adjoints[index])
+        }
+    }
+}
+
+impl<'t, T: Real> Index<Var<'t, T>> for Gradients<T> {
+    type Output = T;
+    #[track_caller]
+    fn index(&self, v: Var<'t, T>) -> &T {
+        match self.get(v) {
+            Ok(_) => &self.adjoints[v.index as usize],
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+
+/// The reverse sweep over `nodes[..=top]`: every adjoint must already hold its
+/// seed. One loop, from the top output down, no recursion: node `i` passes
+/// `partial * adjoint[i]` to each parent. Parents always have smaller indices
+/// than their children, so when node `i` is reached its adjoint is final.
+///
+/// Nodes whose adjoint is exactly zero are skipped: the outputs do not depend
+/// on them, and skipping keeps an infinite partial somewhere off the path
+/// (say `sqrt` at 0) from turning into `0 * inf = NaN` on the path.
+#[inline]
+pub(crate) fn sweep<T: Real>(nodes: &[Node<T>], adjoints: &mut [T], top: usize) {
+    let nodes = &nodes[..=top];
+    let adjoints = &mut adjoints[..=top];
+    for i in (1..=top).rev() {
+        let a = adjoints[i];
+        if a == T::ZERO {
+            continue;
+        }
+        let Node { parents, partials } = nodes[i];
+        adjoints[parents[0] as usize] += partials[0] * a;
+        adjoints[parents[1] as usize] += partials[1] * a;
+    }
+}
+
+impl<T: Real> Tape<T> {
+    /// d(output)/d(every variable): one reverse sweep seeded with 1 at
+    /// `output`. The tape is not changed, so this can be asked again, for the
+    /// same or another output.
+    ///
+    /// ```
+    /// use autograd_core::Tape;
+    /// let tape = Tape::new();
+    /// let x = tape.var(2.0);
+    /// let y = x.powi(3);
+    /// let z = x.sin();
+    /// assert_eq!(tape.gradient(y)[x], 12.0);
+    /// assert_eq!(tape.gradient(z)[x], 2.0_f64.cos());
+    /// assert_eq!(tape.gradient(y)[x], 12.0);
+    /// ```
+    #[track_caller]
+    pub fn gradient(&self, output: Var<'_, T>) -> Gradients<T> {
+        let mut g = Gradients::new();
+        self.vjp_into(&[(output, T::ONE)], &mut g);
+        g
+    }
+
+    /// Like [`Tape::gradient`], but writes into `grads`, reusing its memory:
+    /// in a training loop this makes the sweep allocation-free.
+    ///
+    /// ```
+    /// use autograd_core::{Gradients, Tape};
+    /// let mut tape = Tape::new();
+    /// let mut g = Gradients::new();
+    /// for k in 1..4 {
+    ///     let x = tape.var(k as f64);
+    ///     tape.gradient_into(x * x, &mut g);
+    ///     assert_eq!(g[x], 2.0 * k as f64);
+    ///     tape.clear();
+    /// }
+    /// ```
+    #[track_caller]
+    pub fn gradient_into(&self, output: Var<'_, T>, grads: &mut Gradients<T>) {
+        self.vjp_into(&[(output, T::ONE)], grads);
+    }
+
+    /// Vector-Jacobian product: the sweep seeded with `seed` at each listed
+    /// output, giving sum_k seed_k * d(output_k)/d(v) for every variable v.
+    ///
+    /// ```
+    /// use autograd_core::Tape;
+    /// let tape = Tape::new();
+    /// let x = tape.var(3.0);
+    /// let (a, b) = (x * 2.0, x * x);
+    /// let g = tape.vjp(&[(a, 10.0), (b, 1.0)]);
+    /// assert_eq!(g[x], 10.0 * 2.0 + 6.0);
+    /// ```
+    #[track_caller]
+    pub fn vjp(&self, seeds: &[(Var<'_, T>, T)]) -> Gradients<T> {
+        let mut g = Gradients::new();
+        self.vjp_into(seeds, &mut g);
+        g
+    }
+
+    /// [`Tape::vjp`] into a reused buffer.
+    ///
+    /// # Panics
+    /// If a seed variable is on another tape.
+    ///
+    /// ```
+    /// use autograd_core::{Gradients, Tape};
+    /// let tape = Tape::new();
+    /// let x = tape.var(1.0);
+    /// let mut g = Gradients::new();
+    /// tape.vjp_into(&[(x.exp(), 2.0)], &mut g);
+    /// assert_eq!(g[x], 2.0 * 1.0_f64.exp());
+    /// ```
+    #[track_caller]
+    pub fn vjp_into(&self, seeds: &[(Var<'_, T>, T)], grads: &mut Gradients<T>) {
+        let inner = self.inner.borrow();
+        let n = inner.nodes.len();
+        grads.adjoints.clear();
+        grads.adjoints.resize(n, T::ZERO);
+        grads.tape_id = self.id;
+        grads.covered = n - 1;
+        let mut top = SCRATCH as usize;
+        for (v, s) in seeds {
+            self.check_own(*v, "gradient seed");
+            let i = v.index as usize;
+            grads.adjoints[i] += *s;
+            top = top.max(i);
+        }
+        sweep(&inner.nodes, &mut grads.adjoints, top);
+        grads.adjoints[SCRATCH as usize] = T::ZERO;
+    }
+
+    /// The Jacobian d(outputs)/d(inputs), one reverse sweep per output
+    /// (row `i` is the gradient of `outputs[i]`).
+    ///
+    /// ```
+    /// use autograd_core::Tape;
+    /// let tape = Tape::new();
+    /// let (x, y) = (tape.var(2.0), tape.var(3.0));
+    /// let j = tape.jacobian(&[x * y, x + y], &[x, y]);
+    /// assert_eq!(j, vec![vec![3.0, 2.0], vec![1.0, 1.0]]);
+    /// ```
+    #[track_caller]
+    pub fn jacobian(&self, outputs: &[Var<'_, T>], inputs: &[Var<'_, T>]) -> Vec<Vec<T>> {
+        let mut g = Gradients::new();
+        outputs
+            .iter()
+            .map(|&o| {
+                self.gradient_into(o, &mut g);
+                g.wrt_all(inputs)
+            })
+            .collect()
+    }
+}

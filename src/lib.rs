@@ -1,0 +1,21 @@
+//! # autograd
+//!
+//! Tape-based reverse-mode automatic differentiation: record operations on a
+//! [`Tape`], sweep it backwards once, get the gradient with respect to every
+//! input. This facade re-exports [`autograd_core`] (the tape) and
+//! [`autograd_nn`] (models on top).
+//!
+//! ```
+//! use autograd::Tape;
+//! let tape = Tape::new();
+//! let x = tape.var(0.5);
+//! let y = tape.var(4.2);
+//! let f = x * y + x.sin();
+//! let g = f.backward();
+//! assert_eq!(g[x], 4.2 + 0.5_f64.cos());
+//! ```
+
+pub use autograd_core::*;
+pub use autograd_core;
+pub use autograd_nn;
+pub use autograd_nn as nn;
