@@ -1,1 +1,96 @@
-fn main() {}
+//! Scalar tape overhead: workloads S1 and S2 of WORKLOADS.md.
+//!
+//! `S*/plain` evaluates the function on f64, `S*/grad` records it on a reused
+//! tape, sweeps, and reads out the whole gradient. `S1/reverse_crate` is the
+//! same S1 gradient with the `reverse` crate, measured in the same run.
+//!
+//! Run: `cargo bench --bench scalar`
+
+use std::hint::black_box;
+
+use autograd::{Gradients, Tape};
+use criterion::{criterion_group, criterion_main, Criterion};
+use reverse::Gradient as _;
+
+#[path = "common/scalar_workloads.rs"]
+mod workloads;
+use workloads::*;
+
+fn report_tape_shape(
+    name: &str,
+    f: for<'t> fn(&[autograd::Var<'t>]) -> autograd::Var<'t>,
+    x: &[f64],
+) {
+    let tape = Tape::new();
+    let xs = tape.vars(x);
+    let _ = f(&xs);
+    eprintln!(
+        "{name}: {} nodes recorded ({} leaves, {} operations), {} bytes per node, {:.1} MB tape",
+        tape.len(),
+        x.len(),
+        tape.len() - x.len(),
+        Tape::<f64>::bytes_per_node(),
+        (tape.len() * Tape::<f64>::bytes_per_node()) as f64 / 1e6
+    );
+}
+
+fn s1_reverse_crate(tape: &reverse::Tape, x: &[f64], out: &mut [f64]) -> f64 {
+    let xs = tape.add_vars(x);
+    let mut s = tape.add_var(0.0);
+    for i in 0..xs.len() - 1 {
+        let a = xs[i + 1] - xs[i] * xs[i];
+        let b = 1.0 - xs[i];
+        s = s + 100.0 * (a * a) + b * b;
+    }
+    let g = s.grad();
+    for (o, v) in out.iter_mut().zip(&xs) {
+        *o = g.wrt(v);
+    }
+    s.val()
+}
+
+fn scalar(c: &mut Criterion) {
+    let x1 = s1_input(N);
+    let x2 = s2_input(N);
+    report_tape_shape("S1", s1_tape, &x1);
+    report_tape_shape("S2", s2_tape, &x2);
+
+    let mut tape = Tape::new();
+    let mut grads = Gradients::new();
+    let mut out = vec![0.0; N];
+
+    let mut g = c.benchmark_group("S1");
+    g.sample_size(30);
+    g.bench_function("plain", |b| b.iter(|| s1_plain(black_box(&x1))));
+    g.bench_function("grad", |b| {
+        b.iter(|| {
+            let v = tape_gradient(&tape, s1_tape, black_box(&x1), &mut grads, &mut out);
+            tape.clear();
+            v
+        })
+    });
+    let rtape = reverse::Tape::new();
+    g.bench_function("reverse_crate", |b| {
+        b.iter(|| {
+            let v = s1_reverse_crate(&rtape, black_box(&x1), &mut out);
+            rtape.clear();
+            v
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("S2");
+    g.sample_size(30);
+    g.bench_function("plain", |b| b.iter(|| s2_plain(black_box(&x2))));
+    g.bench_function("grad", |b| {
+        b.iter(|| {
+            let v = tape_gradient(&tape, s2_tape, black_box(&x2), &mut grads, &mut out);
+            tape.clear();
+            v
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, scalar);
+criterion_main!(benches);

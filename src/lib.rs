@@ -15,7 +15,7 @@
 //! assert_eq!(g[x], 4.2 + 0.5_f64.cos());
 //! ```
 
-pub use autograd_core::*;
 pub use autograd_core;
+pub use autograd_core::*;
 pub use autograd_nn;
 pub use autograd_nn as nn;

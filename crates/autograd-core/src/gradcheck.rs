@@ -181,7 +181,7 @@ impl GradCheck {
             } else {
                 f64::NAN
             };
-            if !(error <= self.tolerance) {
+            if error.is_nan() || error > self.tolerance {
                 return Err(GradCheckError {
                     input: i,
                     x: x[i],

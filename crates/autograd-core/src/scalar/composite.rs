@@ -54,8 +54,16 @@ impl<'t, T: Real> Var<'t, T> {
     /// assert_eq!(x.relu().backward()[x], 0.0);
     /// ```
     pub fn relu(self) -> Self {
-        let mask = if self.value > T::ZERO { T::ONE } else { T::ZERO };
-        self.unary(self.value * mask, mask, super::trace::Op::MulConst(mask.to_f64()))
+        let mask = if self.value > T::ZERO {
+            T::ONE
+        } else {
+            T::ZERO
+        };
+        self.unary(
+            self.value * mask,
+            mask,
+            super::trace::Op::MulConst(mask.to_f64()),
+        )
     }
 
     /// x^2 (same as `powi(2)`).
@@ -109,7 +117,9 @@ pub fn sum<'t, T: Real>(xs: &[Var<'t, T>]) -> Var<'t, T> {
 #[track_caller]
 pub fn logsumexp<'t, T: Real>(xs: &[Var<'t, T>]) -> Var<'t, T> {
     if xs.is_empty() {
-        panic!("logsumexp: empty slice of variables (the log of an empty sum is -inf and has no tape)");
+        panic!(
+            "logsumexp: empty slice of variables (the log of an empty sum is -inf and has no tape)"
+        );
     }
     let mut m = xs[0].value;
     for x in &xs[1..] {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::ops::Index;
 
-use super::tape::{Node, Tape, Var, SCRATCH};
+use super::tape::{Node, Tape, Var};
 use crate::Real;
 
 /// The adjoints from one reverse sweep: d(output)/d(v) for every variable `v`
@@ -26,7 +26,7 @@ pub struct Gradients<T: Real = f64> {
     tape_id: u64,
     /// Nodes on the tape when the sweep ran; later ones are not covered.
     covered: usize,
-    /// Adjoints of nodes 0..=covered (slot 0 is the tape's scratch slot).
+    /// Adjoints of nodes 0..covered.
     adjoints: Vec<T>,
 }
 
@@ -46,7 +46,7 @@ pub enum GradientError {
     RecordedAfterSweep {
         /// Index of the variable.
         index: usize,
-        /// Nodes the gradients cover (indices 1..=covered).
+        /// Nodes the gradients cover (indices 0..covered).
         covered: usize,
     },
 }
@@ -54,7 +54,11 @@ pub enum GradientError {
 impl fmt::Display for GradientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            GradientError::ForeignVariable { index, var_tape, grad_tape } => write!(
+            GradientError::ForeignVariable {
+                index,
+                var_tape,
+                grad_tape,
+            } => write!(
                 f,
                 "gradient of v{index}: the variable is on tape recording #{var_tape}, \
                  but these gradients come from tape recording #{grad_tape} \
@@ -63,7 +67,8 @@ impl fmt::Display for GradientError {
             GradientError::RecordedAfterSweep { index, covered } => write!(
                 f,
                 "gradient of v{index}: the variable was recorded after these gradients were \
-                 computed (they cover v1..v{covered}); run the sweep again"
+                 computed (they cover v0..v{}); run the sweep again",
+                covered.saturating_sub(1)
             ),
         }
     }
@@ -82,7 +87,7 @@ impl<T: Real> fmt::Debug for Gradients<T> {
         f.debug_struct("Gradients")
             .field("tape_id", &self.tape_id)
             .field("covered", &self.covered)
-            .field("adjoints", &&self.adjoints[self.adjoints.len().min(1)..])
+            .field("adjoints", &self.adjoints)
             .finish()
     }
 }
@@ -106,7 +111,7 @@ impl<T: Real> Gradients<T> {
     pub(crate) fn from_parts(tape_id: u64, adjoints: Vec<T>) -> Self {
         Gradients {
             tape_id,
-            covered: adjoints.len() - 1,
+            covered: adjoints.len(),
             adjoints,
         }
     }
@@ -115,7 +120,8 @@ impl<T: Real> Gradients<T> {
         self.tape_id
     }
 
-    /// True before any sweep has filled this buffer.
+    /// True before any sweep has filled this buffer (or after a sweep of
+    /// an empty tape).
     ///
     /// ```
     /// assert!(autograd_core::Gradients::<f32>::new().is_empty());
@@ -144,7 +150,7 @@ impl<T: Real> Gradients<T> {
                 grad_tape: self.tape_id,
             });
         }
-        if index > self.covered {
+        if index >= self.covered {
             return Err(GradientError::RecordedAfterSweep {
                 index,
                 covered: self.covered,
@@ -184,8 +190,8 @@ impl<T: Real> Gradients<T> {
         vs.iter().map(|&v| self.wrt(v)).collect()
     }
 
-    /// The adjoint of node `index`; `None` for the scratch slot 0 and past the
-    /// nodes this sweep covers. For printing tapes.
+    /// The adjoint of node `index`; `None` past the nodes this sweep covers.
+    /// For printing tapes.
     ///
     /// ```
     /// let tape = autograd_core::Tape::new();
@@ -194,7 +200,7 @@ impl<T: Real> Gradients<T> {
     /// assert_eq!(g.adjoint(x.index()), Some(2.0));
     /// ```
     pub fn adjoint(&self, index: usize) -> Option<T> {
-        if index == 0 || index > self.covered {
+        if index >= self.covered {
             None
         } else {
             Some(self.adjoints[index])
@@ -213,11 +219,11 @@ impl<'t, T: Real> Index<Var<'t, T>> for Gradients<T> {
     }
 }
 
-
-/// The reverse sweep over `nodes[..=top]`: every adjoint must already hold its
-/// seed. One loop, from the top output down, no recursion: node `i` passes
-/// `partial * adjoint[i]` to each parent. Parents always have smaller indices
-/// than their children, so when node `i` is reached its adjoint is final.
+/// The reverse sweep over `nodes[..=top]`: every adjoint must already hold
+/// its seed. One loop, from the top output down, no recursion: node `i`
+/// passes `partial * adjoint[i]` to each parent. Parents always have smaller
+/// indices than their children, so when node `i` is reached its adjoint is
+/// final.
 ///
 /// Nodes whose adjoint is exactly zero are skipped: the outputs do not depend
 /// on them, and skipping keeps an infinite partial somewhere off the path
@@ -226,14 +232,37 @@ impl<'t, T: Real> Index<Var<'t, T>> for Gradients<T> {
 pub(crate) fn sweep<T: Real>(nodes: &[Node<T>], adjoints: &mut [T], top: usize) {
     let nodes = &nodes[..=top];
     let adjoints = &mut adjoints[..=top];
-    for i in (1..=top).rev() {
-        let a = adjoints[i];
+    // Most nodes feed the node recorded right before them (`x.exp().sin()`).
+    // That contribution is kept in a register (`carry`) instead of going
+    // through memory, which would put a store-to-load forwarding delay on the
+    // critical path.
+    let mut carry = T::ZERO;
+    for i in (0..=top).rev() {
+        let a = adjoints[i] + carry;
+        carry = T::ZERO;
         if a == T::ZERO {
             continue;
         }
         let Node { parents, partials } = nodes[i];
-        adjoints[parents[0] as usize] += partials[0] * a;
-        adjoints[parents[1] as usize] += partials[1] * a;
+        let prev = (i as u32).wrapping_sub(1);
+        if parents[0] == prev {
+            carry = partials[0] * a;
+        } else {
+            adjoints[parents[0] as usize] += partials[0] * a;
+        }
+        if parents[1] == prev {
+            // Both edges reach `i - 1` only for `x * x`-like nodes.
+            carry = if parents[0] == prev {
+                carry + partials[1] * a
+            } else {
+                partials[1] * a
+            };
+        } else {
+            adjoints[parents[1] as usize] += partials[1] * a;
+        }
+        // After the edges: a dummy edge (parent = i, partial 0) may have
+        // added 0 * a to this slot, which is NaN if `a` is infinite.
+        adjoints[i] = a;
     }
 }
 
@@ -311,21 +340,22 @@ impl<T: Real> Tape<T> {
     /// ```
     #[track_caller]
     pub fn vjp_into(&self, seeds: &[(Var<'_, T>, T)], grads: &mut Gradients<T>) {
-        let inner = self.inner.borrow();
+        let inner = self.inner();
         let n = inner.nodes.len();
         grads.adjoints.clear();
         grads.adjoints.resize(n, T::ZERO);
         grads.tape_id = self.id;
-        grads.covered = n - 1;
-        let mut top = SCRATCH as usize;
+        grads.covered = n;
+        let mut top = 0;
         for (v, s) in seeds {
             self.check_own(*v, "gradient seed");
             let i = v.index as usize;
             grads.adjoints[i] += *s;
             top = top.max(i);
         }
-        sweep(&inner.nodes, &mut grads.adjoints, top);
-        grads.adjoints[SCRATCH as usize] = T::ZERO;
+        if n > 0 {
+            sweep(&inner.nodes, &mut grads.adjoints, top);
+        }
     }
 
     /// The Jacobian d(outputs)/d(inputs), one reverse sweep per output

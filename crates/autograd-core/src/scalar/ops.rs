@@ -254,7 +254,11 @@ impl<'t, T: Real> Exponent<'t, T> for Var<'t, T> {
     fn raise(self, base: Var<'t, T>) -> Var<'t, T> {
         let (x, e) = (base.value, self.value);
         let z = x.powf(e);
-        let dx = if e == T::ZERO { T::ZERO } else { e * x.powf(e - T::ONE) };
+        let dx = if e == T::ZERO {
+            T::ZERO
+        } else {
+            e * x.powf(e - T::ONE)
+        };
         let de = if x == T::ZERO { T::ZERO } else { z * x.ln() };
         base.binary(self, z, dx, de, Op::Pow)
     }
@@ -351,7 +355,11 @@ impl<'t, T: Real> Var<'t, T> {
     #[inline]
     pub fn pow_scalar(self, c: T) -> Self {
         let x = self.value;
-        let d = if c == T::ZERO { T::ZERO } else { c * x.powf(c - T::ONE) };
+        let d = if c == T::ZERO {
+            T::ZERO
+        } else {
+            c * x.powf(c - T::ONE)
+        };
         self.unary(x.powf(c), d, Op::PowConst(c.to_f64()))
     }
 

@@ -1,30 +1,29 @@
 //! The scalar tape: an append-only Wengert list of nodes, and the `Var` handle.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::UnsafeCell;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::trace::{Op, Trace};
 use crate::Real;
 
-/// One recorded operation, as the reverse sweep reads it: at most two parents
-/// and the local partial derivative of this node with respect to each.
+/// One recorded operation, as the reverse sweep reads it: two parent indices
+/// and the local partial derivative with respect to each.
 ///
-/// 24 bytes for `f64` (two `u32` indices, two partials). The value of the node
-/// is not stored: the sweep never needs it, and the forward pass carries it in
-/// the [`Var`] handle. Unary operations and leaves point their unused parent
-/// slots at node 0, a scratch slot whose adjoint is never read, so the sweep
-/// has no branch on arity.
+/// 24 bytes for `f64`, 16 for `f32`. The node's value is not stored: the
+/// sweep never needs it, and the forward pass carries it in the [`Var`]
+/// handle. Unused parent slots (a unary operation's second, both of a leaf's)
+/// point at the node itself with partial 0, so the sweep has no branch on
+/// arity, and the dummy updates touch a slot no other node writes (pointing
+/// them at one shared scratch slot instead made every node update that slot
+/// in turn: a chain through memory that cost a third of the sweep).
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(C)]
 pub(crate) struct Node<T> {
     pub(crate) parents: [u32; 2],
     pub(crate) partials: [T; 2],
 }
-
-/// Index of the scratch slot that unused parent edges point at.
-pub(crate) const SCRATCH: u32 = 0;
 
 /// Node indices are `u32` to keep nodes at 24 bytes; this is the largest tape.
 pub(crate) const MAX_NODES: usize = u32::MAX as usize;
@@ -67,7 +66,10 @@ fn fresh_id() -> u64 {
 /// `&mut self`, so the borrow checker guarantees that no variable of the old
 /// recording survives it.
 pub struct Tape<T: Real = f64> {
-    pub(crate) inner: RefCell<Inner<T>>,
+    /// Interior mutability without `RefCell`'s borrow flag, which cost 25% of
+    /// the recording time (docs/performance.md). Soundness argument at
+    /// [`Tape::inner`] and [`Tape::inner_mut`].
+    inner: UnsafeCell<Inner<T>>,
     /// Changes on every `clear`, so gradients from an earlier recording are
     /// never mistaken for the current one.
     pub(crate) id: u64,
@@ -133,19 +135,39 @@ impl<T: Real> Tape<T> {
     /// assert!(tape.capacity() >= 1000);
     /// ```
     pub fn with_capacity(nodes: usize) -> Self {
-        let mut v = Vec::with_capacity(nodes + 1);
-        v.push(Node {
-            parents: [SCRATCH; 2],
-            partials: [T::ZERO; 2],
-        });
         Tape {
-            inner: RefCell::new(Inner {
-                nodes: v,
+            inner: UnsafeCell::new(Inner {
+                nodes: Vec::with_capacity(nodes),
                 trace: None,
                 names: Vec::new(),
             }),
             id: fresh_id(),
         }
+    }
+
+    /// Shared access to the tape's storage.
+    ///
+    /// SAFETY argument (for this and [`Tape::inner_mut`]): `Tape` is not
+    /// `Sync` (it holds an `UnsafeCell`), so all access comes from one thread.
+    /// The only `&mut Inner` is made inside `inner_mut`'s callers, which are
+    /// short, non-reentrant functions (`push`, `named`) that call no user
+    /// code and return no reference into the storage. Every `&Inner` from
+    /// this function is used within one call of a crate method that records
+    /// nothing while holding it. So a `&mut Inner` and any other reference
+    /// to it never coexist.
+    #[inline(always)]
+    pub(crate) fn inner(&self) -> &Inner<T> {
+        // SAFETY: see above; no `&mut Inner` is live while this is.
+        unsafe { &*self.inner.get() }
+    }
+
+    /// Exclusive access to the storage, for `push` and `named` only.
+    #[inline(always)]
+    #[allow(clippy::mut_from_ref)]
+    fn inner_mut(&self) -> &mut Inner<T> {
+        // SAFETY: see `inner`; callers hold this only within their own body,
+        // call nothing that reaches the tape, and create no other reference.
+        unsafe { &mut *self.inner.get() }
     }
 
     /// Turns tracing on or off (see [`Tape::traced`]); works for any element
@@ -162,7 +184,7 @@ impl<T: Real> Tape<T> {
     pub fn set_traced(&mut self, on: bool) -> bool {
         let inner = self.inner.get_mut();
         match (on, inner.trace.is_some()) {
-            (true, false) if inner.nodes.len() > 1 => false,
+            (true, false) if !inner.nodes.is_empty() => false,
             (true, false) => {
                 inner.trace = Some(Trace::new());
                 true
@@ -181,7 +203,7 @@ impl<T: Real> Tape<T> {
     /// assert!(!autograd_core::Tape::new().is_traced());
     /// ```
     pub fn is_traced(&self) -> bool {
-        self.inner.borrow().trace.is_some()
+        self.inner().trace.is_some()
     }
 
     /// A new independent variable (a leaf) with the given value.
@@ -193,7 +215,7 @@ impl<T: Real> Tape<T> {
     /// ```
     #[inline]
     pub fn var(&self, value: T) -> Var<'_, T> {
-        self.push([SCRATCH; 2], [T::ZERO; 2], value, Op::Input)
+        self.push_leaf(value, Op::Input)
     }
 
     /// Several leaves at once, in order.
@@ -220,7 +242,7 @@ impl<T: Real> Tape<T> {
     /// ```
     #[inline]
     pub fn constant(&self, value: T) -> Var<'_, T> {
-        self.push([SCRATCH; 2], [T::ZERO; 2], value, Op::Constant)
+        self.push_leaf(value, Op::Constant)
     }
 
     /// Number of recorded nodes (leaves included).
@@ -232,7 +254,7 @@ impl<T: Real> Tape<T> {
     /// assert_eq!(tape.len(), 2);
     /// ```
     pub fn len(&self) -> usize {
-        self.inner.borrow().nodes.len() - 1
+        self.inner().nodes.len()
     }
 
     /// True when nothing has been recorded since creation or the last clear.
@@ -251,14 +273,15 @@ impl<T: Real> Tape<T> {
     /// assert!(tape.capacity() >= 10);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.inner.borrow().nodes.capacity() - 1
+        self.inner().nodes.capacity()
     }
 
-    /// Bytes one node takes on the tape (24 for `f64`, 16 for `f32`),
-    /// not counting the trace of a traced tape.
+    /// Bytes one node takes on the tape (24 for `f64`, 16 for `f32`), for
+    /// every kind of node; the trace of a traced tape and names are extra.
     ///
     /// ```
     /// assert_eq!(autograd_core::Tape::<f64>::bytes_per_node(), 24);
+    /// assert_eq!(autograd_core::Tape::<f32>::bytes_per_node(), 16);
     /// ```
     pub const fn bytes_per_node() -> usize {
         std::mem::size_of::<Node<T>>()
@@ -281,7 +304,7 @@ impl<T: Real> Tape<T> {
     /// ```
     pub fn clear(&mut self) {
         let inner = self.inner.get_mut();
-        inner.nodes.truncate(1);
+        inner.nodes.clear();
         inner.names.clear();
         if let Some(trace) = inner.trace.as_mut() {
             trace.clear();
@@ -289,15 +312,25 @@ impl<T: Real> Tape<T> {
         self.id = fresh_id();
     }
 
-    /// Records one node. Every primitive goes through here.
+    /// Records one node. Every primitive goes through here; `parents` and
+    /// `partials` are completed by the callers below.
     #[inline(always)]
-    pub(crate) fn push(&self, parents: [u32; 2], partials: [T; 2], value: T, op: Op) -> Var<'_, T> {
-        let mut inner = self.inner.borrow_mut();
+    fn push(
+        &self,
+        parents: impl FnOnce(u32) -> [u32; 2],
+        partials: [T; 2],
+        value: T,
+        op: Op,
+    ) -> Var<'_, T> {
+        let inner = self.inner_mut();
         let index = inner.nodes.len();
         if index == inner.nodes.capacity() {
             grow(&mut inner.nodes);
         }
-        inner.nodes.push(Node { parents, partials });
+        inner.nodes.push(Node {
+            parents: parents(index as u32),
+            partials,
+        });
         if let Some(trace) = inner.trace.as_mut() {
             trace.push(op, value);
         }
@@ -306,6 +339,30 @@ impl<T: Real> Tape<T> {
             index: index as u32,
             value,
         }
+    }
+
+    /// A node without parents.
+    #[inline(always)]
+    fn push_leaf(&self, value: T, op: Op) -> Var<'_, T> {
+        self.push(|me| [me, me], [T::ZERO; 2], value, op)
+    }
+
+    /// A node with one parent.
+    #[inline(always)]
+    pub(crate) fn push1(&self, parent: u32, partial: T, value: T, op: Op) -> Var<'_, T> {
+        self.push(|me| [parent, me], [partial, T::ZERO], value, op)
+    }
+
+    /// A node with two parents.
+    #[inline(always)]
+    pub(crate) fn push2(
+        &self,
+        parents: [u32; 2],
+        partials: [T; 2],
+        value: T,
+        op: Op,
+    ) -> Var<'_, T> {
+        self.push(|_| parents, partials, value, op)
     }
 
     /// Records a custom primitive with one argument: you give its value and its
@@ -321,9 +378,15 @@ impl<T: Real> Tape<T> {
     /// assert_eq!(y.backward()[x], 12.0);
     /// ```
     #[track_caller]
-    pub fn custom_unary<'t>(&'t self, name: &'static str, x: Var<'t, T>, value: T, dx: T) -> Var<'t, T> {
+    pub fn custom_unary<'t>(
+        &'t self,
+        name: &'static str,
+        x: Var<'t, T>,
+        value: T,
+        dx: T,
+    ) -> Var<'t, T> {
         self.check_own(x, name);
-        self.push([x.index, SCRATCH], [dx, T::ZERO], value, Op::Custom(name))
+        self.push1(x.index, dx, value, Op::Custom(name))
     }
 
     /// Records a custom primitive with two arguments and both local partials.
@@ -349,7 +412,7 @@ impl<T: Real> Tape<T> {
     ) -> Var<'t, T> {
         self.check_own(x, name);
         self.check_own(y, name);
-        self.push([x.index, y.index], [dx, dy], value, Op::Custom(name))
+        self.push2([x.index, y.index], [dx, dy], value, Op::Custom(name))
     }
 
     #[inline(always)]
@@ -361,8 +424,7 @@ impl<T: Real> Tape<T> {
     }
 
     pub(crate) fn name_of(&self, index: u32) -> Option<Cow<'static, str>> {
-        let inner = self.inner.borrow();
-        inner
+        self.inner()
             .names
             .iter()
             .rev()
@@ -376,8 +438,7 @@ impl<T: Real> Tape<T> {
 fn grow<T>(nodes: &mut Vec<Node<T>>) {
     if nodes.len() >= MAX_NODES {
         panic!(
-            "Tape: cannot record more than {} nodes (indices are u32); split the computation or clear the tape",
-            MAX_NODES - 1
+            "Tape: cannot record more than {MAX_NODES} nodes (indices are u32); split the computation or clear the tape"
         );
     }
     nodes.reserve(nodes.len().max(64));
@@ -438,12 +499,12 @@ impl<'t, T: Real> Var<'t, T> {
         self.value
     }
 
-    /// Position of this variable's node on its tape (1-based: node 0 is the
-    /// tape's internal scratch slot). Rows of the Wengert list use it.
+    /// Position of this variable's node on its tape, from 0. Rows of the
+    /// Wengert list use it.
     ///
     /// ```
     /// let tape = autograd_core::Tape::new();
-    /// assert_eq!(tape.var(1.0).index(), 1);
+    /// assert_eq!(tape.var(1.0).index(), 0);
     /// ```
     #[inline(always)]
     pub fn index(&self) -> usize {
@@ -471,11 +532,8 @@ impl<'t, T: Real> Var<'t, T> {
     /// # let _ = w;
     /// ```
     pub fn named(self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.tape
-            .inner
-            .borrow_mut()
-            .names
-            .push((self.index, name.into()));
+        let name = name.into();
+        self.tape.inner_mut().names.push((self.index, name));
         self
     }
 
@@ -493,7 +551,7 @@ impl<'t, T: Real> Var<'t, T> {
 
     #[inline(always)]
     pub(crate) fn unary(self, value: T, d: T, op: Op) -> Self {
-        self.tape.push([self.index, SCRATCH], [d, T::ZERO], value, op)
+        self.tape.push1(self.index, d, value, op)
     }
 
     #[inline(always)]
@@ -503,6 +561,6 @@ impl<'t, T: Real> Var<'t, T> {
             different_tapes(op.name(), self.tape.id, other.tape.id);
         }
         self.tape
-            .push([self.index, other.index], [da, db], value, op)
+            .push2([self.index, other.index], [da, db], value, op)
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt::{self, Write as _};
 
 use super::gradients::Gradients;
-use super::tape::{Node, Tape, Var, SCRATCH};
+use super::tape::{Node, Tape, Var};
 use crate::Real;
 
 /// The operation that produced a node, as a traced tape records it.
@@ -12,8 +12,6 @@ use crate::Real;
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Op {
-    /// The tape's internal slot 0.
-    Scratch,
     /// An independent variable ([`Tape::var`]).
     Input,
     /// A constant leaf ([`Tape::constant`]).
@@ -84,7 +82,6 @@ impl Op {
     /// ```
     pub fn name(&self) -> &'static str {
         match self {
-            Op::Scratch => "scratch",
             Op::Input => "input",
             Op::Constant => "const",
             Op::Add | Op::AddConst(_) => "add",
@@ -112,7 +109,6 @@ impl Op {
     /// The expression this node computes, given how to print its parents.
     fn expression(&self, a: &str, b: &str, value: &str) -> String {
         match *self {
-            Op::Scratch => String::new(),
             Op::Input => "input".to_string(),
             Op::Constant => format!("const {value}"),
             Op::Add => format!("{a} + {b}"),
@@ -147,8 +143,8 @@ pub(crate) struct Trace<T> {
 impl<T: Real> Trace<T> {
     pub(crate) fn new() -> Self {
         Trace {
-            ops: vec![Op::Scratch],
-            values: vec![T::ZERO],
+            ops: Vec::new(),
+            values: Vec::new(),
         }
     }
 
@@ -159,8 +155,8 @@ impl<T: Real> Trace<T> {
     }
 
     pub(crate) fn clear(&mut self) {
-        self.ops.truncate(1);
-        self.values.truncate(1);
+        self.ops.clear();
+        self.values.clear();
     }
 }
 
@@ -183,11 +179,12 @@ pub struct Row<T> {
     pub adjoint: Option<T>,
 }
 
-fn parent_list<T: Real>(node: &Node<T>) -> (Vec<usize>, Vec<T>) {
+/// The real parents of node `me` (dummy slots point at the node itself).
+fn parent_list<T: Real>(me: usize, node: &Node<T>) -> (Vec<usize>, Vec<T>) {
     let mut parents = Vec::new();
     let mut partials = Vec::new();
     for k in 0..2 {
-        if node.parents[k] != SCRATCH {
+        if node.parents[k] as usize != me {
             parents.push(node.parents[k] as usize);
             partials.push(node.partials[k]);
         }
@@ -205,16 +202,21 @@ impl<T: Real> Tape<T> {
     /// let x = tape.var(3.0);
     /// let y = x * x;
     /// let rows = tape.rows(Some(&y.backward()));
-    /// assert_eq!(rows[1].parents, vec![1, 1]);
+    /// assert_eq!(rows[1].parents, vec![0, 0]);
     /// assert_eq!(rows[1].partials, vec![3.0, 3.0]);
     /// assert_eq!(rows[0].adjoint, Some(6.0));
     /// ```
     pub fn rows(&self, grads: Option<&Gradients<T>>) -> Vec<Row<T>> {
-        let inner = self.inner.borrow();
-        let adjoint = |i: usize| grads.filter(|_| grads_match(self, grads)).and_then(|g| g.adjoint(i));
-        (1..inner.nodes.len())
+        let inner = self.inner();
+        let nodes = &inner.nodes;
+        let adjoint = |i: usize| {
+            grads
+                .filter(|_| grads_match(self, grads))
+                .and_then(|g| g.adjoint(i))
+        };
+        (0..nodes.len())
             .map(|i| {
-                let (parents, partials) = parent_list(&inner.nodes[i]);
+                let (parents, partials) = parent_list(i, &nodes[i]);
                 Row {
                     index: i,
                     name: inner
@@ -264,11 +266,13 @@ impl<T: Real> Tape<T> {
     /// let y = x.exp();
     /// let dot = tape.to_dot(Some(&y.backward()));
     /// assert!(dot.starts_with("digraph tape {"));
-    /// assert!(dot.contains("v1 -> v2"));
+    /// assert!(dot.contains("v0 -> v1"));
     /// ```
     pub fn to_dot(&self, grads: Option<&Gradients<T>>) -> String {
         let rows = self.rows(grads);
-        let mut out = String::from("digraph tape {\n  rankdir=LR;\n  node [shape=record, fontname=\"monospace\"];\n");
+        let mut out = String::from(
+            "digraph tape {\n  rankdir=LR;\n  node [shape=record, fontname=\"monospace\"];\n",
+        );
         for r in &rows {
             let label = self.label_of(r.index);
             let expr = describe(self, &rows, r);
@@ -279,7 +283,12 @@ impl<T: Real> Tape<T> {
             if let Some(a) = r.adjoint {
                 fields.push(format!("adjoint = {}", fmt_num(a)));
             }
-            let _ = writeln!(out, "  v{} [label=\"{{{}}}\"];", r.index, fields.join(" | "));
+            let _ = writeln!(
+                out,
+                "  v{} [label=\"{{{}}}\"];",
+                r.index,
+                fields.join(" | ")
+            );
         }
         for r in &rows {
             for (p, d) in r.parents.iter().zip(&r.partials) {
@@ -309,15 +318,16 @@ impl<T: Real> Tape<T> {
     #[track_caller]
     pub fn sweep_steps(&self, output: Var<'_, T>) -> SweepSteps<T> {
         self.check_own(output, "sweep_steps");
-        let inner = self.inner.borrow();
+        let mut nodes = self.inner().nodes.clone();
         let top = output.index as usize;
-        let mut adjoints = vec![T::ZERO; inner.nodes.len()];
+        let mut adjoints = vec![T::ZERO; nodes.len()];
         adjoints[top] = T::ONE;
+        nodes.truncate(top + 1);
         SweepSteps {
-            nodes: inner.nodes[..=top].to_vec(),
+            nodes,
             adjoints,
             tape_id: self.id,
-            node: top,
+            remaining: top + 1,
             edge: 0,
         }
     }
@@ -363,7 +373,7 @@ fn fmt_num<T: Real>(x: T) -> String {
 
 fn describe<T: Real>(tape: &Tape<T>, rows: &[Row<T>], r: &Row<T>) -> String {
     let name = |i: usize| {
-        rows.get(i - 1)
+        rows.get(i)
             .and_then(|p| p.name.clone())
             .unwrap_or_else(|| format!("v{i}"))
     };
@@ -375,7 +385,14 @@ fn describe<T: Real>(tape: &Tape<T>, rows: &[Row<T>], r: &Row<T>) -> String {
         None if r.parents.is_empty() => "leaf".to_string(),
         None => {
             let _ = tape;
-            format!("f({})", r.parents.iter().map(|&i| name(i)).collect::<Vec<_>>().join(", "))
+            format!(
+                "f({})",
+                r.parents
+                    .iter()
+                    .map(|&i| name(i))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }
     }
 }
@@ -395,7 +412,11 @@ impl<T: Real> fmt::Display for Wengert<'_, T> {
             "operation".into(),
             "value".into(),
             "local partials".into(),
-            if show_adj { "adjoint".into() } else { String::new() },
+            if show_adj {
+                "adjoint".into()
+            } else {
+                String::new()
+            },
         ]];
         for r in &rows {
             let label = self.tape.label_of(r.index);
@@ -431,8 +452,11 @@ impl<T: Real> fmt::Display for Wengert<'_, T> {
             }
             writeln!(f, "{}", line.trim_end())?;
         }
-        if self.tape.inner.borrow().trace.is_none() {
-            writeln!(f, "(untraced tape: build it with Tape::traced() to see operations and values)")?;
+        if self.tape.inner().trace.is_none() {
+            writeln!(
+                f,
+                "(untraced tape: build it with Tape::traced() to see operations and values)"
+            )?;
         }
         Ok(())
     }
@@ -487,7 +511,8 @@ pub struct SweepSteps<T: Real> {
     nodes: Vec<Node<T>>,
     adjoints: Vec<T>,
     tape_id: u64,
-    node: usize,
+    /// Nodes not yet finished; the current one is `remaining - 1`.
+    remaining: usize,
     edge: usize,
 }
 
@@ -504,9 +529,7 @@ impl<T: Real> SweepSteps<T> {
     /// assert_eq!(steps.gradients(), tape.gradient(y));
     /// ```
     pub fn gradients(&self) -> Gradients<T> {
-        let mut adjoints = self.adjoints.clone();
-        adjoints[SCRATCH as usize] = T::ZERO;
-        Gradients::from_parts(self.tape_id, adjoints)
+        Gradients::from_parts(self.tape_id, self.adjoints.clone())
     }
 }
 
@@ -514,9 +537,10 @@ impl<T: Real> Iterator for SweepSteps<T> {
     type Item = AdjointUpdate<T>;
 
     fn next(&mut self) -> Option<AdjointUpdate<T>> {
-        // Same order and same skipping as the fast sweep in gradients.rs.
-        while self.node >= 1 {
-            let i = self.node;
+        // Same order and same skipping as the fast sweep in gradients.rs;
+        // dummy edges (parent = the node itself) are applied but not shown.
+        while self.remaining > 0 {
+            let i = self.remaining - 1;
             let a = self.adjoints[i];
             if a != T::ZERO {
                 while self.edge < 2 {
@@ -524,8 +548,8 @@ impl<T: Real> Iterator for SweepSteps<T> {
                     self.edge += 1;
                     let p = self.nodes[i].parents[k] as usize;
                     let d = self.nodes[i].partials[k];
-                    self.adjoints[p] += d * a;
-                    if p != SCRATCH as usize {
+                    if p != i {
+                        self.adjoints[p] += d * a;
                         return Some(AdjointUpdate {
                             node: i,
                             parent: p,
@@ -537,7 +561,7 @@ impl<T: Real> Iterator for SweepSteps<T> {
                     }
                 }
             }
-            self.node -= 1;
+            self.remaining -= 1;
             self.edge = 0;
         }
         None
