@@ -78,7 +78,7 @@ impl fmt::Display for GradCheckError {
 impl std::error::Error for GradCheckError {}
 
 impl GradCheck {
-    /// Defaults: step 1e-6, tolerance 1e-6, floor 1e-3.
+    /// Defaults: step 1e-4, tolerance 1e-6, floor 1e-3.
     ///
     /// ```
     /// let c = autograd_core::GradCheck::new();
@@ -86,7 +86,7 @@ impl GradCheck {
     /// ```
     pub fn new() -> Self {
         GradCheck {
-            step: 1e-6,
+            step: 1e-4,
             tolerance: 1e-6,
             floor: 1e-3,
         }

@@ -241,6 +241,9 @@ pub(crate) fn sweep<T: Real>(nodes: &[Node<T>], adjoints: &mut [T], top: usize) 
         let a = adjoints[i] + carry;
         carry = T::ZERO;
         if a == T::ZERO {
+            // Store it anyway: the slot may hold contributions that `carry`
+            // cancelled exactly.
+            adjoints[i] = a;
             continue;
         }
         let Node { parents, partials } = nodes[i];

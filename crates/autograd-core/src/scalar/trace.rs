@@ -329,6 +329,8 @@ impl<T: Real> Tape<T> {
             tape_id: self.id,
             remaining: top + 1,
             edge: 0,
+            carry: T::ZERO,
+            to_prev: false,
         }
     }
 
@@ -514,6 +516,10 @@ pub struct SweepSteps<T: Real> {
     /// Nodes not yet finished; the current one is `remaining - 1`.
     remaining: usize,
     edge: usize,
+    /// Pending contribution to node `remaining - 2`, as in the fast sweep.
+    carry: T,
+    /// Whether `carry` was set by the current node.
+    to_prev: bool,
 }
 
 impl<T: Real> SweepSteps<T> {
@@ -537,10 +543,16 @@ impl<T: Real> Iterator for SweepSteps<T> {
     type Item = AdjointUpdate<T>;
 
     fn next(&mut self) -> Option<AdjointUpdate<T>> {
-        // Same order and same skipping as the fast sweep in gradients.rs;
-        // dummy edges (parent = the node itself) are applied but not shown.
+        // The same arithmetic, in the same order, as the fast sweep in
+        // gradients.rs, including its `carry` register for edges to the node
+        // just below; dummy edges (parent = the node itself) are not shown.
         while self.remaining > 0 {
             let i = self.remaining - 1;
+            if self.edge == 0 {
+                self.adjoints[i] += self.carry;
+                self.carry = T::ZERO;
+                self.to_prev = false;
+            }
             let a = self.adjoints[i];
             if a != T::ZERO {
                 while self.edge < 2 {
@@ -548,17 +560,29 @@ impl<T: Real> Iterator for SweepSteps<T> {
                     self.edge += 1;
                     let p = self.nodes[i].parents[k] as usize;
                     let d = self.nodes[i].partials[k];
-                    if p != i {
-                        self.adjoints[p] += d * a;
-                        return Some(AdjointUpdate {
-                            node: i,
-                            parent: p,
-                            partial: d,
-                            node_adjoint: a,
-                            contribution: d * a,
-                            parent_adjoint: self.adjoints[p],
-                        });
+                    if p == i {
+                        continue;
                     }
+                    let parent_adjoint = if p + 1 == i {
+                        self.carry = if self.to_prev {
+                            self.carry + d * a
+                        } else {
+                            d * a
+                        };
+                        self.to_prev = true;
+                        self.adjoints[p] + self.carry
+                    } else {
+                        self.adjoints[p] += d * a;
+                        self.adjoints[p]
+                    };
+                    return Some(AdjointUpdate {
+                        node: i,
+                        parent: p,
+                        partial: d,
+                        node_adjoint: a,
+                        contribution: d * a,
+                        parent_adjoint,
+                    });
                 }
             }
             self.remaining -= 1;
