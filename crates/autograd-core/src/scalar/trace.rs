@@ -493,16 +493,13 @@ impl<T: Real> fmt::Display for AdjointUpdate<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "adj[v{}] += d(v{})/d(v{}) * adj[v{}] = {} * {} = {:<12} -> adj[v{}] = {}",
-            self.parent,
-            self.node,
-            self.parent,
-            self.node,
+            "adj[v{p}] += d(v{n})/d(v{p}) * adj[v{n}] = {} * {} = {};  adj[v{p}] is now {}",
             fmt_num(self.partial),
             fmt_num(self.node_adjoint),
             fmt_num(self.contribution),
-            self.parent,
-            fmt_num(self.parent_adjoint)
+            fmt_num(self.parent_adjoint),
+            p = self.parent,
+            n = self.node,
         )
     }
 }
