@@ -19,3 +19,8 @@ pub use autograd_core;
 pub use autograd_core::*;
 pub use autograd_nn;
 pub use autograd_nn as nn;
+
+/// The code blocks of README.md, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,73 @@
+//! Where the time of a scalar gradient goes: recording the tape, the reverse
+//! sweep, and reading the gradient out, for workloads S1 and S2
+//! (../shared/WORKLOADS.md), in nanoseconds per recorded node. Each phase is
+//! the minimum over 50 repetitions in one process. The criterion benches
+//! (`cargo bench --bench scalar`) give the end-to-end figures; this splits them.
+//!
+//! Run: `cargo run --release --example tape_phases`
+
+#[path = "../benches/common/scalar_workloads.rs"]
+mod workloads;
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use autograd::{Gradients, Tape, Var};
+use workloads::*;
+
+fn min_time(reps: usize, mut f: impl FnMut()) -> f64 {
+    (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn phases(name: &str, f: for<'t> fn(&[Var<'t>]) -> Var<'t>, plain: fn(&[f64]) -> f64, x: &[f64]) {
+    let mut tape = Tape::new();
+    let mut g = Gradients::new();
+    let (mut record, mut sweep, mut readout) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+    let mut nodes = 0;
+    for _ in 0..50 {
+        let t0 = Instant::now();
+        let xs = tape.vars(black_box(x));
+        let y = f(&xs);
+        let t1 = Instant::now();
+        tape.gradient_into(y, &mut g);
+        let t2 = Instant::now();
+        let s: f64 = xs.iter().map(|v| g[*v]).sum();
+        let t3 = Instant::now();
+        black_box(s);
+        record = record.min((t1 - t0).as_secs_f64());
+        sweep = sweep.min((t2 - t1).as_secs_f64());
+        readout = readout.min((t3 - t2).as_secs_f64());
+        nodes = tape.len();
+        drop(xs);
+        tape.clear();
+    }
+    let t_plain = min_time(50, || {
+        black_box(plain(black_box(x)));
+    });
+    let per = |t: f64| t * 1e9 / nodes as f64;
+    println!(
+        "{name}: {nodes} nodes | plain {:.3} ms | record {:.3} ms ({:.2} ns/node) | sweep {:.3} ms ({:.2} ns/node) \
+         | read-out {:.3} ms | total {:.3} ms ({:.2} ns/node, {:.2}x plain)",
+        t_plain * 1e3,
+        record * 1e3,
+        per(record),
+        sweep * 1e3,
+        per(sweep),
+        readout * 1e3,
+        (record + sweep + readout) * 1e3,
+        per(record + sweep + readout),
+        (record + sweep + readout) / t_plain
+    );
+}
+
+fn main() {
+    println!("bytes per node: {}", Tape::<f64>::bytes_per_node());
+    phases("S1", s1_tape, s1_plain, &s1_input(N));
+    phases("S2", s2_tape, s2_plain, &s2_input(N));
+}
