@@ -260,10 +260,12 @@ pub(crate) fn sweep<T: Real>(nodes: &[Node<T>], adjoints: &mut [T], top: usize) 
             } else {
                 partials[1] * a
             };
-        } else {
+        } else if parents[1] != i as u32 {
+            // (A unary node's second edge is a dummy pointing at the node
+            // itself: skipping it saves a read-modify-write per node.)
             adjoints[parents[1] as usize] += partials[1] * a;
         }
-        // After the edges: a dummy edge (parent = i, partial 0) may have
+        // After the edges: a leaf's dummy edge (parent = i, partial 0) has
         // added 0 * a to this slot, which is NaN if `a` is infinite.
         adjoints[i] = a;
     }

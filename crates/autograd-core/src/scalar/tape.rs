@@ -17,7 +17,7 @@ use crate::Real;
 /// point at the node itself with partial 0, so the sweep has no branch on
 /// arity, and the dummy updates touch a slot no other node writes (pointing
 /// them at one shared scratch slot instead made every node update that slot
-/// in turn: a chain through memory that cost a third of the sweep).
+/// in turn: a chain through memory that cost a quarter of the sweep).
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(C)]
 pub(crate) struct Node<T> {
