@@ -103,9 +103,7 @@ pub fn tape_gradient(
     let xs = tape.vars(x);
     let y = f(&xs);
     tape.gradient_into(y, grads);
-    for (o, v) in out.iter_mut().zip(&xs) {
-        *o = grads[*v];
-    }
+    grads.wrt_into(&xs, out);
     y.value()
 }
 

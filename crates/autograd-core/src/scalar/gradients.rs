@@ -187,7 +187,50 @@ impl<T: Real> Gradients<T> {
     /// ```
     #[track_caller]
     pub fn wrt_all(&self, vs: &[Var<'_, T>]) -> Vec<T> {
-        vs.iter().map(|&v| self.wrt(v)).collect()
+        let mut out = vec![T::ZERO; vs.len()];
+        self.wrt_into(vs, &mut out);
+        out
+    }
+
+    /// Writes the gradients of `vs` into `out` (same length), checking that
+    /// each variable is covered. The bulk form of `grads[v]`: the tape check
+    /// is done once per run of variables from the same tape.
+    ///
+    /// # Panics
+    /// If the lengths differ, or a variable is not covered (see [`Gradients::get`]).
+    ///
+    /// ```
+    /// let tape = autograd_core::Tape::new();
+    /// let xs = tape.vars(&[1.0, 2.0, 3.0]);
+    /// let y = xs[0] * xs[1] * xs[2];
+    /// let mut g = [0.0; 3];
+    /// y.backward().wrt_into(&xs, &mut g);
+    /// assert_eq!(g, [6.0, 3.0, 2.0]);
+    /// ```
+    #[track_caller]
+    pub fn wrt_into(&self, vs: &[Var<'_, T>], out: &mut [T]) {
+        assert_eq!(
+            vs.len(),
+            out.len(),
+            "Gradients::wrt_into: {} variables but an output slice of length {}",
+            vs.len(),
+            out.len()
+        );
+        let mut checked: *const Tape<T> = std::ptr::null();
+        for (o, v) in out.iter_mut().zip(vs) {
+            if !std::ptr::eq(v.tape, checked) {
+                if v.tape.id != self.tape_id {
+                    self.wrt(*v);
+                }
+                checked = v.tape;
+            }
+            match self.adjoints.get(v.index as usize) {
+                Some(g) => *o = *g,
+                None => {
+                    self.wrt(*v);
+                }
+            }
+        }
     }
 
     /// The adjoint of node `index`; `None` past the nodes this sweep covers.
