@@ -2,7 +2,8 @@
 //!
 //! `S*/plain` evaluates the function on f64, `S*/grad` records it on a reused
 //! tape, sweeps, and reads out the whole gradient. `S1/reverse_crate` is the
-//! same S1 gradient with the `reverse` crate, measured in the same run.
+//! same S1 gradient with the `reverse` crate, measured in the same run; the
+//! `*_fresh_tape` variants make a new tape for every gradient.
 //!
 //! Run: `cargo bench --bench scalar`
 
@@ -75,6 +76,22 @@ fn scalar(c: &mut Criterion) {
             let v = s1_reverse_crate(&rtape, black_box(&x1), &mut out);
             rtape.clear();
             v
+        })
+    });
+    // The same two gradients with a new tape (and gradient buffer) each
+    // time, as one-off code would write them: growth and page faults
+    // included.
+    g.bench_function("grad_fresh_tape", |b| {
+        b.iter(|| {
+            let tape = Tape::new();
+            let mut grads = Gradients::new();
+            tape_gradient(&tape, s1_tape, black_box(&x1), &mut grads, &mut out)
+        })
+    });
+    g.bench_function("reverse_crate_fresh_tape", |b| {
+        b.iter(|| {
+            let rtape = reverse::Tape::new();
+            s1_reverse_crate(&rtape, black_box(&x1), &mut out)
         })
     });
     g.finish();

@@ -226,7 +226,39 @@ impl<T: Real> Tape<T> {
     /// assert_eq!(xs[1].value(), 2.0);
     /// ```
     pub fn vars(&self, values: &[T]) -> Vec<Var<'_, T>> {
-        values.iter().map(|&v| self.var(v)).collect()
+        let first = {
+            let inner = self.inner_mut();
+            let first = inner.nodes.len();
+            if first + values.len() > MAX_NODES {
+                panic!(
+                    "Tape::vars: {} more nodes would exceed the limit of {MAX_NODES}",
+                    values.len()
+                );
+            }
+            // One reservation and a plain loop of stores, instead of one
+            // push (with its capacity check) per leaf.
+            inner
+                .nodes
+                .extend((first..first + values.len()).map(|i| Node {
+                    parents: [i as u32; 2],
+                    partials: [T::ZERO; 2],
+                }));
+            if let Some(trace) = inner.trace.as_mut() {
+                for &v in values {
+                    trace.push(Op::Input, v);
+                }
+            }
+            first
+        };
+        values
+            .iter()
+            .enumerate()
+            .map(|(k, &value)| Var {
+                tape: self,
+                index: (first + k) as u32,
+                value,
+            })
+            .collect()
     }
 
     /// A constant: a leaf whose gradient you do not intend to ask for.
