@@ -35,6 +35,12 @@ impl Default for GradCheck {
 }
 
 /// What a passing check measured.
+///
+/// ```
+/// let r = autograd_core::gradcheck(|_, x| x[0] * x[0], &[3.0]).unwrap();
+/// assert_eq!((r.value, r.analytic[0]), (9.0, 6.0));
+/// assert!((r.numeric[0] - 6.0).abs() < 1e-9);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct GradCheckReport {
     /// The function's value at the point.
@@ -48,6 +54,13 @@ pub struct GradCheckReport {
 }
 
 /// A failed gradient check: which input, both values, and the error.
+///
+/// ```
+/// // sqrt has an infinite derivative at 0: the check refuses it.
+/// let e = autograd_core::gradcheck(|_, x| x[0].sqrt(), &[0.0]).unwrap_err();
+/// assert_eq!(e.input, 0);
+/// assert!(e.to_string().starts_with("gradcheck failed for input 0"));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct GradCheckError {
     /// Index of the offending input.

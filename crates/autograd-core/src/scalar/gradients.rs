@@ -31,6 +31,14 @@ pub struct Gradients<T: Real = f64> {
 }
 
 /// Why a gradient could not be looked up.
+///
+/// ```
+/// use autograd_core::{GradientError, Tape};
+/// let (a, b) = (Tape::new(), Tape::new());
+/// let g = a.var(1.0).exp().backward();
+/// let stranger = b.var(1.0);
+/// assert!(matches!(g.get(stranger), Err(GradientError::ForeignVariable { .. })));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GradientError {
     /// The variable belongs to another tape, or to this tape before a `clear`.

@@ -229,6 +229,12 @@ fn pick<T: Real>(a: T, b: T, want_max: bool) -> (T, T, T) {
 
 /// What may stand as the exponent of [`Var::powf`]: a variable or a plain
 /// number. Sealed; implemented for `Var`, `f32` and `f64`.
+///
+/// ```
+/// let tape = autograd_core::Tape::new();
+/// let (x, e) = (tape.var(4.0), tape.var(0.5));
+/// assert_eq!(x.powf(e).value(), x.powf(0.5).value());
+/// ```
 pub trait Exponent<'t, T: Real>: sealed::Sealed {
     /// base ^ self, recorded on the base's tape.
     fn raise(self, base: Var<'t, T>) -> Var<'t, T>;
@@ -236,6 +242,12 @@ pub trait Exponent<'t, T: Real>: sealed::Sealed {
 
 /// What may stand as the second argument of [`Var::max`] and [`Var::min`]:
 /// a variable or a plain number. Sealed; implemented for `Var`, `f32`, `f64`.
+///
+/// ```
+/// let tape = autograd_core::Tape::new();
+/// let (x, y) = (tape.var(1.0), tape.var(3.0));
+/// assert_eq!(x.max(y).value(), x.max(3.0).value());
+/// ```
 pub trait Operand<'t, T: Real>: sealed::Sealed {
     /// max (or min) of `a` and self, recorded on `a`'s tape.
     fn extremum(self, a: Var<'t, T>, want_max: bool) -> Var<'t, T>;

@@ -9,6 +9,14 @@ use crate::Real;
 
 /// The operation that produced a node, as a traced tape records it.
 /// Constants that took part are kept (as `f64`) so the row can be printed.
+///
+/// ```
+/// use autograd_core::{scalar::Op, Tape};
+/// let tape = Tape::traced();
+/// let x = tape.var(2.0);
+/// let _ = x * 3.0;
+/// assert_eq!(tape.rows(None)[1].op, Some(Op::MulConst(3.0)));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Op {
@@ -160,7 +168,17 @@ impl<T: Real> Trace<T> {
     }
 }
 
-/// One row of a tape, for printing and inspection.
+/// One row of a tape, for printing and inspection; see [`Tape::rows`].
+///
+/// ```
+/// use autograd_core::Tape;
+/// let tape = Tape::traced();
+/// let x = tape.var(2.0).named("x");
+/// let _ = x.exp();
+/// let row = &tape.rows(None)[1];
+/// assert_eq!((row.index, row.parents.clone()), (1, vec![0]));
+/// assert_eq!(row.value, Some(2.0_f64.exp()));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row<T> {
     /// Node index.
@@ -400,6 +418,16 @@ fn describe<T: Real>(tape: &Tape<T>, rows: &[Row<T>], r: &Row<T>) -> String {
 }
 
 /// A tape printed as a Wengert list; see [`Tape::wengert`].
+///
+/// ```
+/// use autograd_core::Tape;
+/// let tape = Tape::traced();
+/// let x = tape.var(1.0).named("x");
+/// let y = x.sin();
+/// let g = y.backward();
+/// let text = tape.wengert(Some(&g)).to_string();
+/// assert!(text.lines().next().unwrap().ends_with("adjoint"));
+/// ```
 pub struct Wengert<'a, T: Real> {
     tape: &'a Tape<T>,
     grads: Option<&'a Gradients<T>>,
@@ -473,6 +501,15 @@ impl<T: Real> fmt::Display for Tape<T> {
 
 /// One adjoint update of the reverse sweep:
 /// `adjoint[parent] += partial * adjoint[node]`.
+///
+/// ```
+/// use autograd_core::Tape;
+/// let tape = Tape::new();
+/// let x = tape.var(3.0);
+/// let y = x * 2.0;
+/// let step = tape.sweep_steps(y).next().unwrap();
+/// assert_eq!((step.node, step.parent, step.partial, step.contribution), (1, 0, 2.0, 2.0));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdjointUpdate<T> {
     /// The node whose adjoint is being passed on.
@@ -506,6 +543,14 @@ impl<T: Real> fmt::Display for AdjointUpdate<T> {
 
 /// Iterator over the adjoint updates of a reverse sweep; see
 /// [`Tape::sweep_steps`].
+///
+/// ```
+/// use autograd_core::Tape;
+/// let tape = Tape::new();
+/// let x = tape.var(3.0);
+/// let y = x.sin() * x;
+/// assert_eq!(tape.sweep_steps(y).count(), 3);
+/// ```
 pub struct SweepSteps<T: Real> {
     nodes: Vec<Node<T>>,
     adjoints: Vec<T>,
