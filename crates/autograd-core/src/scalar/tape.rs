@@ -454,15 +454,6 @@ impl<T: Real> Tape<T> {
             different_tapes(op, self.id, v.tape.id);
         }
     }
-
-    pub(crate) fn name_of(&self, index: u32) -> Option<Cow<'static, str>> {
-        self.inner()
-            .names
-            .iter()
-            .rev()
-            .find(|(i, _)| *i == index)
-            .map(|(_, n)| n.clone())
-    }
 }
 
 #[cold]

@@ -227,6 +227,11 @@ impl<T: Real> Tape<T> {
     pub fn rows(&self, grads: Option<&Gradients<T>>) -> Vec<Row<T>> {
         let inner = self.inner();
         let nodes = &inner.nodes;
+        // Later names of the same node win, as they are later calls to `named`.
+        let mut names: Vec<Option<String>> = vec![None; nodes.len()];
+        for (k, name) in &inner.names {
+            names[*k as usize] = Some(name.to_string());
+        }
         let adjoint = |i: usize| {
             grads
                 .filter(|_| grads_match(self, grads))
@@ -237,12 +242,7 @@ impl<T: Real> Tape<T> {
                 let (parents, partials) = parent_list(i, &nodes[i]);
                 Row {
                     index: i,
-                    name: inner
-                        .names
-                        .iter()
-                        .rev()
-                        .find(|(k, _)| *k as usize == i)
-                        .map(|(_, n)| n.to_string()),
+                    name: names[i].take(),
                     op: inner.trace.as_ref().map(|t| t.ops[i]),
                     parents,
                     value: inner.trace.as_ref().map(|t| t.values[i]),
@@ -292,8 +292,8 @@ impl<T: Real> Tape<T> {
             "digraph tape {\n  rankdir=LR;\n  node [shape=record, fontname=\"monospace\"];\n",
         );
         for r in &rows {
-            let label = self.label_of(r.index);
-            let expr = describe(self, &rows, r);
+            let label = label(r);
+            let expr = describe(&rows, r);
             let mut fields = vec![format!("{label}"), escape(&expr)];
             if let Some(v) = r.value {
                 fields.push(format!("value = {}", fmt_num(v)));
@@ -351,12 +351,13 @@ impl<T: Real> Tape<T> {
             to_prev: false,
         }
     }
+}
 
-    fn label_of(&self, index: usize) -> String {
-        match self.name_of(index as u32) {
-            Some(n) => format!("v{index} {n}"),
-            None => format!("v{index}"),
-        }
+/// "v3" or, for a named node, "v3 w".
+fn label<T>(r: &Row<T>) -> String {
+    match &r.name {
+        Some(n) => format!("v{} {n}", r.index),
+        None => format!("v{}", r.index),
     }
 }
 
@@ -391,7 +392,7 @@ fn fmt_num<T: Real>(x: T) -> String {
     }
 }
 
-fn describe<T: Real>(tape: &Tape<T>, rows: &[Row<T>], r: &Row<T>) -> String {
+fn describe<T: Real>(rows: &[Row<T>], r: &Row<T>) -> String {
     let name = |i: usize| {
         rows.get(i)
             .and_then(|p| p.name.clone())
@@ -404,7 +405,6 @@ fn describe<T: Real>(tape: &Tape<T>, rows: &[Row<T>], r: &Row<T>) -> String {
         Some(op) => op.expression(&a, &b, &value),
         None if r.parents.is_empty() => "leaf".to_string(),
         None => {
-            let _ = tape;
             format!(
                 "f({})",
                 r.parents
@@ -449,8 +449,8 @@ impl<T: Real> fmt::Display for Wengert<'_, T> {
             },
         ]];
         for r in &rows {
-            let label = self.tape.label_of(r.index);
-            let expr = describe(self.tape, &rows, r);
+            let label = label(r);
+            let expr = describe(&rows, r);
             let partials = r
                 .parents
                 .iter()
