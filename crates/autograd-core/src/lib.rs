@@ -24,7 +24,12 @@
 pub mod gradcheck;
 mod real;
 pub mod scalar;
+pub mod tensor;
 
 pub use gradcheck::{gradcheck, GradCheck, GradCheckError, GradCheckReport};
 pub use real::Real;
 pub use scalar::{GradientError, Gradients, Tape, Var};
+pub use tensor::{
+    tensor_gradcheck, tensor_gradcheck_with, Algebra, Element, Shape, Tensor, TensorGradCheckError,
+    TensorGradients, TensorTape, TensorVar,
+};

@@ -20,5 +20,6 @@ mod trace;
 pub use composite::{logsumexp, sum};
 pub use gradients::{GradientError, Gradients};
 pub use ops::{Exponent, Operand};
+pub(crate) use tape::fresh_id;
 pub use tape::{Tape, Var};
 pub use trace::{AdjointUpdate, Op, Row, SweepSteps, Wengert};

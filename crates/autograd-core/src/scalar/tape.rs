@@ -37,7 +37,7 @@ pub(crate) struct Inner<T> {
 
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
 
-fn fresh_id() -> u64 {
+pub(crate) fn fresh_id() -> u64 {
     NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed)
 }
 

@@ -1,0 +1,321 @@
+//! The operations vector-Jacobian products are written in.
+//!
+//! Every VJP is generic over [`Algebra`]. The ordinary backward pass runs it
+//! on plain [`Tensor`]s: nothing is recorded and nothing is paid for
+//! generality. The higher-order backward runs the very same code on
+//! [`TensorVar`]s, so the backward pass lands on the tape and can itself be
+//! differentiated, with no second set of derivative rules.
+
+use std::sync::Arc;
+
+use super::shape::Shape;
+use super::tape::TensorVar;
+use super::value::Tensor;
+use crate::Real;
+
+/// Tensor operations that exist both on plain values ([`Tensor`]) and on
+/// recorded variables ([`TensorVar`]).
+///
+/// Code generic over `Algebra` runs without a tape on tensors and is recorded
+/// when given variables. Axes here are already resolved (non-negative).
+///
+/// ```
+/// use autograd_core::{Algebra, Tensor, TensorTape};
+///
+/// fn softsign<V: Algebra<f64>>(x: &V) -> V {
+///     let one_plus_abs = x.mul(x).sqrt().add_scalar(1.0);
+///     x.div(&one_plus_abs)
+/// }
+/// let t = Tensor::from_vec(vec![1.0_f64, -3.0], &[2]);
+/// assert_eq!(softsign(&t).to_vec(), vec![0.5, -0.75]);
+///
+/// let tape = TensorTape::new();
+/// let x = tape.leaf(t);
+/// let g = softsign(&x).sum().backward();
+/// // d/dx x/(1+|x|) = 1/(1+|x|)^2
+/// assert!((g[x].get(&[1]) - 1.0 / 16.0).abs() < 1e-12);
+/// ```
+pub trait Algebra<T: Real>: Clone {
+    /// The shape.
+    fn shape(&self) -> Shape;
+    /// The numeric value (for a variable, the value it was recorded with).
+    fn value(&self) -> Tensor<T>;
+    /// A constant in the same world as `self` (for a variable, a constant
+    /// node on its tape).
+    fn lift(&self, t: Tensor<T>) -> Self;
+    /// `self + o`, broadcasting.
+    fn add(&self, o: &Self) -> Self;
+    /// `self - o`, broadcasting.
+    fn sub(&self, o: &Self) -> Self;
+    /// `self * o`, broadcasting.
+    fn mul(&self, o: &Self) -> Self;
+    /// `self / o`, broadcasting.
+    fn div(&self, o: &Self) -> Self;
+    /// `self ^ o`, broadcasting.
+    fn pow(&self, o: &Self) -> Self;
+    /// `-self`.
+    fn neg(&self) -> Self;
+    /// `self + c`.
+    fn add_scalar(&self, c: T) -> Self;
+    /// `self * c`.
+    fn scale(&self, c: T) -> Self;
+    /// `self ^ p`.
+    fn powf(&self, p: T) -> Self;
+    /// e^self.
+    fn exp(&self) -> Self;
+    /// ln(self).
+    fn ln(&self) -> Self;
+    /// sqrt(self).
+    fn sqrt(&self) -> Self;
+    /// sin(self).
+    fn sin(&self) -> Self;
+    /// cos(self).
+    fn cos(&self) -> Self;
+    /// tanh(self).
+    fn tanh(&self) -> Self;
+    /// Sum over resolved `axes`.
+    fn sum_axes(&self, axes: &[usize], keepdim: bool) -> Self;
+    /// Sum down to a shape this one broadcasts from.
+    fn sum_to(&self, shape: &[usize]) -> Self;
+    /// Broadcast up to `shape`.
+    fn broadcast_to(&self, shape: &[usize]) -> Self;
+    /// Same elements, another shape.
+    fn reshape(&self, shape: &[usize]) -> Self;
+    /// Reorders the axes.
+    fn permute(&self, perm: &[usize]) -> Self;
+    /// Batched matrix product of the last two axes, each side optionally
+    /// transposed.
+    fn mm(&self, o: &Self, transpose_self: bool, transpose_o: bool) -> Self;
+    /// `len` entries from `start` along `axis`.
+    fn narrow(&self, axis: usize, start: usize, len: usize) -> Self;
+    /// Zero padding along `axis` to length `size`, `self` starting at `start`
+    /// (the adjoint of [`Algebra::narrow`]).
+    fn pad(&self, axis: usize, start: usize, size: usize) -> Self;
+    /// Rows `idx` along `axis`.
+    fn index_select(&self, axis: usize, idx: &Arc<[usize]>) -> Self;
+    /// Adds slice `k` into row `idx[k]` of zeros of length `size` along
+    /// `axis` (the adjoint of [`Algebra::index_select`]).
+    fn index_add_into(&self, axis: usize, idx: &Arc<[usize]>, size: usize) -> Self;
+    /// `out[..i..] = self[..index[..i..]..]` along `axis`.
+    fn gather(&self, axis: usize, index: &Tensor<usize>) -> Self;
+    /// Adds `self` into zeros of `shape` at `index` along `axis` (the adjoint
+    /// of [`Algebra::gather`]).
+    fn scatter_add_into(&self, axis: usize, index: &Tensor<usize>, shape: &[usize]) -> Self;
+
+    /// `self * (1 - y²)`: the tanh VJP, fused for plain tensors.
+    fn tanh_backward(&self, y: &Self) -> Self {
+        self.mul(&y.mul(y).neg().add_scalar(T::ONE))
+    }
+    /// `self * y (1 - y)`: the sigmoid VJP, fused for plain tensors.
+    fn sigmoid_backward(&self, y: &Self) -> Self {
+        self.mul(&y.sub(&y.mul(y)))
+    }
+    /// `self` where `x > 0`, else 0: the relu VJP, fused for plain tensors.
+    fn relu_backward(&self, x: &Self) -> Self {
+        let mask = x
+            .value()
+            .map(|v| if v > T::ZERO { T::ONE } else { T::ZERO });
+        self.mul(&self.lift(mask))
+    }
+}
+
+impl<T: Real> Algebra<T> for Tensor<T> {
+    fn shape(&self) -> Shape {
+        Shape::from_slice(Tensor::shape(self))
+    }
+    fn value(&self) -> Tensor<T> {
+        self.clone()
+    }
+    fn lift(&self, t: Tensor<T>) -> Self {
+        t
+    }
+    fn add(&self, o: &Self) -> Self {
+        Tensor::add(self, o)
+    }
+    fn sub(&self, o: &Self) -> Self {
+        Tensor::sub(self, o)
+    }
+    fn mul(&self, o: &Self) -> Self {
+        Tensor::mul(self, o)
+    }
+    fn div(&self, o: &Self) -> Self {
+        Tensor::div(self, o)
+    }
+    fn pow(&self, o: &Self) -> Self {
+        Tensor::pow(self, o)
+    }
+    fn neg(&self) -> Self {
+        Tensor::neg(self)
+    }
+    fn add_scalar(&self, c: T) -> Self {
+        Tensor::add_scalar(self, c)
+    }
+    fn scale(&self, c: T) -> Self {
+        Tensor::scale(self, c)
+    }
+    fn powf(&self, p: T) -> Self {
+        Tensor::powf(self, p)
+    }
+    fn exp(&self) -> Self {
+        Tensor::exp(self)
+    }
+    fn ln(&self) -> Self {
+        Tensor::ln(self)
+    }
+    fn sqrt(&self) -> Self {
+        Tensor::sqrt(self)
+    }
+    fn sin(&self) -> Self {
+        Tensor::sin(self)
+    }
+    fn cos(&self) -> Self {
+        Tensor::cos(self)
+    }
+    fn tanh(&self) -> Self {
+        Tensor::tanh(self)
+    }
+    fn sum_axes(&self, axes: &[usize], keepdim: bool) -> Self {
+        self.sum_resolved(axes, keepdim)
+    }
+    fn sum_to(&self, shape: &[usize]) -> Self {
+        Tensor::sum_to(self, shape)
+    }
+    fn broadcast_to(&self, shape: &[usize]) -> Self {
+        Tensor::broadcast_to(self, shape)
+    }
+    fn reshape(&self, shape: &[usize]) -> Self {
+        Tensor::reshape(self, shape)
+    }
+    fn permute(&self, perm: &[usize]) -> Self {
+        self.permute_resolved(perm)
+    }
+    fn mm(&self, o: &Self, ta: bool, tb: bool) -> Self {
+        self.mm_ex(o, ta, tb)
+    }
+    fn narrow(&self, axis: usize, start: usize, len: usize) -> Self {
+        self.narrow_resolved(axis, start, len)
+    }
+    fn pad(&self, axis: usize, start: usize, size: usize) -> Self {
+        self.pad_resolved(axis, start, size)
+    }
+    fn index_select(&self, axis: usize, idx: &Arc<[usize]>) -> Self {
+        self.index_select_resolved(axis, idx)
+    }
+    fn index_add_into(&self, axis: usize, idx: &Arc<[usize]>, size: usize) -> Self {
+        self.index_add_into_resolved(axis, idx, size)
+    }
+    fn gather(&self, axis: usize, index: &Tensor<usize>) -> Self {
+        self.gather_resolved(axis, index)
+    }
+    fn scatter_add_into(&self, axis: usize, index: &Tensor<usize>, shape: &[usize]) -> Self {
+        self.scatter_add_into_resolved(axis, index, shape)
+    }
+    fn tanh_backward(&self, y: &Self) -> Self {
+        super::elementwise::zip_broadcast("tanh_backward", self, y, |g, y| g * (T::ONE - y * y))
+    }
+    fn sigmoid_backward(&self, y: &Self) -> Self {
+        super::elementwise::zip_broadcast("sigmoid_backward", self, y, |g, y| g * y * (T::ONE - y))
+    }
+    fn relu_backward(&self, x: &Self) -> Self {
+        super::elementwise::zip_broadcast("relu_backward", self, x, |g, x| {
+            if x > T::ZERO {
+                g
+            } else {
+                T::ZERO
+            }
+        })
+    }
+}
+
+impl<'t, T: Real> Algebra<T> for TensorVar<'t, T> {
+    fn shape(&self) -> Shape {
+        TensorVar::shape(*self)
+    }
+    fn value(&self) -> Tensor<T> {
+        TensorVar::value(*self)
+    }
+    fn lift(&self, t: Tensor<T>) -> Self {
+        self.tape().constant(t)
+    }
+    fn add(&self, o: &Self) -> Self {
+        TensorVar::add(*self, *o)
+    }
+    fn sub(&self, o: &Self) -> Self {
+        TensorVar::sub(*self, *o)
+    }
+    fn mul(&self, o: &Self) -> Self {
+        TensorVar::mul(*self, *o)
+    }
+    fn div(&self, o: &Self) -> Self {
+        TensorVar::div(*self, *o)
+    }
+    fn pow(&self, o: &Self) -> Self {
+        TensorVar::pow(*self, *o)
+    }
+    fn neg(&self) -> Self {
+        TensorVar::neg(*self)
+    }
+    fn add_scalar(&self, c: T) -> Self {
+        TensorVar::add_scalar(*self, c)
+    }
+    fn scale(&self, c: T) -> Self {
+        TensorVar::scale(*self, c)
+    }
+    fn powf(&self, p: T) -> Self {
+        TensorVar::powf(*self, p)
+    }
+    fn exp(&self) -> Self {
+        TensorVar::exp(*self)
+    }
+    fn ln(&self) -> Self {
+        TensorVar::ln(*self)
+    }
+    fn sqrt(&self) -> Self {
+        TensorVar::sqrt(*self)
+    }
+    fn sin(&self) -> Self {
+        TensorVar::sin(*self)
+    }
+    fn cos(&self) -> Self {
+        TensorVar::cos(*self)
+    }
+    fn tanh(&self) -> Self {
+        TensorVar::tanh(*self)
+    }
+    fn sum_axes(&self, axes: &[usize], keepdim: bool) -> Self {
+        self.sum_resolved(axes, keepdim)
+    }
+    fn sum_to(&self, shape: &[usize]) -> Self {
+        TensorVar::sum_to(*self, shape)
+    }
+    fn broadcast_to(&self, shape: &[usize]) -> Self {
+        TensorVar::broadcast_to(*self, shape)
+    }
+    fn reshape(&self, shape: &[usize]) -> Self {
+        TensorVar::reshape(*self, shape)
+    }
+    fn permute(&self, perm: &[usize]) -> Self {
+        self.permute_resolved(perm)
+    }
+    fn mm(&self, o: &Self, ta: bool, tb: bool) -> Self {
+        self.mm_ex(*o, ta, tb)
+    }
+    fn narrow(&self, axis: usize, start: usize, len: usize) -> Self {
+        self.narrow_resolved(axis, start, len)
+    }
+    fn pad(&self, axis: usize, start: usize, size: usize) -> Self {
+        self.pad_resolved(axis, start, size)
+    }
+    fn index_select(&self, axis: usize, idx: &Arc<[usize]>) -> Self {
+        self.index_select_resolved(axis, idx)
+    }
+    fn index_add_into(&self, axis: usize, idx: &Arc<[usize]>, size: usize) -> Self {
+        self.index_add_into_resolved(axis, idx, size)
+    }
+    fn gather(&self, axis: usize, index: &Tensor<usize>) -> Self {
+        self.gather_resolved(axis, index)
+    }
+    fn scatter_add_into(&self, axis: usize, index: &Tensor<usize>, shape: &[usize]) -> Self {
+        self.scatter_add_into_resolved(axis, index, shape)
+    }
+}

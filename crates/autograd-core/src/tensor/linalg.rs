@@ -1,0 +1,316 @@
+//! Matrix products: 2-d, batched (leading axes broadcast) and
+//! matrix-vector, on the `gemm` crate's kernels. Forward, recording and VJP
+//! side by side.
+//!
+//! One primitive, `mm(a, b, ta, tb)` = op(a) @ op(b) where op transposes the
+//! last two axes when its flag is set, serves every case: the VJP of a
+//! product is two more products with other flags, so no transpose is ever
+//! copied (see docs/performance.md for why `gemm` was chosen).
+
+use std::any::TypeId;
+
+use super::algebra::Algebra;
+use super::shape::{broadcast_strides, fmt_shape, numel, strides, Shape};
+use super::tape::{Op, TensorVar};
+use super::value::Tensor;
+use crate::Real;
+
+/// The shapes of a product: batch shape, m, k, n.
+#[track_caller]
+fn mm_shapes(op: &str, a: &[usize], b: &[usize], ta: bool, tb: bool) -> (Shape, usize, usize, usize) {
+    let sym = |t: bool| if t { "^T" } else { "" };
+    if a.len() < 2 || b.len() < 2 {
+        panic!(
+            "{op}: {}{} @ {}{}: both operands need at least 2 dimensions here",
+            fmt_shape(a),
+            sym(ta),
+            fmt_shape(b),
+            sym(tb)
+        );
+    }
+    let (ar, ac) = (a[a.len() - 2], a[a.len() - 1]);
+    let (br, bc) = (b[b.len() - 2], b[b.len() - 1]);
+    let (m, ka) = if ta { (ac, ar) } else { (ar, ac) };
+    let (kb, n) = if tb { (bc, br) } else { (br, bc) };
+    if ka != kb {
+        panic!(
+            "{op}: {}{} @ {}{}: inner dimensions {ka} and {kb} differ",
+            fmt_shape(a),
+            sym(ta),
+            fmt_shape(b),
+            sym(tb)
+        );
+    }
+    let (ba, bb) = (&a[..a.len() - 2], &b[..b.len() - 2]);
+    let batch = if ba == bb {
+        Shape::from_slice(ba)
+    } else {
+        let n = ba.len().max(bb.len());
+        let mut out = Shape::new();
+        for i in 0..n {
+            let da = if i + ba.len() >= n { ba[i + ba.len() - n] } else { 1 };
+            let db = if i + bb.len() >= n { bb[i + bb.len() - n] } else { 1 };
+            if da != db && da != 1 && db != 1 {
+                panic!(
+                    "{op}: {} @ {}: batch dimensions {} and {} do not broadcast",
+                    fmt_shape(a),
+                    fmt_shape(b),
+                    fmt_shape(ba),
+                    fmt_shape(bb)
+                );
+            }
+            out.push(da.max(db));
+        }
+        out
+    };
+    (batch, m, ka, n)
+}
+
+/// One matrix product `dst = op(a) @ op(b)` into a fresh `m x n` block.
+/// `a` and `b` are the operands' storage starting at their matrices.
+fn gemm_into<T: Real>(dst: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize, ta: bool, tb: bool) {
+    debug_assert_eq!(dst.len(), m * n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        dst.fill(T::ZERO);
+        return;
+    }
+    // Row and column strides of op(a) (m x k) and op(b) (k x n), in elements.
+    let (a_rs, a_cs) = if ta { (1, m) } else { (k, 1) };
+    let (b_rs, b_cs) = if tb { (1, k) } else { (n, 1) };
+    assert!(a.len() >= m * k && b.len() >= k * n, "gemm_into: operand storage too short");
+    let supported = TypeId::of::<T>() == TypeId::of::<f32>() || TypeId::of::<T>() == TypeId::of::<f64>();
+    if !supported {
+        // A Real type gemm has no kernel for: the plain triple loop.
+        for i in 0..m {
+            for j in 0..n {
+                let mut acc = T::ZERO;
+                for l in 0..k {
+                    acc += a[i * a_rs + l * a_cs] * b[l * b_rs + j * b_cs];
+                }
+                dst[i * n + j] = acc;
+            }
+        }
+        return;
+    }
+    // SAFETY: `gemm` reads op(a) at `a + i*a_rs + l*a_cs` for i < m, l < k:
+    // the largest offset is (m-1)*k + (k-1) = m*k - 1 without transpose and
+    // (k-1)*m + (m-1) = m*k - 1 with it, inside `a` (checked: a.len() >= m*k).
+    // Likewise op(b) stays below k*n <= b.len(). It writes dst at
+    // `i*n + j` < m*n = dst.len(), with `read_dst = false`, so dst's old
+    // contents are never read. `dst` is a unique `&mut` borrow, so it
+    // aliases neither input. T is f32 or f64 (checked above), types gemm
+    // implements. Strides fit in isize because the slices exist.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            T::ZERO,
+            T::ONE,
+            false,
+            false,
+            false,
+            gemm::Parallelism::Rayon(0),
+        );
+    }
+}
+
+impl<T: Real> Tensor<T> {
+    /// Matrix product with numpy's rules: 2-d @ 2-d; a 1-d operand is a
+    /// row (left) or column (right) vector whose axis is dropped from the
+    /// result; axes before the last two are batch axes and broadcast.
+    ///
+    /// ```
+    /// use autograd_core::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0_f32, 2.0, 3.0, 4.0], &[2, 2]);
+    /// let v = Tensor::from_vec(vec![1.0_f32, 1.0], &[2]);
+    /// assert_eq!(a.matmul(&v).to_vec(), vec![3.0, 7.0]);
+    /// assert_eq!(a.matmul(&a).to_vec(), vec![7.0, 10.0, 15.0, 22.0]);
+    /// ```
+    #[track_caller]
+    pub fn matmul(&self, other: &Self) -> Self {
+        let (a2, b2, out) = vector_promotion("matmul", self.shape(), other.shape());
+        self.reshape(&a2)
+            .mm_checked("matmul", &other.reshape(&b2), false, false)
+            .reshape(&out)
+    }
+
+    /// `self @ otherᵀ` (last two axes of `other` swapped) without copying the
+    /// transpose: `x.matmul_transposed(&w)` is a linear layer with PyTorch's
+    /// `[out, in]` weight layout.
+    ///
+    /// ```
+    /// use autograd_core::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0_f32, 2.0], &[1, 2]);
+    /// let w = Tensor::from_vec(vec![1.0_f32, 0.0, 0.0, 1.0, 1.0, 1.0], &[3, 2]);
+    /// assert_eq!(x.matmul_transposed(&w).to_vec(), vec![1.0, 2.0, 3.0]);
+    /// ```
+    #[track_caller]
+    pub fn matmul_transposed(&self, other: &Self) -> Self {
+        self.mm_checked("matmul_transposed", other, false, true)
+    }
+
+    #[track_caller]
+    fn mm_checked(&self, op: &str, other: &Self, ta: bool, tb: bool) -> Self {
+        let (batch, m, k, n) = mm_shapes(op, self.shape(), other.shape(), ta, tb);
+        self.mm_kernel(other, &batch, m, k, n, ta, tb)
+    }
+
+    pub(crate) fn mm_ex(&self, other: &Self, ta: bool, tb: bool) -> Self {
+        self.mm_checked("matmul", other, ta, tb)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn mm_kernel(&self, other: &Self, batch: &[usize], m: usize, k: usize, n: usize, ta: bool, tb: bool) -> Self {
+        let mut out_shape = Shape::from_slice(batch);
+        out_shape.extend([m, n]);
+        let nb = numel(batch);
+        let mut out = vec![T::ZERO; nb * m * n];
+        let (ad, bd) = (self.data(), other.data());
+        let a_batch = &self.shape()[..self.ndim() - 2];
+        let b_batch = &other.shape()[..other.ndim() - 2];
+        if numel(b_batch) == 1 && !ta && nb > 0 {
+            // The batch of `a` folds into its rows: one large product.
+            gemm_into(&mut out, ad, bd, nb * m, k, n, false, tb);
+            return Tensor::from_parts(out_shape, out);
+        }
+        // Batch strides, in matrices, with 0 along broadcast axes.
+        let sa = broadcast_strides(a_batch, batch);
+        let sb = broadcast_strides(b_batch, batch);
+        let bst = strides(batch);
+        for (bi, dst) in out.chunks_mut((m * n).max(1)).enumerate().take(nb) {
+            let (mut oa, mut ob) = (0, 0);
+            for d in 0..batch.len() {
+                let i = (bi / bst[d]) % batch[d];
+                oa += i * sa[d];
+                ob += i * sb[d];
+            }
+            gemm_into(dst, &ad[oa * m * k..], &bd[ob * k * n..], m, k, n, ta, tb);
+        }
+        Tensor::from_parts(out_shape, out)
+    }
+}
+
+/// numpy's promotion of 1-d operands: shapes to multiply as matrices, and
+/// the result's shape.
+#[track_caller]
+fn vector_promotion(op: &str, a: &[usize], b: &[usize]) -> (Shape, Shape, Shape) {
+    if a.is_empty() || b.is_empty() {
+        panic!(
+            "{op}: {} @ {}: both operands need at least 1 dimension",
+            fmt_shape(a),
+            fmt_shape(b)
+        );
+    }
+    let a2: Shape = if a.len() == 1 { smallvec::smallvec![1, a[0]] } else { Shape::from_slice(a) };
+    let b2: Shape = if b.len() == 1 { smallvec::smallvec![b[0], 1] } else { Shape::from_slice(b) };
+    let (ka, kb) = (a2[a2.len() - 1], b2[b2.len() - 2]);
+    if ka != kb {
+        panic!(
+            "{op}: {} @ {}: inner dimensions {ka} and {kb} differ",
+            fmt_shape(a),
+            fmt_shape(b)
+        );
+    }
+    let (batch, m, _, n) = mm_shapes(op, &a2, &b2, false, false);
+    let mut out = batch;
+    if a.len() > 1 {
+        out.push(m);
+    }
+    if b.len() > 1 {
+        out.push(n);
+    }
+    (a2, b2, out)
+}
+
+impl<'t, T: Real> TensorVar<'t, T> {
+    /// Matrix product with numpy's rules (see [`Tensor::matmul`]), recorded.
+    /// VJP: `dA = G Bᵀ`, `dB = Aᵀ G`, as products with transpose flags.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let a = tape.leaf(Tensor::from_vec(vec![1.0_f64, 2.0, 3.0, 4.0], &[2, 2]));
+    /// let v = tape.constant(Tensor::from_vec(vec![1.0, -1.0], &[2]));
+    /// let g = a.matmul(v).sum().backward();
+    /// assert_eq!(g[a].to_vec(), vec![1.0, -1.0, 1.0, -1.0]);
+    /// ```
+    #[track_caller]
+    pub fn matmul(self, other: Self) -> Self {
+        let (a2, b2, out) = vector_promotion("matmul", &self.shape(), &other.shape());
+        let a = if a2.as_slice() == self.shape().as_slice() { self } else { self.reshape(&a2) };
+        let b = if b2.as_slice() == other.shape().as_slice() { other } else { other.reshape(&b2) };
+        let c = a.mm_record("matmul", b, false, false);
+        if c.shape() == out {
+            c
+        } else {
+            c.reshape(&out)
+        }
+    }
+
+    /// `self @ otherᵀ` without a transpose copy, recorded (see
+    /// [`Tensor::matmul_transposed`]).
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.constant(Tensor::from_vec(vec![1.0_f64, 2.0], &[1, 2]));
+    /// let w = tape.leaf(Tensor::from_vec(vec![0.5, 0.5, 1.0, -1.0], &[2, 2]));
+    /// let g = x.matmul_transposed(w).sum().backward();
+    /// assert_eq!(g[w].to_vec(), vec![1.0, 2.0, 1.0, 2.0]);
+    /// ```
+    #[track_caller]
+    pub fn matmul_transposed(self, other: Self) -> Self {
+        self.mm_record("matmul_transposed", other, false, true)
+    }
+
+    pub(crate) fn mm_ex(self, other: Self, ta: bool, tb: bool) -> Self {
+        self.mm_record("matmul", other, ta, tb)
+    }
+
+    #[track_caller]
+    fn mm_record(self, name: &str, other: Self, ta: bool, tb: bool) -> Self {
+        self.check_same_tape(name, other);
+        let (batch, m, k, n) = mm_shapes(name, &self.shape(), &other.shape(), ta, tb);
+        self.record_binary(other, name, Op::MatMul { ta, tb }, |a, b| {
+            a.mm_kernel(b, &batch, m, k, n, ta, tb)
+        })
+    }
+}
+
+/// C = op(A) op(B): each input's gradient is again a product.
+pub(crate) fn mm_vjp<T: Real, V: Algebra<T>>(
+    x: &[&V],
+    g: &V,
+    ta: bool,
+    tb: bool,
+    need: &[bool],
+) -> [Option<V>; 2] {
+    let (a, b) = (x[0], x[1]);
+    let da = need[0].then(|| match (ta, tb) {
+        (false, false) => g.mm(b, false, true),
+        (false, true) => g.mm(b, false, false),
+        (true, false) => b.mm(g, false, true),
+        (true, true) => b.mm(g, true, true),
+    });
+    let db = need[1].then(|| match (ta, tb) {
+        (false, false) => a.mm(g, true, false),
+        (false, true) => g.mm(a, true, false),
+        (true, false) => a.mm(g, false, false),
+        (true, true) => g.mm(a, true, true),
+    });
+    [da, db]
+}

@@ -1,0 +1,39 @@
+//! Tensors and the tensor tape.
+//!
+//! [`Tensor`] is a plain n-d value with arithmetic that needs no tape.
+//! [`TensorTape`] records operations on [`TensorVar`] handles; one reverse
+//! sweep gives gradients. Each primitive's forward code, its recording and
+//! its vector-Jacobian product sit side by side in one file per family
+//! (elementwise, reductions, shape, matrix products, indexing); VJPs are
+//! written in [`Algebra`] operations so that the backward pass can itself be
+//! recorded ([`TensorTape::grad_graph`]).
+//!
+//! ```
+//! use autograd_core::{Tensor, TensorTape};
+//!
+//! let tape = TensorTape::new();
+//! let w = tape.leaf(Tensor::from_vec(vec![0.5_f64, -0.5], &[2, 1]));
+//! let x = tape.constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]));
+//! let y = tape.constant(Tensor::from_vec(vec![1.0, 0.0], &[2, 1]));
+//! let loss = (x.matmul(w) - y).square().mean();
+//! let g = loss.backward();
+//! assert_eq!(g[w].shape(), &[2, 1]);
+//! ```
+
+mod algebra;
+mod check;
+mod elementwise;
+mod index;
+mod linalg;
+mod operators;
+mod reduce;
+mod shape;
+mod shape_ops;
+mod tape;
+mod value;
+
+pub use algebra::Algebra;
+pub use check::{tensor_gradcheck, tensor_gradcheck_with, TensorGradCheckError};
+pub use shape::Shape;
+pub use tape::{TensorGradients, TensorTape, TensorVar};
+pub use value::{Element, Tensor};

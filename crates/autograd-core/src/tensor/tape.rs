@@ -1,0 +1,875 @@
+//! The tensor tape: nodes that hold a value and remember how it was made, the
+//! [`TensorVar`] handle, and the one reverse sweep.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::ops::Index;
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+
+use super::algebra::Algebra;
+use super::shape::{fmt_shape, Shape};
+use super::value::Tensor;
+use super::{elementwise as ew, index, linalg, reduce, shape_ops};
+use crate::scalar::fresh_id;
+use crate::Real;
+
+/// The small list of resolved axes an operation remembers.
+pub(crate) type Axes = SmallVec<[usize; 4]>;
+
+/// How a node was made: the operation and the constants its VJP needs.
+/// Tensor inputs are the node's parents; their values, and the node's own,
+/// are on the tape already, so nothing else is saved.
+#[derive(Clone, Debug)]
+pub(crate) enum Op<T> {
+    /// A differentiable input.
+    Leaf,
+    /// A value gradients do not flow into (a constant, or a result computed
+    /// from constants only).
+    Constant,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Maximum,
+    Minimum,
+    Neg,
+    AddScalar,
+    Scale(T),
+    Powf(T),
+    Exp,
+    Ln,
+    Sqrt,
+    Tanh,
+    Sigmoid,
+    Sin,
+    Cos,
+    Abs,
+    Relu,
+    Clamp(T, T),
+    Where(Tensor<bool>),
+    Sum { axes: Axes, keepdim: bool },
+    /// max or min over axes: both route the gradient to the extreme entries.
+    Extremum { axes: Axes, keepdim: bool },
+    LogSumExp { axes: Axes, keepdim: bool },
+    Softmax(usize),
+    LogSoftmax(usize),
+    SumTo,
+    BroadcastTo,
+    Reshape,
+    Permute(Axes),
+    Narrow { axis: usize, start: usize },
+    Pad { axis: usize, start: usize },
+    Concat(usize),
+    MatMul { ta: bool, tb: bool },
+    IndexSelect { axis: usize, idx: Arc<[usize]> },
+    IndexAdd { axis: usize, idx: Arc<[usize]> },
+    Gather { axis: usize, index: Tensor<usize> },
+    ScatterAdd { axis: usize, index: Tensor<usize> },
+}
+
+impl<T> Op<T> {
+    /// The name users know the operation by.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Op::Leaf => "leaf",
+            Op::Constant => "constant",
+            Op::Add => "add",
+            Op::Sub => "sub",
+            Op::Mul => "mul",
+            Op::Div => "div",
+            Op::Pow => "pow",
+            Op::Maximum => "maximum",
+            Op::Minimum => "minimum",
+            Op::Neg => "neg",
+            Op::AddScalar => "add_scalar",
+            Op::Scale(_) => "scale",
+            Op::Powf(_) => "powf",
+            Op::Exp => "exp",
+            Op::Ln => "ln",
+            Op::Sqrt => "sqrt",
+            Op::Tanh => "tanh",
+            Op::Sigmoid => "sigmoid",
+            Op::Sin => "sin",
+            Op::Cos => "cos",
+            Op::Abs => "abs",
+            Op::Relu => "relu",
+            Op::Clamp(..) => "clamp",
+            Op::Where(_) => "where_cond",
+            Op::Sum { .. } => "sum",
+            Op::Extremum { .. } => "max/min",
+            Op::LogSumExp { .. } => "logsumexp",
+            Op::Softmax(_) => "softmax",
+            Op::LogSoftmax(_) => "log_softmax",
+            Op::SumTo => "sum_to",
+            Op::BroadcastTo => "broadcast_to",
+            Op::Reshape => "reshape",
+            Op::Permute(_) => "permute",
+            Op::Narrow { .. } => "narrow",
+            Op::Pad { .. } => "pad",
+            Op::Concat(_) => "concat",
+            Op::MatMul { .. } => "matmul",
+            Op::IndexSelect { .. } => "index_select",
+            Op::IndexAdd { .. } => "index_add",
+            Op::Gather { .. } => "gather",
+            Op::ScatterAdd { .. } => "scatter_add",
+        }
+    }
+}
+
+type Grads<V> = SmallVec<[Option<V>; 2]>;
+
+fn two<V>(g: [Option<V>; 2]) -> Grads<V> {
+    let [a, b] = g;
+    smallvec::smallvec![a, b]
+}
+
+fn one<V>(g: V) -> Grads<V> {
+    smallvec::smallvec![Some(g)]
+}
+
+/// The vector-Jacobian product of one node: the gradients of its inputs
+/// given the adjoint `g` of its output, in the output's broadcast shape.
+/// Each arm calls the rule that sits beside the op's forward code.
+fn vjp<T: Real, V: Algebra<T>>(op: &Op<T>, x: &[&V], y: &V, g: &V, need: &[bool]) -> Grads<V> {
+    match op {
+        Op::Leaf | Op::Constant => Grads::new(),
+        Op::Add => two(ew::add_vjp(g).map(Some)),
+        Op::Sub => two(ew::sub_vjp(g).map(Some)),
+        Op::Mul => two(ew::mul_vjp(x, g, need)),
+        Op::Div => two(ew::div_vjp(x, y, g, need)),
+        Op::Pow => two(ew::pow_vjp(x, y, g, need)),
+        Op::Maximum => two(ew::extremum_vjp(x, g, need, true)),
+        Op::Minimum => two(ew::extremum_vjp(x, g, need, false)),
+        Op::Where(mask) => two(ew::where_vjp(mask, g, need)),
+        Op::Neg => one(g.neg()),
+        Op::AddScalar => one(g.clone()),
+        Op::Scale(c) => one(g.scale(*c)),
+        Op::Powf(p) => one(ew::powf_vjp(x[0], g, *p)),
+        Op::Exp => one(ew::exp_vjp(y, g)),
+        Op::Ln => one(ew::ln_vjp(x[0], g)),
+        Op::Sqrt => one(ew::sqrt_vjp(y, g)),
+        Op::Tanh => one(g.tanh_backward(y)),
+        Op::Sigmoid => one(g.sigmoid_backward(y)),
+        Op::Sin => one(ew::sin_vjp(x[0], g)),
+        Op::Cos => one(ew::cos_vjp(x[0], g)),
+        Op::Abs => one(ew::abs_vjp(x[0], g)),
+        Op::Relu => one(ew::relu_vjp(x[0], g)),
+        Op::Clamp(lo, hi) => one(ew::clamp_vjp(x[0], g, *lo, *hi)),
+        Op::Sum { axes, keepdim } => one(reduce::sum_vjp(x[0], g, axes, *keepdim)),
+        Op::Extremum { axes, keepdim } => one(reduce::extremum_vjp(x[0], y, g, axes, *keepdim)),
+        Op::LogSumExp { axes, keepdim } => one(reduce::logsumexp_vjp(x[0], y, g, axes, *keepdim)),
+        Op::Softmax(axis) => one(reduce::softmax_vjp(y, g, *axis)),
+        Op::LogSoftmax(axis) => one(reduce::log_softmax_vjp(y, g, *axis)),
+        Op::SumTo => one(g.broadcast_to(&x[0].shape())),
+        Op::BroadcastTo => one(g.sum_to(&x[0].shape())),
+        Op::Reshape => one(g.reshape(&x[0].shape())),
+        Op::Permute(perm) => one(shape_ops::permute_vjp(g, perm)),
+        Op::Narrow { axis, start } => one(g.pad(*axis, *start, x[0].shape()[*axis])),
+        Op::Pad { axis, start } => one(g.narrow(*axis, *start, x[0].shape()[*axis])),
+        Op::Concat(axis) => shape_ops::concat_vjp(x, g, *axis, need),
+        Op::MatMul { ta, tb } => two(linalg::mm_vjp(x, g, *ta, *tb, need)),
+        Op::IndexSelect { axis, idx } => one(g.index_add_into(*axis, idx, x[0].shape()[*axis])),
+        Op::IndexAdd { axis, idx } => one(g.index_select(*axis, idx)),
+        Op::Gather { axis, index } => one(g.scatter_add_into(*axis, index, &x[0].shape())),
+        Op::ScatterAdd { axis, index } => one(index::scatter_vjp(g, *axis, index)),
+    }
+}
+
+/// Adds a gradient into a node's adjoint. This is the one place where a
+/// gradient in an operation's broadcast shape is summed back to the shape of
+/// the input it belongs to.
+fn accumulate<T: Real, V: Algebra<T>>(
+    slot: &mut Option<V>,
+    grad: V,
+    shape: &[usize],
+    add_in_place: impl FnOnce(&mut V, &V),
+) {
+    let grad = if grad.shape().as_slice() != shape {
+        grad.sum_to(shape)
+    } else {
+        grad
+    };
+    match slot {
+        None => *slot = Some(grad),
+        Some(acc) => add_in_place(acc, &grad),
+    }
+}
+
+pub(crate) struct Node<T> {
+    pub(crate) op: Op<T>,
+    pub(crate) parents: SmallVec<[u32; 2]>,
+    pub(crate) value: Tensor<T>,
+    pub(crate) requires_grad: bool,
+}
+
+struct Inner<T> {
+    nodes: Vec<Node<T>>,
+    id: u64,
+}
+
+/// A tape that records tensor operations for reverse-mode differentiation.
+///
+/// Record a computation through [`TensorVar`] handles, then ask for
+/// gradients: [`TensorVar::backward`] on a scalar loss, [`TensorTape::grad`]
+/// for chosen inputs, [`TensorTape::vjp`] with an explicit seed. The values
+/// each node keeps for its backward are freed by [`TensorTape::clear`] or
+/// when the tape is dropped.
+///
+/// ```
+/// use autograd_core::{Tensor, TensorTape};
+///
+/// let tape = TensorTape::new();
+/// let w = tape.leaf(Tensor::from_vec(vec![1.0_f64, -1.0, 0.5, 2.0], &[2, 2]));
+/// let x = tape.constant(Tensor::from_vec(vec![3.0, 4.0], &[1, 2]));
+/// let loss = x.matmul(w).relu().sum();
+/// let g = loss.backward();
+/// // Only the first column is active: d loss / d w = x^T [1, 0].
+/// assert_eq!(g[w].to_vec(), vec![3.0, 0.0, 4.0, 0.0]);
+/// ```
+pub struct TensorTape<T: Real = f32> {
+    inner: RefCell<Inner<T>>,
+}
+
+impl<T: Real> Default for TensorTape<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Real> fmt::Debug for TensorTape<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.inner.borrow();
+        write!(
+            f,
+            "TensorTape<{}> {{ recording: #{}, nodes: {} }}",
+            T::NAME,
+            inner.id,
+            inner.nodes.len()
+        )
+    }
+}
+
+impl<T: Real> TensorTape<T> {
+    /// An empty tape.
+    ///
+    /// ```
+    /// let tape = autograd_core::TensorTape::<f32>::new();
+    /// assert!(tape.is_empty());
+    /// ```
+    pub fn new() -> Self {
+        TensorTape {
+            inner: RefCell::new(Inner {
+                nodes: Vec::new(),
+                id: fresh_id(),
+            }),
+        }
+    }
+
+    /// A differentiable input: gradients flow into it.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::from_vec(vec![2.0_f64], &[1]));
+    /// assert_eq!(x.square().sum().backward()[x].item(), 4.0);
+    /// ```
+    pub fn leaf(&self, value: Tensor<T>) -> TensorVar<'_, T> {
+        self.push_node(Op::Leaf, SmallVec::new(), value, true)
+    }
+
+    /// A constant (data, targets, masks): no gradient flows into it, and
+    /// operations on constants only are computed but not recorded for the
+    /// backward pass.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let c = tape.constant(Tensor::from_vec(vec![2.0_f64], &[1]));
+    /// assert!(!c.requires_grad());
+    /// ```
+    pub fn constant(&self, value: Tensor<T>) -> TensorVar<'_, T> {
+        self.push_node(Op::Constant, SmallVec::new(), value, false)
+    }
+
+    /// The number of recorded nodes.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::<f32>::zeros(&[2]));
+    /// let _ = x.exp();
+    /// assert_eq!(tape.len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.inner.borrow().nodes.len()
+    }
+
+    /// True when nothing is recorded.
+    ///
+    /// ```
+    /// assert!(autograd_core::TensorTape::<f64>::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forgets every node, freeing the values they held, and starts a new
+    /// recording (variables and gradients from before are refused by id).
+    /// The node list keeps its capacity.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let mut tape = TensorTape::new();
+    /// for _ in 0..3 {
+    ///     let x = tape.leaf(Tensor::<f32>::ones(&[4]));
+    ///     let _ = x.sum().backward();
+    ///     tape.clear();
+    /// }
+    /// assert!(tape.is_empty());
+    /// ```
+    pub fn clear(&mut self) {
+        let inner = self.inner.get_mut();
+        inner.nodes.clear();
+        inner.id = fresh_id();
+    }
+
+    /// The id of the current recording.
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.borrow().id
+    }
+
+    pub(crate) fn with_node<R>(&self, index: u32, f: impl FnOnce(&Node<T>) -> R) -> R {
+        f(&self.inner.borrow().nodes[index as usize])
+    }
+
+    pub(crate) fn push_node(
+        &self,
+        op: Op<T>,
+        parents: SmallVec<[u32; 2]>,
+        value: Tensor<T>,
+        requires_grad: bool,
+    ) -> TensorVar<'_, T> {
+        let mut inner = self.inner.borrow_mut();
+        let index = u32::try_from(inner.nodes.len()).expect("tensor tape: more than 2^32 nodes");
+        inner.nodes.push(Node {
+            op,
+            parents,
+            value,
+            requires_grad,
+        });
+        TensorVar { tape: self, index }
+    }
+
+    /// Records an operation's result: as a node with its parents when any of
+    /// them needs a gradient, else as a constant (nothing to sweep).
+    pub(crate) fn record(&self, op: Op<T>, parents: &[TensorVar<'_, T>], value: Tensor<T>) -> TensorVar<'_, T> {
+        let inner = self.inner.borrow();
+        let requires_grad = parents
+            .iter()
+            .any(|p| inner.nodes[p.index as usize].requires_grad);
+        drop(inner);
+        if requires_grad {
+            self.push_node(op, parents.iter().map(|p| p.index).collect(), value, true)
+        } else {
+            self.push_node(Op::Constant, SmallVec::new(), value, false)
+        }
+    }
+
+    /// Gradients of `output` (seeded with `seed`, the output's shape) with
+    /// respect to every leaf: a vector-Jacobian product.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::from_vec(vec![1.0_f64, 2.0], &[2]));
+    /// let y = x.square();
+    /// let g = tape.vjp(y, &Tensor::from_vec(vec![1.0, 10.0], &[2]));
+    /// assert_eq!(g[x].to_vec(), vec![2.0, 40.0]);
+    /// ```
+    #[track_caller]
+    pub fn vjp(&self, output: TensorVar<'_, T>, seed: &Tensor<T>) -> TensorGradients<T> {
+        self.check_var("vjp", output);
+        let shape = output.shape();
+        if seed.shape() != shape.as_slice() {
+            panic!(
+                "vjp: the seed has shape {} but the output has shape {}",
+                fmt_shape(seed.shape()),
+                fmt_shape(&shape)
+            );
+        }
+        let inner = self.inner.borrow();
+        let keep: Vec<bool> = inner.nodes[..=output.index as usize]
+            .iter()
+            .map(|n| matches!(n.op, Op::Leaf))
+            .collect();
+        drop(inner);
+        let grads = self.sweep(output.index, seed.clone(), &keep);
+        TensorGradients {
+            tape_id: self.id(),
+            grads,
+        }
+    }
+
+    /// Gradients of a scalar (one-element) `output` with respect to
+    /// `inputs`, each with its input's shape; zeros for an input the output
+    /// does not depend on.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let a = tape.leaf(Tensor::from_vec(vec![1.0_f64, 2.0], &[2]));
+    /// let b = tape.leaf(Tensor::scalar(3.0_f64));
+    /// let h = a.mul(b); // intermediate variables may be asked for too
+    /// let loss = h.sum();
+    /// let [ga, gb, gh] = tape.grad(loss, &[a, b, h]).try_into().unwrap();
+    /// assert_eq!((ga.to_vec(), gb.item(), gh.to_vec()), (vec![3.0, 3.0], 3.0, vec![1.0, 1.0]));
+    /// ```
+    #[track_caller]
+    pub fn grad(&self, output: TensorVar<'_, T>, inputs: &[TensorVar<'_, T>]) -> Vec<Tensor<T>> {
+        self.check_var("grad", output);
+        let seed = scalar_seed("grad", output);
+        let mut keep = vec![false; output.index as usize + 1];
+        for &x in inputs {
+            self.check_var("grad", x);
+            if let Some(k) = keep.get_mut(x.index as usize) {
+                *k = true;
+            }
+        }
+        let mut grads = self.sweep(output.index, seed, &keep);
+        inputs
+            .iter()
+            .map(|x| {
+                grads
+                    .get_mut(x.index as usize)
+                    .and_then(|g| g.clone())
+                    .unwrap_or_else(|| Tensor::zeros(&x.shape()))
+            })
+            .collect()
+    }
+
+    /// The reverse sweep on plain tensors: records nothing. Adjoints of
+    /// nodes marked in `keep` are returned; the others are dropped as soon
+    /// as they have been propagated, so memory stays near the forward's.
+    fn sweep(&self, output: u32, seed: Tensor<T>, keep: &[bool]) -> Vec<Option<Tensor<T>>> {
+        let inner = self.inner.borrow();
+        let nodes = &inner.nodes[..=output as usize];
+        let mut adj: Vec<Option<Tensor<T>>> = vec![None; nodes.len()];
+        adj[output as usize] = Some(seed);
+        for i in (0..nodes.len()).rev() {
+            let node = &nodes[i];
+            if node.parents.is_empty() || !node.requires_grad {
+                continue;
+            }
+            let g = if keep[i] { adj[i].clone() } else { adj[i].take() };
+            let Some(g) = g else { continue };
+            let x: SmallVec<[&Tensor<T>; 2]> = node
+                .parents
+                .iter()
+                .map(|&p| &nodes[p as usize].value)
+                .collect();
+            let need: SmallVec<[bool; 2]> = node
+                .parents
+                .iter()
+                .map(|&p| nodes[p as usize].requires_grad)
+                .collect();
+            let grads = vjp(&node.op, &x, &node.value, &g, &need);
+            for ((&p, gp), &needed) in node.parents.iter().zip(grads).zip(&need) {
+                if let (Some(gp), true) = (gp, needed) {
+                    accumulate(&mut adj[p as usize], gp, nodes[p as usize].value.shape(), |acc, g| {
+                        acc.add_assign_same(g)
+                    });
+                }
+            }
+        }
+        for (a, &k) in adj.iter_mut().zip(keep) {
+            if !k {
+                *a = None;
+            }
+        }
+        adj
+    }
+
+    /// Gradients of a scalar `output` with respect to `inputs`, as
+    /// variables recorded on this tape (PyTorch's `create_graph=True`): the
+    /// backward pass runs the same VJP rules on variables, so the result can
+    /// be differentiated again, to any order.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::from_vec(vec![0.5_f64], &[1]));
+    /// let y = x.tanh().sum();
+    /// let [dy] = tape.grad_graph(y, &[x]).try_into().unwrap();
+    /// let [d2y] = tape.grad(dy.sum(), &[x]).try_into().unwrap();
+    /// let t = 0.5_f64.tanh();
+    /// assert!((d2y.item() - (-2.0 * t * (1.0 - t * t))).abs() < 1e-12);
+    /// ```
+    #[track_caller]
+    pub fn grad_graph<'t>(
+        &'t self,
+        output: TensorVar<'t, T>,
+        inputs: &[TensorVar<'t, T>],
+    ) -> Vec<TensorVar<'t, T>> {
+        self.check_var("grad_graph", output);
+        let seed = self.constant(scalar_seed("grad_graph", output));
+        let n = output.index as usize + 1;
+        let mut keep = vec![false; n];
+        for &x in inputs {
+            self.check_var("grad_graph", x);
+            if let Some(k) = keep.get_mut(x.index as usize) {
+                *k = true;
+            }
+        }
+        let mut adj: Vec<Option<TensorVar<'t, T>>> = vec![None; n];
+        adj[output.index as usize] = Some(seed);
+        for i in (0..n).rev() {
+            // Read what the rule needs, then release the tape: the rule
+            // records onto it.
+            let (op, parents, need) = {
+                let inner = self.inner.borrow();
+                let node = &inner.nodes[i];
+                if node.parents.is_empty() || !node.requires_grad {
+                    continue;
+                }
+                let need: SmallVec<[bool; 2]> = node
+                    .parents
+                    .iter()
+                    .map(|&p| inner.nodes[p as usize].requires_grad)
+                    .collect();
+                (node.op.clone(), node.parents.clone(), need)
+            };
+            let g = if keep[i] { adj[i] } else { adj[i].take() };
+            let Some(g) = g else { continue };
+            let xs: SmallVec<[TensorVar<'t, T>; 2]> =
+                parents.iter().map(|&p| TensorVar { tape: self, index: p }).collect();
+            let x: SmallVec<[&TensorVar<'t, T>; 2]> = xs.iter().collect();
+            let y = TensorVar { tape: self, index: i as u32 };
+            let grads = vjp(&op, &x, &y, &g, &need);
+            for ((&p, gp), &needed) in parents.iter().zip(grads).zip(&need) {
+                if let (Some(gp), true) = (gp, needed) {
+                    let shape = xs[0].tape.with_node(p, |n| Shape::from_slice(n.value.shape()));
+                    accumulate(&mut adj[p as usize], gp, &shape, |acc, g| *acc = acc.add(*g));
+                }
+            }
+        }
+        inputs
+            .iter()
+            .map(|x| match adj.get(x.index as usize).copied().flatten() {
+                Some(g) => g,
+                None => self.constant(Tensor::zeros(&x.shape())),
+            })
+            .collect()
+    }
+
+    #[track_caller]
+    fn check_var(&self, op: &str, v: TensorVar<'_, T>) {
+        if !std::ptr::eq(self, v.tape) {
+            panic!("{op}: the variable belongs to a different tape");
+        }
+    }
+}
+
+#[track_caller]
+fn scalar_seed<T: Real>(op: &str, output: TensorVar<'_, T>) -> Tensor<T> {
+    let shape = output.shape();
+    if shape.iter().product::<usize>() != 1 {
+        panic!(
+            "{op}: the output has shape {} ({} elements); gradients need a scalar \
+             output, or an explicit seed through vjp",
+            fmt_shape(&shape),
+            shape.iter().product::<usize>()
+        );
+    }
+    Tensor::ones(&shape)
+}
+
+/// A recorded tensor variable: a small `Copy` handle to a node on a
+/// [`TensorTape`].
+///
+/// Its methods record operations and return new variables; binary
+/// operations broadcast like numpy's. `a + b`, `a * 2.0`, `1.0 - a` work too.
+///
+/// ```
+/// use autograd_core::{Tensor, TensorTape};
+/// let tape = TensorTape::new();
+/// let x = tape.leaf(Tensor::from_vec(vec![1.0_f32, 2.0, 3.0], &[3]));
+/// let y = (x * x + 1.0).sum();
+/// assert_eq!(y.item(), 17.0);
+/// assert_eq!(y.backward()[x].to_vec(), vec![2.0, 4.0, 6.0]);
+/// ```
+#[derive(Clone, Copy)]
+pub struct TensorVar<'t, T: Real = f32> {
+    pub(crate) tape: &'t TensorTape<T>,
+    pub(crate) index: u32,
+}
+
+impl<T: Real> fmt::Debug for TensorVar<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.tape.with_node(self.index, |n| {
+            write!(
+                f,
+                "TensorVar {{ index: {}, op: {}, shape: {} }}",
+                self.index,
+                n.op.name(),
+                fmt_shape(n.value.shape())
+            )
+        })
+    }
+}
+
+impl<'t, T: Real> TensorVar<'t, T> {
+    /// The tape this variable is recorded on.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::<f32>::zeros(&[1]));
+    /// assert!(std::ptr::eq(x.tape(), &tape));
+    /// ```
+    pub fn tape(&self) -> &'t TensorTape<T> {
+        self.tape
+    }
+
+    /// The node's position on the tape.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// assert_eq!(tape.leaf(Tensor::<f32>::zeros(&[1])).index(), 0);
+    /// ```
+    pub fn index(&self) -> usize {
+        self.index as usize
+    }
+
+    /// The value (a cheap shared copy).
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::from_vec(vec![1.0_f32, 2.0], &[2]));
+    /// assert_eq!(x.scale(2.0).value().to_vec(), vec![2.0, 4.0]);
+    /// ```
+    pub fn value(self) -> Tensor<T> {
+        self.tape.with_node(self.index, |n| n.value.clone())
+    }
+
+    /// The shape.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// assert_eq!(tape.leaf(Tensor::<f32>::zeros(&[2, 3])).shape().as_slice(), &[2, 3]);
+    /// ```
+    pub fn shape(self) -> Shape {
+        self.tape
+            .with_node(self.index, |n| Shape::from_slice(n.value.shape()))
+    }
+
+    /// The single value of a one-element variable (a loss).
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// assert_eq!(tape.leaf(Tensor::scalar(1.5_f32)).item(), 1.5);
+    /// ```
+    #[track_caller]
+    pub fn item(self) -> T {
+        self.tape.with_node(self.index, |n| n.value.item())
+    }
+
+    /// True when gradients flow into this variable (a leaf, or computed from
+    /// one).
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::<f32>::ones(&[1]));
+    /// assert!(x.exp().requires_grad());
+    /// assert!(!x.detach().exp().requires_grad());
+    /// ```
+    pub fn requires_grad(self) -> bool {
+        self.tape.with_node(self.index, |n| n.requires_grad)
+    }
+
+    /// The same value as a constant: gradients stop here.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::from_vec(vec![3.0_f64], &[1]));
+    /// // d/dx [x * stop(x)] = stop(x) = 3, not 2x = 6.
+    /// assert_eq!(x.mul(x.detach()).sum().backward()[x].item(), 3.0);
+    /// ```
+    pub fn detach(self) -> Self {
+        self.tape.constant(self.value())
+    }
+
+    /// Gradients of this scalar (one-element) variable with respect to every
+    /// leaf of its tape.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::from_vec(vec![1.0_f64, 2.0], &[2]));
+    /// let g = x.square().mean().backward();
+    /// assert_eq!(g[x].to_vec(), vec![1.0, 2.0]);
+    /// ```
+    #[track_caller]
+    pub fn backward(self) -> TensorGradients<T> {
+        let seed = scalar_seed("backward", self);
+        self.tape.vjp(self, &seed)
+    }
+
+    #[track_caller]
+    pub(crate) fn check_same_tape(self, op: &str, other: Self) {
+        if !std::ptr::eq(self.tape, other.tape) {
+            panic!(
+                "{op}: the variables belong to different tapes (recordings #{} and #{})",
+                self.tape.id(),
+                other.tape.id()
+            );
+        }
+    }
+
+    /// Records a one-input operation whose value is `f(x)`.
+    pub(crate) fn record_unary(self, op: Op<T>, f: impl FnOnce(&Tensor<T>) -> Tensor<T>) -> Self {
+        let value = self.tape.with_node(self.index, |n| f(&n.value));
+        self.tape.record(op, &[self], value)
+    }
+
+    /// Records a two-input operation whose value is `f(a, b)`.
+    #[track_caller]
+    pub(crate) fn record_binary(
+        self,
+        other: Self,
+        name: &str,
+        op: Op<T>,
+        f: impl FnOnce(&Tensor<T>, &Tensor<T>) -> Tensor<T>,
+    ) -> Self {
+        self.check_same_tape(name, other);
+        let value = {
+            let inner = self.tape.inner.borrow();
+            f(
+                &inner.nodes[self.index as usize].value,
+                &inner.nodes[other.index as usize].value,
+            )
+        };
+        self.tape.record(op, &[self, other], value)
+    }
+
+    /// Records an operation of several inputs whose value is computed.
+    #[track_caller]
+    pub(crate) fn record_nary(self, inputs: &[Self], name: &str, op: Op<T>, value: Tensor<T>) -> Self {
+        for &x in inputs {
+            self.check_same_tape(name, x);
+        }
+        self.tape.record(op, inputs, value)
+    }
+}
+
+/// Gradients from one sweep of a [`TensorTape`], keyed by variable.
+///
+/// ```
+/// use autograd_core::{Tensor, TensorTape};
+/// let tape = TensorTape::new();
+/// let x = tape.leaf(Tensor::from_vec(vec![1.0_f64, 2.0], &[2]));
+/// let g = x.exp().sum().backward();
+/// assert_eq!(g.get(x).unwrap().shape(), &[2]);
+/// assert_eq!(g[x].get(&[0]), 1.0_f64.exp());
+/// ```
+pub struct TensorGradients<T: Real = f32> {
+    tape_id: u64,
+    grads: Vec<Option<Tensor<T>>>,
+}
+
+impl<T: Real> fmt::Debug for TensorGradients<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(
+                self.grads
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, g)| g.as_ref().map(|g| (i, g))),
+            )
+            .finish()
+    }
+}
+
+impl<T: Real> TensorGradients<T> {
+    /// The gradient of a leaf, or `None` if the output does not depend on it
+    /// (or it is not a leaf). Panics if the variable is from another
+    /// recording.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::scalar(1.0_f32));
+    /// let unused = tape.leaf(Tensor::scalar(1.0_f32));
+    /// let g = x.exp().backward();
+    /// assert!(g.get(x).is_some() && g.get(unused).is_none());
+    /// ```
+    #[track_caller]
+    pub fn get(&self, v: TensorVar<'_, T>) -> Option<&Tensor<T>> {
+        if v.tape.id() != self.tape_id {
+            panic!(
+                "gradients: variable {} is on tape recording #{}, these gradients come from #{}",
+                v.index,
+                v.tape.id(),
+                self.tape_id
+            );
+        }
+        self.grads.get(v.index as usize).and_then(|g| g.as_ref())
+    }
+
+    /// The gradient of `v` as a tensor of its shape; zeros where the output
+    /// does not depend on it.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::scalar(1.0_f32));
+    /// let unused = tape.leaf(Tensor::<f32>::ones(&[2]));
+    /// assert_eq!(x.exp().backward().wrt(unused).to_vec(), vec![0.0, 0.0]);
+    /// ```
+    #[track_caller]
+    pub fn wrt(&self, v: TensorVar<'_, T>) -> Tensor<T> {
+        self.get(v)
+            .cloned()
+            .unwrap_or_else(|| Tensor::zeros(&v.shape()))
+    }
+
+    /// Takes the gradient of `v` out (no copy), leaving `None`.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::scalar(2.0_f32));
+    /// let mut g = x.square().backward();
+    /// assert_eq!(g.take(x).unwrap().item(), 4.0);
+    /// assert!(g.take(x).is_none());
+    /// ```
+    #[track_caller]
+    pub fn take(&mut self, v: TensorVar<'_, T>) -> Option<Tensor<T>> {
+        self.get(v)?;
+        self.grads[v.index as usize].take()
+    }
+}
+
+impl<T: Real> Index<TensorVar<'_, T>> for TensorGradients<T> {
+    type Output = Tensor<T>;
+    /// The gradient of a leaf the output depends on; panics otherwise (use
+    /// [`TensorGradients::wrt`] for zeros instead).
+    #[track_caller]
+    fn index(&self, v: TensorVar<'_, T>) -> &Tensor<T> {
+        match self.get(v) {
+            Some(g) => g,
+            None => panic!(
+                "gradients: variable {} has no gradient (not a leaf, or the output does not depend on it); wrt() gives zeros",
+                v.index
+            ),
+        }
+    }
+}

@@ -1,0 +1,596 @@
+//! The tensor value: a shape and contiguous row-major data, shared cheaply.
+
+use std::fmt;
+use std::sync::Arc;
+
+use rand::Rng;
+
+use super::shape::{fmt_shape, numel, strides, Shape};
+use crate::Real;
+
+/// An n-dimensional array: a [`Shape`] and its elements in row-major order.
+///
+/// Cloning is cheap (the elements are shared behind an `Arc`); writing
+/// through [`Tensor::data_mut`] copies them first if they are shared, so a
+/// tensor never changes under another's feet. `T` is `f32` by default, `f64`
+/// for gradient checks, and `usize`/`bool` for indices and masks.
+///
+/// Plain arithmetic works without any tape (inference, data preparation):
+///
+/// ```
+/// use autograd_core::Tensor;
+/// let a = Tensor::from_vec(vec![1.0_f32, 2.0, 3.0, 4.0], &[2, 2]);
+/// let b = Tensor::from_vec(vec![10.0_f32, 20.0], &[2]);
+/// let c = &a * &b + 1.0; // b broadcasts over the rows
+/// assert_eq!(c.to_vec(), vec![11.0, 41.0, 31.0, 81.0]);
+/// assert_eq!(c.shape(), &[2, 2]);
+/// ```
+#[derive(Clone)]
+pub struct Tensor<T = f32> {
+    shape: Shape,
+    data: Arc<Vec<T>>,
+}
+
+impl<T: Copy> Tensor<T> {
+    /// A tensor of `shape` holding `data` in row-major order.
+    ///
+    /// Panics (at the caller's line) if the element count differs from the
+    /// shape's.
+    ///
+    /// ```
+    /// use autograd_core::Tensor;
+    /// let t = Tensor::from_vec(vec![1_usize, 2, 3, 4, 5, 6], &[2, 3]);
+    /// assert_eq!(t.get(&[1, 0]), 4);
+    /// ```
+    #[track_caller]
+    pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Self {
+        if data.len() != numel(shape) {
+            panic!(
+                "from_vec: {} elements cannot have shape {} ({} elements)",
+                data.len(),
+                fmt_shape(shape),
+                numel(shape)
+            );
+        }
+        Self::from_parts(Shape::from_slice(shape), data)
+    }
+
+    /// A tensor of `shape` with every element `value`.
+    ///
+    /// ```
+    /// let t = autograd_core::Tensor::full(&[2, 2], 7.0_f32);
+    /// assert_eq!(t.to_vec(), vec![7.0; 4]);
+    /// ```
+    pub fn full(shape: &[usize], value: T) -> Self {
+        Self::from_parts(Shape::from_slice(shape), vec![value; numel(shape)])
+    }
+
+    /// A 0-d tensor (shape `[]`) holding one value; what a loss is.
+    ///
+    /// ```
+    /// let t = autograd_core::Tensor::scalar(2.5_f64);
+    /// assert_eq!((t.ndim(), t.item()), (0, 2.5));
+    /// ```
+    pub fn scalar(value: T) -> Self {
+        Self::from_parts(Shape::new(), vec![value])
+    }
+
+    pub(crate) fn from_parts(shape: Shape, data: Vec<T>) -> Self {
+        debug_assert_eq!(data.len(), numel(&shape));
+        Tensor {
+            shape,
+            data: Arc::new(data),
+        }
+    }
+
+    /// The same elements under another shape of the same size (no copy).
+    pub(crate) fn with_shape(&self, shape: Shape) -> Self {
+        debug_assert_eq!(numel(&shape), self.numel());
+        Tensor {
+            shape,
+            data: Arc::clone(&self.data),
+        }
+    }
+
+    /// The length of each dimension.
+    ///
+    /// ```
+    /// assert_eq!(autograd_core::Tensor::<f32>::zeros(&[2, 0, 3]).shape(), &[2, 0, 3]);
+    /// ```
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The number of dimensions (0 for a scalar).
+    ///
+    /// ```
+    /// assert_eq!(autograd_core::Tensor::<f32>::zeros(&[4, 5]).ndim(), 2);
+    /// ```
+    pub fn ndim(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// The number of elements.
+    ///
+    /// ```
+    /// assert_eq!(autograd_core::Tensor::<f32>::zeros(&[4, 5]).numel(), 20);
+    /// ```
+    pub fn numel(&self) -> usize {
+        self.data.len()
+    }
+
+    /// True when some dimension has length 0.
+    ///
+    /// ```
+    /// assert!(autograd_core::Tensor::<f32>::zeros(&[3, 0]).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The elements in row-major order.
+    ///
+    /// ```
+    /// let t = autograd_core::Tensor::from_vec(vec![1.0_f32, 2.0], &[2]);
+    /// assert_eq!(t.data(), &[1.0, 2.0]);
+    /// ```
+    pub fn data(&self) -> &[T] {
+        &self.data
+    }
+
+    /// The elements for writing; copied first if another tensor shares them.
+    ///
+    /// ```
+    /// let a = autograd_core::Tensor::from_vec(vec![1.0_f32, 2.0], &[2]);
+    /// let mut b = a.clone();
+    /// b.data_mut()[0] = 9.0;
+    /// assert_eq!((a.data()[0], b.data()[0]), (1.0, 9.0));
+    /// ```
+    pub fn data_mut(&mut self) -> &mut [T] {
+        Arc::make_mut(&mut self.data).as_mut_slice()
+    }
+
+    /// The elements as a new `Vec`.
+    ///
+    /// ```
+    /// let t = autograd_core::Tensor::from_vec(vec![3_usize, 4], &[2]);
+    /// assert_eq!(t.to_vec(), vec![3, 4]);
+    /// ```
+    pub fn to_vec(&self) -> Vec<T> {
+        self.data.to_vec()
+    }
+
+    /// The elements, without a copy when this tensor is their only owner.
+    ///
+    /// ```
+    /// let t = autograd_core::Tensor::from_vec(vec![3_usize, 4], &[2]);
+    /// assert_eq!(t.into_vec(), vec![3, 4]);
+    /// ```
+    pub fn into_vec(self) -> Vec<T> {
+        Arc::try_unwrap(self.data).unwrap_or_else(|shared| shared.to_vec())
+    }
+
+    /// The element at a multi-index. Panics naming the index and the shape if
+    /// it is out of range.
+    ///
+    /// ```
+    /// let t = autograd_core::Tensor::from_vec(vec![1.0_f32, 2.0, 3.0, 4.0], &[2, 2]);
+    /// assert_eq!(t.get(&[1, 1]), 4.0);
+    /// ```
+    #[track_caller]
+    pub fn get(&self, index: &[usize]) -> T {
+        if index.len() != self.ndim() || index.iter().zip(self.shape.iter()).any(|(i, n)| i >= n) {
+            panic!(
+                "get: index {index:?} is out of range for shape {}",
+                fmt_shape(&self.shape)
+            );
+        }
+        let off: usize = index
+            .iter()
+            .zip(strides(&self.shape).iter())
+            .map(|(i, s)| i * s)
+            .sum();
+        self.data[off]
+    }
+
+    /// The single element of a one-element tensor (a loss, say).
+    ///
+    /// Panics if the tensor has any other number of elements.
+    ///
+    /// ```
+    /// let t = autograd_core::Tensor::from_vec(vec![0.25_f64], &[1, 1]);
+    /// assert_eq!(t.item(), 0.25);
+    /// ```
+    #[track_caller]
+    pub fn item(&self) -> T {
+        if self.numel() != 1 {
+            panic!(
+                "item: a tensor of shape {} has {} elements, not 1",
+                fmt_shape(&self.shape),
+                self.numel()
+            );
+        }
+        self.data[0]
+    }
+
+    /// Applies `f` to every element, giving a tensor of the same shape.
+    ///
+    /// ```
+    /// let t = autograd_core::Tensor::from_vec(vec![1.5_f32, -2.0], &[2]);
+    /// assert_eq!(t.map(|x| x > 0.0).to_vec(), vec![true, false]);
+    /// ```
+    pub fn map<U: Copy>(&self, f: impl Fn(T) -> U) -> Tensor<U> {
+        Tensor::from_parts(self.shape.clone(), self.data.iter().map(|&x| f(x)).collect())
+    }
+}
+
+impl<T: Real> Tensor<T> {
+    /// Zeros.
+    ///
+    /// ```
+    /// let t = autograd_core::Tensor::<f64>::zeros(&[2, 3]);
+    /// assert_eq!(t.to_vec(), vec![0.0; 6]);
+    /// ```
+    pub fn zeros(shape: &[usize]) -> Self {
+        Self::full(shape, T::ZERO)
+    }
+
+    /// Ones.
+    ///
+    /// ```
+    /// let t = autograd_core::Tensor::<f32>::ones(&[3]);
+    /// assert_eq!(t.to_vec(), vec![1.0; 3]);
+    /// ```
+    pub fn ones(shape: &[usize]) -> Self {
+        Self::full(shape, T::ONE)
+    }
+
+    /// `0, 1, ..., n-1` as a 1-d tensor.
+    ///
+    /// ```
+    /// assert_eq!(autograd_core::Tensor::<f32>::arange(4).to_vec(), vec![0.0, 1.0, 2.0, 3.0]);
+    /// ```
+    pub fn arange(n: usize) -> Self {
+        Self::from_parts(
+            Shape::from_slice(&[n]),
+            (0..n).map(|i| T::from_f64(i as f64)).collect(),
+        )
+    }
+
+    /// `start, start + step, ...` up to but excluding `end`, like
+    /// `torch.arange(start, end, step)`. Panics if `step` is 0 or not finite.
+    ///
+    /// ```
+    /// let t = autograd_core::Tensor::<f64>::arange_step(1.0, 2.0, 0.25);
+    /// assert_eq!(t.to_vec(), vec![1.0, 1.25, 1.5, 1.75]);
+    /// ```
+    #[track_caller]
+    pub fn arange_step(start: f64, end: f64, step: f64) -> Self {
+        if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
+            panic!("arange_step: start {start}, end {end}, step {step}: step must be finite and non-zero, bounds finite");
+        }
+        let n = ((end - start) / step).ceil().max(0.0) as usize;
+        Self::from_parts(
+            Shape::from_slice(&[n]),
+            (0..n)
+                .map(|i| T::from_f64(start + i as f64 * step))
+                .collect(),
+        )
+    }
+
+    /// `steps` evenly spaced values from `start` to `end` inclusive.
+    ///
+    /// ```
+    /// let t = autograd_core::Tensor::<f32>::linspace(0.0, 1.0, 5);
+    /// assert_eq!(t.to_vec(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+    /// ```
+    pub fn linspace(start: f64, end: f64, steps: usize) -> Self {
+        let data = (0..steps)
+            .map(|i| {
+                if steps == 1 {
+                    T::from_f64(start)
+                } else {
+                    T::from_f64(start + (end - start) * i as f64 / (steps - 1) as f64)
+                }
+            })
+            .collect();
+        Self::from_parts(Shape::from_slice(&[steps]), data)
+    }
+
+    /// The `n` by `n` identity matrix.
+    ///
+    /// ```
+    /// let t = autograd_core::Tensor::<f32>::eye(2);
+    /// assert_eq!(t.to_vec(), vec![1.0, 0.0, 0.0, 1.0]);
+    /// ```
+    pub fn eye(n: usize) -> Self {
+        let mut data = vec![T::ZERO; n * n];
+        for i in 0..n {
+            data[i * n + i] = T::ONE;
+        }
+        Self::from_parts(Shape::from_slice(&[n, n]), data)
+    }
+
+    /// Independent uniform samples from `[low, high)`.
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let t = autograd_core::Tensor::<f32>::rand_uniform(&[100], -1.0, 1.0, &mut rng);
+    /// assert!(t.data().iter().all(|&x| (-1.0..1.0).contains(&x)));
+    /// ```
+    pub fn rand_uniform<R: Rng + ?Sized>(shape: &[usize], low: f64, high: f64, rng: &mut R) -> Self {
+        let data = (0..numel(shape))
+            .map(|_| T::from_f64(low + (high - low) * rng.random::<f64>()))
+            .collect();
+        Self::from_parts(Shape::from_slice(shape), data)
+    }
+
+    /// Independent normal samples with the given mean and standard deviation
+    /// (Box–Muller on the generator's uniform draws).
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let t = autograd_core::Tensor::<f64>::rand_normal(&[10_000], 2.0, 0.5, &mut rng);
+    /// let mean = t.data().iter().sum::<f64>() / 10_000.0;
+    /// assert!((mean - 2.0).abs() < 0.02);
+    /// ```
+    pub fn rand_normal<R: Rng + ?Sized>(shape: &[usize], mean: f64, std: f64, rng: &mut R) -> Self {
+        let n = numel(shape);
+        let mut data = Vec::with_capacity(n);
+        while data.len() < n {
+            // 1 - u keeps the logarithm's argument in (0, 1].
+            let u1 = 1.0 - rng.random::<f64>();
+            let u2 = rng.random::<f64>();
+            let r = (-2.0 * u1.ln()).sqrt();
+            let t = std::f64::consts::TAU * u2;
+            data.push(T::from_f64(mean + std * r * t.cos()));
+            if data.len() < n {
+                data.push(T::from_f64(mean + std * r * t.sin()));
+            }
+        }
+        Self::from_parts(Shape::from_slice(shape), data)
+    }
+
+    /// Standard normal samples (`torch.randn`).
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    /// assert_eq!(autograd_core::Tensor::<f32>::randn(&[3, 4], &mut rng).shape(), &[3, 4]);
+    /// ```
+    pub fn randn<R: Rng + ?Sized>(shape: &[usize], rng: &mut R) -> Self {
+        Self::rand_normal(shape, 0.0, 1.0, rng)
+    }
+
+    /// The same values in another float type.
+    ///
+    /// ```
+    /// let t = autograd_core::Tensor::from_vec(vec![0.5_f64], &[1]).cast::<f32>();
+    /// assert_eq!(t.to_vec(), vec![0.5_f32]);
+    /// ```
+    pub fn cast<U: Real>(&self) -> Tensor<U> {
+        self.map(|x| U::from_f64(x.to_f64()))
+    }
+
+    /// True when shapes match and `|a - b| <= atol + rtol * |b|` everywhere
+    /// (NaN equals nothing).
+    ///
+    /// ```
+    /// use autograd_core::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0_f64, 2.0], &[2]);
+    /// assert!(a.allclose(&(&a + 1e-9), 1e-6, 0.0));
+    /// ```
+    pub fn allclose(&self, other: &Self, rtol: f64, atol: f64) -> bool {
+        self.shape == other.shape
+            && self.data.iter().zip(other.data.iter()).all(|(&a, &b)| {
+                let (a, b) = (a.to_f64(), b.to_f64());
+                (a - b).abs() <= atol + rtol * b.abs()
+            })
+    }
+
+    /// The largest absolute difference between two tensors of the same shape.
+    ///
+    /// ```
+    /// use autograd_core::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0_f64, 2.0], &[2]);
+    /// let b = Tensor::from_vec(vec![1.5_f64, 2.0], &[2]);
+    /// assert_eq!(a.max_abs_diff(&b), 0.5);
+    /// ```
+    #[track_caller]
+    pub fn max_abs_diff(&self, other: &Self) -> f64 {
+        if self.shape != other.shape {
+            panic!(
+                "max_abs_diff: shapes {} and {} differ",
+                fmt_shape(&self.shape),
+                fmt_shape(&other.shape)
+            );
+        }
+        self.data
+            .iter()
+            .zip(other.data.iter())
+            .map(|(&a, &b)| (a.to_f64() - b.to_f64()).abs())
+            .fold(0.0, f64::max)
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<T: crate::Real> Sealed for T {}
+    impl Sealed for usize {}
+    impl Sealed for bool {}
+}
+
+/// An element type a tensor can list in `Display`: the [`Real`] types,
+/// `usize` (indices) and `bool` (masks). Sealed.
+///
+/// ```
+/// let idx = autograd_core::Tensor::from_vec(vec![3_usize, 1], &[2]);
+/// assert_eq!(idx.to_string(), "tensor([3, 1], shape=[2])");
+/// ```
+pub trait Element: Copy + sealed::Sealed {
+    /// The element written with `precision` decimals, in scientific
+    /// notation if `sci`.
+    fn render(self, precision: usize, sci: bool) -> String;
+    /// |x| for non-zero finite numbers (to choose the notation), else None.
+    fn magnitude(self) -> Option<f64>;
+}
+
+impl<T: Real> Element for T {
+    fn render(self, precision: usize, sci: bool) -> String {
+        let x = self.to_f64();
+        if !x.is_finite() {
+            format!("{x}")
+        } else if sci {
+            format!("{x:.precision$e}")
+        } else {
+            format!("{x:.precision$}")
+        }
+    }
+    fn magnitude(self) -> Option<f64> {
+        let x = self.to_f64();
+        (x.is_finite() && x != 0.0).then(|| x.abs())
+    }
+}
+
+macro_rules! plain_element {
+    ($t:ty) => {
+        impl Element for $t {
+            fn render(self, _: usize, _: bool) -> String {
+                format!("{self}")
+            }
+            fn magnitude(self) -> Option<f64> {
+                None
+            }
+        }
+    };
+}
+plain_element!(usize);
+plain_element!(bool);
+
+/// Per dimension, the indices shown: all of them, or the first and last three
+/// around an ellipsis once the tensor has more than 1000 elements (PyTorch's
+/// summarisation rule).
+fn shown(n: usize, summarise: bool) -> Vec<Option<usize>> {
+    if summarise && n > 6 {
+        (0..3)
+            .map(Some)
+            .chain(std::iter::once(None))
+            .chain((n - 3..n).map(Some))
+            .collect()
+    } else {
+        (0..n).map(Some).collect()
+    }
+}
+
+fn write_tensor<T: Element>(
+    t: &Tensor<T>,
+    f: &mut fmt::Formatter<'_>,
+) -> fmt::Result {
+    let precision = f.precision().unwrap_or(4);
+    let summarise = t.numel() > 1000;
+    let mags: Vec<f64> = t.data.iter().filter_map(|x| x.magnitude()).collect();
+    let sci = mags
+        .iter()
+        .any(|&m| m >= 1e8 || m < 10f64.powi(-(precision as i32)));
+    let width = t
+        .data
+        .iter()
+        .map(|x| x.render(precision, sci).len())
+        .max()
+        .unwrap_or(0);
+    let shape = t.shape();
+    let st = strides(shape);
+    let mut out = String::from("tensor(");
+    if shape.is_empty() {
+        out.push_str(&t.data[0].render(precision, sci));
+    } else {
+        // An explicit stack of (dimension, offset, position in its list) keeps
+        // this a loop; the indent lines rows up under their opening bracket.
+        fn emit<T: Element>(
+            out: &mut String,
+            t: &Tensor<T>,
+            st: &[usize],
+            dim: usize,
+            offset: usize,
+            summarise: bool,
+            precision: usize,
+            sci: bool,
+            width: usize,
+        ) {
+            let shape = t.shape();
+            out.push('[');
+            let idx = shown(shape[dim], summarise);
+            for (k, i) in idx.iter().enumerate() {
+                if k > 0 {
+                    if dim + 1 == shape.len() {
+                        out.push_str(", ");
+                    } else {
+                        out.push(',');
+                        for _ in 0..(shape.len() - dim - 1) {
+                            out.push('\n');
+                        }
+                        out.push_str(&" ".repeat("tensor(".len() + dim + 1));
+                    }
+                }
+                match i {
+                    None => out.push_str("..."),
+                    Some(i) if dim + 1 == shape.len() => {
+                        let s = t.data[offset + i * st[dim]].render(precision, sci);
+                        out.push_str(&" ".repeat(width - s.len()));
+                        out.push_str(&s);
+                    }
+                    Some(i) => emit(
+                        out,
+                        t,
+                        st,
+                        dim + 1,
+                        offset + i * st[dim],
+                        summarise,
+                        precision,
+                        sci,
+                        width,
+                    ),
+                }
+            }
+            out.push(']');
+        }
+        emit(&mut out, t, &st, 0, 0, summarise, precision, sci, width);
+    }
+    out.push_str(&format!(", shape={})", fmt_shape(shape)));
+    f.write_str(&out)
+}
+
+/// Lists the values as PyTorch does (4 decimals unless `{:.N}` asks
+/// otherwise; scientific notation when magnitudes need it; rows aligned;
+/// tensors over 1000 elements summarised with `...`) followed by the shape.
+///
+/// ```
+/// let t = autograd_core::Tensor::from_vec(vec![1.0_f32, -2.5, 3.0, 4.0], &[2, 2]);
+/// assert_eq!(
+///     t.to_string(),
+///     "tensor([[ 1.0000, -2.5000],\n        [ 3.0000,  4.0000]], shape=[2, 2])"
+/// );
+/// assert!(format!("{t:.1}").starts_with("tensor([[ 1.0, -2.5],"));
+/// ```
+impl<T: Element> fmt::Display for Tensor<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return write!(f, "tensor([], shape={})", fmt_shape(&self.shape));
+        }
+        write_tensor(self, f)
+    }
+}
+
+impl<T: Element> fmt::Debug for Tensor<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl<T: Copy + PartialEq> PartialEq for Tensor<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.shape == other.shape && self.data == other.data
+    }
+}

@@ -1,0 +1,290 @@
+//! Every differentiable tensor primitive against finite differences, on
+//! random inputs and random shapes, broadcasting included. Each check also
+//! compares the recorded backward (grad_graph) with the ordinary one.
+
+use autograd_core::{tensor_gradcheck, Tensor, TensorVar};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+const TRIALS: usize = 12;
+
+fn rng(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
+
+fn shape(r: &mut StdRng, max_rank: usize) -> Vec<usize> {
+    let rank = r.random_range(1..=max_rank);
+    (0..rank).map(|_| r.random_range(1..=4)).collect()
+}
+
+/// A shape that broadcasts against `s`: a suffix of it with some axes set to 1.
+fn broadcastable(r: &mut StdRng, s: &[usize]) -> Vec<usize> {
+    let drop = r.random_range(0..=s.len());
+    s[drop..]
+        .iter()
+        .map(|&n| if r.random_bool(0.4) { 1 } else { n })
+        .collect()
+}
+
+fn uniform(r: &mut StdRng, s: &[usize], lo: f64, hi: f64) -> Tensor<f64> {
+    Tensor::rand_uniform(s, lo, hi, r)
+}
+
+/// Values away from 0 and from each other, for ops with kinks at 0 or ties.
+fn spread(r: &mut StdRng, s: &[usize]) -> Tensor<f64> {
+    let n: usize = s.iter().product();
+    let mut v: Vec<f64> = (0..n).map(|i| (i as f64 - n as f64 / 2.0) * 0.37 + 0.11).collect();
+    for i in (1..n).rev() {
+        v.swap(i, r.random_range(0..=i));
+    }
+    Tensor::from_vec(v, s)
+}
+
+#[track_caller]
+fn check<F>(name: &str, f: F, inputs: &[Tensor<f64>])
+where
+    F: for<'t> Fn(&'t autograd_core::TensorTape<f64>, &[TensorVar<'t, f64>]) -> TensorVar<'t, f64>,
+{
+    let shapes: Vec<_> = inputs.iter().map(|t| t.shape().to_vec()).collect();
+    if let Err(e) = tensor_gradcheck(f, inputs) {
+        panic!("{name} on shapes {shapes:?}: {e}");
+    }
+}
+
+#[test]
+fn binary_elementwise_ops_with_broadcasting() {
+    let mut r = rng(1);
+    for _ in 0..TRIALS {
+        let s = shape(&mut r, 3);
+        let b = broadcastable(&mut r, &s);
+        // Either side may be the smaller one.
+        let (sa, sb) = if r.random_bool(0.5) { (s.clone(), b) } else { (b, s.clone()) };
+        let x = uniform(&mut r, &sa, -2.0, 2.0);
+        let y = uniform(&mut r, &sb, 0.5, 2.0);
+        check("add", |_, v| v[0].add(v[1]), &[x.clone(), y.clone()]);
+        check("sub", |_, v| v[0].sub(v[1]), &[x.clone(), y.clone()]);
+        check("mul", |_, v| v[0].mul(v[1]), &[x.clone(), y.clone()]);
+        check("div", |_, v| v[0].div(v[1]), &[x.clone(), y.clone()]);
+        let base = uniform(&mut r, &sa, 0.5, 2.0);
+        check("pow", |_, v| v[0].pow(v[1]), &[base, x.clone()]);
+        let (p, q) = (spread(&mut r, &sa), spread(&mut r, &sb).add_scalar(0.05));
+        check("maximum", |_, v| v[0].maximum(v[1]), &[p.clone(), q.clone()]);
+        check("minimum", |_, v| v[0].minimum(v[1]), &[p, q]);
+    }
+}
+
+#[test]
+fn unary_elementwise_ops() {
+    let mut r = rng(2);
+    for _ in 0..TRIALS {
+        let s = shape(&mut r, 3);
+        let x = uniform(&mut r, &s, -2.0, 2.0);
+        let pos = uniform(&mut r, &s, 0.2, 3.0);
+        let away = spread(&mut r, &s);
+        check("neg", |_, v| v[0].neg(), &[x.clone()]);
+        check("exp", |_, v| v[0].exp(), &[x.clone()]);
+        check("ln", |_, v| v[0].ln(), &[pos.clone()]);
+        check("sqrt", |_, v| v[0].sqrt(), &[pos.clone()]);
+        check("tanh", |_, v| v[0].tanh(), &[x.clone()]);
+        check("sigmoid", |_, v| v[0].sigmoid(), &[x.clone()]);
+        check("sin", |_, v| v[0].sin(), &[x.clone()]);
+        check("cos", |_, v| v[0].cos(), &[x.clone()]);
+        check("abs", |_, v| v[0].abs(), &[away.clone()]);
+        check("relu", |_, v| v[0].relu(), &[away.clone()]);
+        check("clamp", |_, v| v[0].clamp(-0.8, 1.3), &[away.clone()]);
+        check("add_scalar", |_, v| v[0].add_scalar(0.7), &[x.clone()]);
+        check("scale", |_, v| v[0].scale(-1.3), &[x.clone()]);
+        check("powf", |_, v| v[0].powf(2.5), &[pos.clone()]);
+        check("square", |_, v| v[0].square(), &[x.clone()]);
+        check("operators", |_, v| 1.0 - v[0] * 2.0 + 3.0 / (v[0] * v[0] + 1.0), &[x.clone()]);
+        let mask = x.gt(&Tensor::scalar(0.0));
+        let y = uniform(&mut r, &s, -1.0, 1.0);
+        check("where_cond", move |_, v| TensorVar::where_cond(&mask, v[0], v[1]), &[x.clone(), y]);
+    }
+}
+
+#[test]
+fn reductions_over_random_axes() {
+    let mut r = rng(3);
+    for _ in 0..TRIALS {
+        let s = shape(&mut r, 4);
+        let x = uniform(&mut r, &s, -2.0, 2.0);
+        let away = spread(&mut r, &s);
+        let nax = r.random_range(0..=s.len());
+        let mut axes: Vec<isize> = (0..s.len() as isize).collect();
+        for i in (1..axes.len()).rev() {
+            axes.swap(i, r.random_range(0..=i));
+        }
+        axes.truncate(nax);
+        // Negative spelling for half of them.
+        let axes: Vec<isize> = axes
+            .into_iter()
+            .map(|a| if r.random_bool(0.5) { a - s.len() as isize } else { a })
+            .collect();
+        let keep = r.random_bool(0.5);
+        let ax = axes.clone();
+        check("sum", |_, v| v[0].sum(), &[x.clone()]);
+        check("sum_axes", move |_, v| v[0].sum_axes(&ax, keep), &[x.clone()]);
+        let ax = axes.clone();
+        check("mean_axes", move |_, v| v[0].mean_axes(&ax, keep), &[x.clone()]);
+        let ax = axes.clone();
+        check("max_axes", move |_, v| v[0].max_axes(&ax, keep), &[away.clone()]);
+        let ax = axes.clone();
+        check("min_axes", move |_, v| v[0].min_axes(&ax, keep), &[away.clone()]);
+        let ax = axes.clone();
+        check("logsumexp", move |_, v| v[0].logsumexp(&ax, keep), &[x.clone()]);
+        let ax = axes.clone();
+        let n: usize = if axes.is_empty() {
+            s.iter().product()
+        } else {
+            axes.iter().map(|&a| s[a.rem_euclid(s.len() as isize) as usize]).product()
+        };
+        if n > 1 {
+            check("var_axes", move |_, v| v[0].var_axes(&ax, 1, keep), &[x.clone()]);
+            let ax = axes.clone();
+            check("std_axes", move |_, v| v[0].std_axes(&ax, 0, keep), &[away.clone()]);
+        }
+        let axis = r.random_range(0..2 * s.len() as i64) as isize - s.len() as isize;
+        check("softmax", move |_, v| v[0].softmax(axis), &[x.clone()]);
+        check("log_softmax", move |_, v| v[0].log_softmax(axis), &[x.clone()]);
+        let b = broadcastable(&mut r, &s);
+        let small = uniform(&mut r, &b, -1.0, 1.0);
+        let target = s.clone();
+        check("broadcast_to", move |_, v| v[0].broadcast_to(&target), &[small]);
+        check("sum_to", move |_, v| v[0].sum_to(&b), &[x.clone()]);
+    }
+}
+
+#[test]
+fn shape_operations() {
+    let mut r = rng(4);
+    for _ in 0..TRIALS {
+        let s = shape(&mut r, 4);
+        let x = uniform(&mut r, &s, -2.0, 2.0);
+        let n: usize = s.iter().product();
+        check("reshape", move |_, v| v[0].reshape(&[n]), &[x.clone()]);
+        let mut perm: Vec<isize> = (0..s.len() as isize).collect();
+        for i in (1..perm.len()).rev() {
+            perm.swap(i, r.random_range(0..=i));
+        }
+        let p = perm.clone();
+        // Multiply by a non-uniform constant so a wrong permutation shows.
+        let w = uniform(&mut r, &perm.iter().map(|&a| s[a as usize]).collect::<Vec<_>>(), 0.5, 1.5);
+        check(
+            "permute",
+            move |t, v| v[0].permute(&p).mul(t.constant(w.clone())),
+            &[x.clone()],
+        );
+        let axis = r.random_range(0..s.len());
+        let len = s[axis];
+        let start = r.random_range(0..len);
+        let l = r.random_range(1..=len - start);
+        check("narrow", move |_, v| v[0].narrow(axis as isize, start, l), &[x.clone()]);
+        check("unsqueeze/squeeze", |_, v| v[0].unsqueeze(0).exp().squeeze(0), &[x.clone()]);
+        check("flatten", |_, v| v[0].flatten().tanh(), &[x.clone()]);
+        check("transpose", |_, v| v[0].transpose(0, -1).sin(), &[x.clone()]);
+        let mut s2 = s.clone();
+        s2[axis] = r.random_range(1..=3);
+        let y = uniform(&mut r, &s2, -1.0, 1.0);
+        check(
+            "concat",
+            move |_, v| TensorVar::concat(&[v[0], v[1], v[0]], axis as isize).sin(),
+            &[x.clone(), y],
+        );
+        check("stack", |_, v| TensorVar::stack(&[v[0], v[0].exp()], -1).cos(), &[x.clone()]);
+        check(
+            "split",
+            move |_, v| {
+                let parts = v[0].split(2, axis as isize);
+                let mut acc = parts[0].sum();
+                for (k, p) in parts.iter().enumerate().skip(1) {
+                    acc = acc.add(p.sum().scale(k as f64 + 1.0));
+                }
+                acc
+            },
+            &[x.clone()],
+        );
+        check(
+            "chunk",
+            move |_, v| {
+                let parts = v[0].chunk(2, axis as isize);
+                parts[parts.len() - 1].exp().sum()
+            },
+            &[x.clone()],
+        );
+    }
+}
+
+#[test]
+fn matrix_products() {
+    let mut r = rng(5);
+    for _ in 0..TRIALS {
+        let (m, k, n) = (r.random_range(1..5), r.random_range(1..5), r.random_range(1..5));
+        let a = uniform(&mut r, &[m, k], -1.0, 1.0);
+        let b = uniform(&mut r, &[k, n], -1.0, 1.0);
+        check("matmul 2-d", |_, v| v[0].matmul(v[1]), &[a.clone(), b.clone()]);
+        let bt = uniform(&mut r, &[n, k], -1.0, 1.0);
+        check("matmul_transposed", |_, v| v[0].matmul_transposed(v[1]), &[a.clone(), bt]);
+        let vk = uniform(&mut r, &[k], -1.0, 1.0);
+        check("matrix-vector", |_, v| v[0].matmul(v[1]), &[a.clone(), vk.clone()]);
+        let vm = uniform(&mut r, &[m], -1.0, 1.0);
+        check("vector-matrix", |_, v| v[0].matmul(v[1]), &[vm, a.clone()]);
+        check("vector-vector", |_, v| v[0].matmul(v[1]), &[vk.clone(), vk]);
+        // Batched, with leading axes that broadcast.
+        let bb = r.random_range(1..4);
+        let a3 = uniform(&mut r, &[bb, 1, m, k], -1.0, 1.0);
+        let b3 = uniform(&mut r, &[2, k, n], -1.0, 1.0);
+        check("batched matmul", |_, v| v[0].matmul(v[1]), &[a3.clone(), b3]);
+        check("batched @ 2-d", |_, v| v[0].matmul(v[1]), &[a3, b.clone()]);
+        let a2 = uniform(&mut r, &[m, k], -1.0, 1.0);
+        let b4 = uniform(&mut r, &[3, k, n], -1.0, 1.0);
+        check("2-d @ batched", |_, v| v[0].matmul(v[1]), &[a2, b4]);
+    }
+}
+
+#[test]
+fn indexing() {
+    let mut r = rng(6);
+    for _ in 0..TRIALS {
+        let s = shape(&mut r, 3);
+        let x = uniform(&mut r, &s, -2.0, 2.0);
+        let axis = r.random_range(0..s.len());
+        let idx: Vec<usize> = (0..r.random_range(1..6)).map(|_| r.random_range(0..s[axis])).collect();
+        let i2 = idx.clone();
+        check("index_select", move |_, v| v[0].index_select(axis as isize, &i2).sin(), &[x.clone()]);
+        let mut is = s.clone();
+        is[axis] = r.random_range(1..5);
+        let n: usize = is.iter().product();
+        let index = Tensor::from_vec((0..n).map(|_| r.random_range(0..s[axis])).collect(), &is);
+        let i2 = index.clone();
+        check("gather", move |_, v| v[0].gather(axis as isize, &i2).exp(), &[x.clone()]);
+        let src = uniform(&mut r, &is, -1.0, 1.0);
+        let i2 = index.clone();
+        check(
+            "scatter_add",
+            move |_, v| v[0].scatter_add(axis as isize, &i2, v[1]).sin(),
+            &[x.clone(), src],
+        );
+    }
+}
+
+#[test]
+fn composite_model_gradients() {
+    // A two-layer network with cross-entropy: everything at once.
+    let mut r = rng(7);
+    let x = uniform(&mut r, &[5, 4], -1.0, 1.0);
+    let w1 = uniform(&mut r, &[6, 4], -1.0, 1.0);
+    let b1 = uniform(&mut r, &[6], -0.5, 0.5);
+    let w2 = uniform(&mut r, &[3, 6], -1.0, 1.0);
+    let labels = Tensor::from_vec(vec![0_usize, 2, 1, 1, 0], &[5, 1]);
+    check(
+        "mlp + cross-entropy",
+        move |t, v| {
+            let x = t.constant(x.clone());
+            let h = x.matmul_transposed(v[0]).add(v[1]).tanh();
+            let logits = h.matmul_transposed(v[2]);
+            logits.log_softmax(-1).gather(1, &labels).mean().neg()
+        },
+        &[w1, b1, w2],
+    );
+}
