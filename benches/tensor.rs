@@ -1,0 +1,97 @@
+//! Tensor workloads T2 and T3 of WORKLOADS.md.
+//!
+//! `T3/iter`: 1000 x (tanh, scale, add) on a 16-element tensor plus sum and
+//! backward (3001 recorded ops). `T2/step`: one SGD step of the
+//! 784-1024-1024-10 MLP at batch 256. `T2/matmul`: the eight `gemm` calls
+//! of that step (3 forward, 5 backward) on the same shapes and strides, with
+//! nothing else: the ceiling `T2/step` can approach.
+//!
+//! Run: `cargo bench --bench tensor`
+
+use std::hint::black_box;
+
+use autograd::TensorTape;
+use criterion::{criterion_group, criterion_main, Criterion};
+
+#[path = "common/tensor_workloads.rs"]
+mod workloads;
+use workloads::*;
+
+fn t3(c: &mut Criterion) {
+    let mut g = c.benchmark_group("T3");
+    let x = t3_input();
+    let mut tape = TensorTape::new();
+    g.bench_function("iter", |b| b.iter(|| black_box(t3_iter(&mut tape, black_box(&x)))));
+    g.finish();
+}
+
+/// The products of one T2 step as (m, k, n, transpose a, transpose b),
+/// C[m, n] = op(A) op(B): forward x W^T, backward dW = G^T X, dX = G W.
+const T2_PRODUCTS: [(usize, usize, usize, bool, bool); 8] = [
+    (256, 784, 1024, false, true),
+    (256, 1024, 1024, false, true),
+    (256, 1024, 10, false, true),
+    (10, 256, 1024, true, false),
+    (256, 10, 1024, false, false),
+    (1024, 256, 1024, true, false),
+    (256, 1024, 1024, false, false),
+    (1024, 256, 784, true, false),
+];
+
+fn raw_products(bufs: &mut [(Vec<f32>, Vec<f32>, Vec<f32>)]) {
+    for (&(m, k, n, ta, tb), (a, b, c)) in T2_PRODUCTS.iter().zip(bufs.iter_mut()) {
+        let (a_rs, a_cs) = if ta { (1, m) } else { (k, 1) };
+        let (b_rs, b_cs) = if tb { (1, k) } else { (n, 1) };
+        assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n);
+        // SAFETY: the buffers have exactly m*k, k*n and m*n elements (asserted),
+        // and the strides address op(A) (m x k), op(B) (k x n) and C (m x n)
+        // inside them, as in autograd-core's `gemm_into`. C is a distinct
+        // `&mut` buffer, so it aliases neither input.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                c.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                a.as_ptr(),
+                a_cs as isize,
+                a_rs as isize,
+                b.as_ptr(),
+                b_cs as isize,
+                b_rs as isize,
+                0.0f32,
+                1.0f32,
+                false,
+                false,
+                false,
+                gemm::Parallelism::Rayon(0),
+            );
+        }
+    }
+}
+
+fn t2(c: &mut Criterion) {
+    let mut g = c.benchmark_group("T2");
+    g.sample_size(20);
+    let (x, y) = t2_batch(1);
+    let mut mlp = Mlp::new(&[784, 1024, 1024, 10], 2);
+    let mut tape = TensorTape::new();
+    g.bench_function("step", |b| b.iter(|| black_box(mlp.step(&mut tape, &x, &y, 0.01))));
+    let mut bufs: Vec<_> = T2_PRODUCTS
+        .iter()
+        .map(|&(m, k, n, _, _)| (vec![0.5f32; m * k], vec![0.25f32; k * n], vec![0f32; m * n]))
+        .collect();
+    g.bench_function("matmul", |b| b.iter(|| raw_products(black_box(&mut bufs))));
+    g.finish();
+    eprintln!(
+        "T2: GFLOP/s = 6 * {T2_PARAMS} * 256 / seconds / 1e9 = {:.4} / (ms per step); {} rayon threads",
+        6.0 * T2_PARAMS as f64 * 256.0 / 1e6,
+        rayon::current_num_threads()
+    );
+}
+
+criterion_group!(benches, t3, t2);
+criterion_main!(benches);
