@@ -21,7 +21,9 @@ fn t3(c: &mut Criterion) {
     let mut g = c.benchmark_group("T3");
     let x = t3_input();
     let mut tape = TensorTape::new();
-    g.bench_function("iter", |b| b.iter(|| black_box(t3_iter(&mut tape, black_box(&x)))));
+    g.bench_function("iter", |b| {
+        b.iter(|| black_box(t3_iter(&mut tape, black_box(&x))))
+    });
     g.finish();
 }
 
@@ -79,7 +81,9 @@ fn t2(c: &mut Criterion) {
     let (x, y) = t2_batch(1);
     let mut mlp = Mlp::new(&[784, 1024, 1024, 10], 2);
     let mut tape = TensorTape::new();
-    g.bench_function("step", |b| b.iter(|| black_box(mlp.step(&mut tape, &x, &y, 0.01))));
+    g.bench_function("step", |b| {
+        b.iter(|| black_box(mlp.step(&mut tape, &x, &y, 0.01)))
+    });
     let mut bufs: Vec<_> = T2_PRODUCTS
         .iter()
         .map(|&(m, k, n, _, _)| (vec![0.5f32; m * k], vec![0.25f32; k * n], vec![0f32; m * n]))

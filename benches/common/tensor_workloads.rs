@@ -8,7 +8,10 @@ use rand::{Rng, SeedableRng};
 
 /// T3's input: 16 values from -1 to 1.
 pub fn t3_input() -> Tensor<f32> {
-    Tensor::from_vec((0..16).map(|j| -1.0 + 2.0 * j as f32 / 15.0).collect(), &[16])
+    Tensor::from_vec(
+        (0..16).map(|j| -1.0 + 2.0 * j as f32 / 15.0).collect(),
+        &[16],
+    )
 }
 
 /// T3: y = y + 0.001 tanh(y), 1000 times; loss = sum(y); backward.
@@ -48,7 +51,13 @@ impl Mlp {
 
     /// One SGD step on a batch: forward, softmax cross-entropy (mean),
     /// backward, `p -= lr * grad`. Returns the loss.
-    pub fn step(&mut self, tape: &mut TensorTape<f32>, x: &Tensor<f32>, labels: &Tensor<usize>, lr: f32) -> f32 {
+    pub fn step(
+        &mut self,
+        tape: &mut TensorTape<f32>,
+        x: &Tensor<f32>,
+        labels: &Tensor<usize>,
+        lr: f32,
+    ) -> f32 {
         let (loss, grads) = {
             let vars: Vec<_> = self.params.iter().map(|p| tape.leaf(p.clone())).collect();
             let mut h = tape.constant(x.clone());
@@ -80,7 +89,10 @@ impl Mlp {
 pub fn t2_batch(seed: u64) -> (Tensor<f32>, Tensor<usize>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let x = Tensor::rand_uniform(&[256, 784], 0.0, 1.0, &mut rng);
-    let y = Tensor::from_vec((0..256).map(|_| rng.random_range(0..10)).collect(), &[256, 1]);
+    let y = Tensor::from_vec(
+        (0..256).map(|_| rng.random_range(0..10)).collect(),
+        &[256, 1],
+    );
     (x, y)
 }
 

@@ -2,6 +2,9 @@
 //! random inputs and random shapes, broadcasting included. Each check also
 //! compares the recorded backward (grad_graph) with the ordinary one.
 
+// `&[x.clone()]` reads as "the inputs are x" in every check below.
+#![allow(clippy::cloned_ref_to_slice_refs)]
+
 use autograd_core::{tensor_gradcheck, Tensor, TensorVar};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -33,7 +36,9 @@ fn uniform(r: &mut StdRng, s: &[usize], lo: f64, hi: f64) -> Tensor<f64> {
 /// Values away from 0 and from each other, for ops with kinks at 0 or ties.
 fn spread(r: &mut StdRng, s: &[usize]) -> Tensor<f64> {
     let n: usize = s.iter().product();
-    let mut v: Vec<f64> = (0..n).map(|i| (i as f64 - n as f64 / 2.0) * 0.37 + 0.11).collect();
+    let mut v: Vec<f64> = (0..n)
+        .map(|i| (i as f64 - n as f64 / 2.0) * 0.37 + 0.11)
+        .collect();
     for i in (1..n).rev() {
         v.swap(i, r.random_range(0..=i));
     }
@@ -58,7 +63,11 @@ fn binary_elementwise_ops_with_broadcasting() {
         let s = shape(&mut r, 3);
         let b = broadcastable(&mut r, &s);
         // Either side may be the smaller one.
-        let (sa, sb) = if r.random_bool(0.5) { (s.clone(), b) } else { (b, s.clone()) };
+        let (sa, sb) = if r.random_bool(0.5) {
+            (s.clone(), b)
+        } else {
+            (b, s.clone())
+        };
         let x = uniform(&mut r, &sa, -2.0, 2.0);
         let y = uniform(&mut r, &sb, 0.5, 2.0);
         check("add", |_, v| v[0].add(v[1]), &[x.clone(), y.clone()]);
@@ -68,7 +77,11 @@ fn binary_elementwise_ops_with_broadcasting() {
         let base = uniform(&mut r, &sa, 0.5, 2.0);
         check("pow", |_, v| v[0].pow(v[1]), &[base, x.clone()]);
         let (p, q) = (spread(&mut r, &sa), spread(&mut r, &sb).add_scalar(0.05));
-        check("maximum", |_, v| v[0].maximum(v[1]), &[p.clone(), q.clone()]);
+        check(
+            "maximum",
+            |_, v| v[0].maximum(v[1]),
+            &[p.clone(), q.clone()],
+        );
         check("minimum", |_, v| v[0].minimum(v[1]), &[p, q]);
     }
 }
@@ -96,10 +109,18 @@ fn unary_elementwise_ops() {
         check("scale", |_, v| v[0].scale(-1.3), &[x.clone()]);
         check("powf", |_, v| v[0].powf(2.5), &[pos.clone()]);
         check("square", |_, v| v[0].square(), &[x.clone()]);
-        check("operators", |_, v| 1.0 - v[0] * 2.0 + 3.0 / (v[0] * v[0] + 1.0), &[x.clone()]);
+        check(
+            "operators",
+            |_, v| 1.0 - v[0] * 2.0 + 3.0 / (v[0] * v[0] + 1.0),
+            &[x.clone()],
+        );
         let mask = x.gt(&Tensor::scalar(0.0));
         let y = uniform(&mut r, &s, -1.0, 1.0);
-        check("where_cond", move |_, v| TensorVar::where_cond(&mask, v[0], v[1]), &[x.clone(), y]);
+        check(
+            "where_cond",
+            move |_, v| TensorVar::where_cond(&mask, v[0], v[1]),
+            &[x.clone(), y],
+        );
     }
 }
 
@@ -119,38 +140,82 @@ fn reductions_over_random_axes() {
         // Negative spelling for half of them.
         let axes: Vec<isize> = axes
             .into_iter()
-            .map(|a| if r.random_bool(0.5) { a - s.len() as isize } else { a })
+            .map(|a| {
+                if r.random_bool(0.5) {
+                    a - s.len() as isize
+                } else {
+                    a
+                }
+            })
             .collect();
         let keep = r.random_bool(0.5);
         let ax = axes.clone();
         check("sum", |_, v| v[0].sum(), &[x.clone()]);
-        check("sum_axes", move |_, v| v[0].sum_axes(&ax, keep), &[x.clone()]);
+        check(
+            "sum_axes",
+            move |_, v| v[0].sum_axes(&ax, keep),
+            &[x.clone()],
+        );
         let ax = axes.clone();
-        check("mean_axes", move |_, v| v[0].mean_axes(&ax, keep), &[x.clone()]);
+        check(
+            "mean_axes",
+            move |_, v| v[0].mean_axes(&ax, keep),
+            &[x.clone()],
+        );
         let ax = axes.clone();
-        check("max_axes", move |_, v| v[0].max_axes(&ax, keep), &[away.clone()]);
+        check(
+            "max_axes",
+            move |_, v| v[0].max_axes(&ax, keep),
+            &[away.clone()],
+        );
         let ax = axes.clone();
-        check("min_axes", move |_, v| v[0].min_axes(&ax, keep), &[away.clone()]);
+        check(
+            "min_axes",
+            move |_, v| v[0].min_axes(&ax, keep),
+            &[away.clone()],
+        );
         let ax = axes.clone();
-        check("logsumexp", move |_, v| v[0].logsumexp(&ax, keep), &[x.clone()]);
+        check(
+            "logsumexp",
+            move |_, v| v[0].logsumexp(&ax, keep),
+            &[x.clone()],
+        );
         let ax = axes.clone();
         let n: usize = if axes.is_empty() {
             s.iter().product()
         } else {
-            axes.iter().map(|&a| s[a.rem_euclid(s.len() as isize) as usize]).product()
+            axes.iter()
+                .map(|&a| s[a.rem_euclid(s.len() as isize) as usize])
+                .product()
         };
         if n > 1 {
-            check("var_axes", move |_, v| v[0].var_axes(&ax, 1, keep), &[x.clone()]);
+            check(
+                "var_axes",
+                move |_, v| v[0].var_axes(&ax, 1, keep),
+                &[x.clone()],
+            );
             let ax = axes.clone();
-            check("std_axes", move |_, v| v[0].std_axes(&ax, 0, keep), &[away.clone()]);
+            check(
+                "std_axes",
+                move |_, v| v[0].std_axes(&ax, 0, keep),
+                &[away.clone()],
+            );
         }
         let axis = r.random_range(0..2 * s.len() as i64) as isize - s.len() as isize;
         check("softmax", move |_, v| v[0].softmax(axis), &[x.clone()]);
-        check("log_softmax", move |_, v| v[0].log_softmax(axis), &[x.clone()]);
+        check(
+            "log_softmax",
+            move |_, v| v[0].log_softmax(axis),
+            &[x.clone()],
+        );
         let b = broadcastable(&mut r, &s);
         let small = uniform(&mut r, &b, -1.0, 1.0);
         let target = s.clone();
-        check("broadcast_to", move |_, v| v[0].broadcast_to(&target), &[small]);
+        check(
+            "broadcast_to",
+            move |_, v| v[0].broadcast_to(&target),
+            &[small],
+        );
         check("sum_to", move |_, v| v[0].sum_to(&b), &[x.clone()]);
     }
 }
@@ -169,7 +234,12 @@ fn shape_operations() {
         }
         let p = perm.clone();
         // Multiply by a non-uniform constant so a wrong permutation shows.
-        let w = uniform(&mut r, &perm.iter().map(|&a| s[a as usize]).collect::<Vec<_>>(), 0.5, 1.5);
+        let w = uniform(
+            &mut r,
+            &perm.iter().map(|&a| s[a as usize]).collect::<Vec<_>>(),
+            0.5,
+            1.5,
+        );
         check(
             "permute",
             move |t, v| v[0].permute(&p).mul(t.constant(w.clone())),
@@ -179,10 +249,22 @@ fn shape_operations() {
         let len = s[axis];
         let start = r.random_range(0..len);
         let l = r.random_range(1..=len - start);
-        check("narrow", move |_, v| v[0].narrow(axis as isize, start, l), &[x.clone()]);
-        check("unsqueeze/squeeze", |_, v| v[0].unsqueeze(0).exp().squeeze(0), &[x.clone()]);
+        check(
+            "narrow",
+            move |_, v| v[0].narrow(axis as isize, start, l),
+            &[x.clone()],
+        );
+        check(
+            "unsqueeze/squeeze",
+            |_, v| v[0].unsqueeze(0).exp().squeeze(0),
+            &[x.clone()],
+        );
         check("flatten", |_, v| v[0].flatten().tanh(), &[x.clone()]);
-        check("transpose", |_, v| v[0].transpose(0, -1).sin(), &[x.clone()]);
+        check(
+            "transpose",
+            |_, v| v[0].transpose(0, -1).sin(),
+            &[x.clone()],
+        );
         let mut s2 = s.clone();
         s2[axis] = r.random_range(1..=3);
         let y = uniform(&mut r, &s2, -1.0, 1.0);
@@ -191,7 +273,11 @@ fn shape_operations() {
             move |_, v| TensorVar::concat(&[v[0], v[1], v[0]], axis as isize).sin(),
             &[x.clone(), y],
         );
-        check("stack", |_, v| TensorVar::stack(&[v[0], v[0].exp()], -1).cos(), &[x.clone()]);
+        check(
+            "stack",
+            |_, v| TensorVar::stack(&[v[0], v[0].exp()], -1).cos(),
+            &[x.clone()],
+        );
         check(
             "split",
             move |_, v| {
@@ -219,14 +305,30 @@ fn shape_operations() {
 fn matrix_products() {
     let mut r = rng(5);
     for _ in 0..TRIALS {
-        let (m, k, n) = (r.random_range(1..5), r.random_range(1..5), r.random_range(1..5));
+        let (m, k, n) = (
+            r.random_range(1..5),
+            r.random_range(1..5),
+            r.random_range(1..5),
+        );
         let a = uniform(&mut r, &[m, k], -1.0, 1.0);
         let b = uniform(&mut r, &[k, n], -1.0, 1.0);
-        check("matmul 2-d", |_, v| v[0].matmul(v[1]), &[a.clone(), b.clone()]);
+        check(
+            "matmul 2-d",
+            |_, v| v[0].matmul(v[1]),
+            &[a.clone(), b.clone()],
+        );
         let bt = uniform(&mut r, &[n, k], -1.0, 1.0);
-        check("matmul_transposed", |_, v| v[0].matmul_transposed(v[1]), &[a.clone(), bt]);
+        check(
+            "matmul_transposed",
+            |_, v| v[0].matmul_transposed(v[1]),
+            &[a.clone(), bt],
+        );
         let vk = uniform(&mut r, &[k], -1.0, 1.0);
-        check("matrix-vector", |_, v| v[0].matmul(v[1]), &[a.clone(), vk.clone()]);
+        check(
+            "matrix-vector",
+            |_, v| v[0].matmul(v[1]),
+            &[a.clone(), vk.clone()],
+        );
         let vm = uniform(&mut r, &[m], -1.0, 1.0);
         check("vector-matrix", |_, v| v[0].matmul(v[1]), &[vm, a.clone()]);
         check("vector-vector", |_, v| v[0].matmul(v[1]), &[vk.clone(), vk]);
@@ -234,7 +336,11 @@ fn matrix_products() {
         let bb = r.random_range(1..4);
         let a3 = uniform(&mut r, &[bb, 1, m, k], -1.0, 1.0);
         let b3 = uniform(&mut r, &[2, k, n], -1.0, 1.0);
-        check("batched matmul", |_, v| v[0].matmul(v[1]), &[a3.clone(), b3]);
+        check(
+            "batched matmul",
+            |_, v| v[0].matmul(v[1]),
+            &[a3.clone(), b3],
+        );
         check("batched @ 2-d", |_, v| v[0].matmul(v[1]), &[a3, b.clone()]);
         let a2 = uniform(&mut r, &[m, k], -1.0, 1.0);
         let b4 = uniform(&mut r, &[3, k, n], -1.0, 1.0);
@@ -249,15 +355,25 @@ fn indexing() {
         let s = shape(&mut r, 3);
         let x = uniform(&mut r, &s, -2.0, 2.0);
         let axis = r.random_range(0..s.len());
-        let idx: Vec<usize> = (0..r.random_range(1..6)).map(|_| r.random_range(0..s[axis])).collect();
+        let idx: Vec<usize> = (0..r.random_range(1..6))
+            .map(|_| r.random_range(0..s[axis]))
+            .collect();
         let i2 = idx.clone();
-        check("index_select", move |_, v| v[0].index_select(axis as isize, &i2).sin(), &[x.clone()]);
+        check(
+            "index_select",
+            move |_, v| v[0].index_select(axis as isize, &i2).sin(),
+            &[x.clone()],
+        );
         let mut is = s.clone();
         is[axis] = r.random_range(1..5);
         let n: usize = is.iter().product();
         let index = Tensor::from_vec((0..n).map(|_| r.random_range(0..s[axis])).collect(), &is);
         let i2 = index.clone();
-        check("gather", move |_, v| v[0].gather(axis as isize, &i2).exp(), &[x.clone()]);
+        check(
+            "gather",
+            move |_, v| v[0].gather(axis as isize, &i2).exp(),
+            &[x.clone()],
+        );
         let src = uniform(&mut r, &is, -1.0, 1.0);
         let i2 = index.clone();
         check(

@@ -103,7 +103,11 @@ where
     let weights = Tensor::<f64>::rand_uniform(&out.shape(), 0.5, 1.5, &mut rng);
     let loss = out.mul(tape.constant(weights.clone())).sum();
     let analytic = tape.grad(loss, &vars);
-    let recorded: Vec<Tensor<f64>> = tape.grad_graph(loss, &vars).iter().map(|g| g.value()).collect();
+    let recorded: Vec<Tensor<f64>> = tape
+        .grad_graph(loss, &vars)
+        .iter()
+        .map(|g| g.value())
+        .collect();
 
     let rel = |a: f64, b: f64| {
         let e = (a - b).abs() / a.abs().max(b.abs()).max(FLOOR);

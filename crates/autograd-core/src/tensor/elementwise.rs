@@ -7,6 +7,10 @@
 //! output; summing them back to each input's shape happens in one place, the
 //! sweep (`tape::accumulate`), not here.
 
+// `a.add(b)`, `a.mul(b)` name the operations as PyTorch and candle do; the
+// operator traits are implemented too (operators.rs) and forward here.
+#![allow(clippy::should_implement_trait)]
+
 use super::algebra::Algebra;
 use super::shape::{broadcast_shapes, broadcast_strides, numel, Shape};
 use super::tape::{Op, TensorVar};
@@ -422,8 +426,18 @@ impl Tensor<bool> {
     /// ```
     #[track_caller]
     pub fn where_cond<T: Real>(&self, on_true: &Tensor<T>, on_false: &Tensor<T>) -> Tensor<T> {
-        let a = zip_broadcast("where_cond", self, on_true, |m, a| if m { a } else { T::ZERO });
-        let b = zip_broadcast("where_cond", self, on_false, |m, b| if m { T::ZERO } else { b });
+        let a = zip_broadcast(
+            "where_cond",
+            self,
+            on_true,
+            |m, a| if m { a } else { T::ZERO },
+        );
+        let b = zip_broadcast(
+            "where_cond",
+            self,
+            on_false,
+            |m, b| if m { T::ZERO } else { b },
+        );
         a.add(&b)
     }
 
@@ -462,7 +476,7 @@ pub(crate) fn sigmoid<T: Real>(x: T) -> T {
 
 #[track_caller]
 fn check_clamp<T: Real>(low: T, high: T) {
-    if !(low <= high) {
+    if low > high || low.is_nan() || high.is_nan() {
         panic!("clamp: low {low} must not exceed high {high}");
     }
 }
@@ -584,6 +598,7 @@ macro_rules! record_binary {
                 $(#[$doc])*
                 #[track_caller]
                 pub fn $name(self, other: Self) -> Self {
+                    self.check_broadcast(stringify!($name), other);
                     self.record_binary(other, stringify!($name), $op, |a, b| a.$name(b))
                 }
             )*
@@ -673,6 +688,21 @@ record_binary! {
 }
 
 impl<'t, T: Real> TensorVar<'t, T> {
+    /// Panics here, at the caller's line, if the shapes do not broadcast
+    /// (rather than inside the kernel).
+    #[track_caller]
+    fn check_broadcast(self, name: &str, other: Self) {
+        self.check_same_tape(name, other);
+        let inner = self.tape.inner.borrow();
+        let (a, b) = (
+            &inner.nodes[self.index as usize].value,
+            &inner.nodes[other.index as usize].value,
+        );
+        if a.shape() != b.shape() {
+            broadcast_shapes(name, a.shape(), b.shape());
+        }
+    }
+
     /// `self + c` for a number, recorded. VJP: g.
     ///
     /// ```
@@ -752,7 +782,12 @@ impl<'t, T: Real> TensorVar<'t, T> {
     #[track_caller]
     pub fn where_cond(mask: &Tensor<bool>, on_true: Self, on_false: Self) -> Self {
         let value = mask.where_cond(&on_true.value(), &on_false.value());
-        on_true.record_nary(&[on_true, on_false], "where_cond", Op::Where(mask.clone()), value)
+        on_true.record_nary(
+            &[on_true, on_false],
+            "where_cond",
+            Op::Where(mask.clone()),
+            value,
+        )
     }
 }
 
@@ -770,10 +805,7 @@ pub(crate) fn sub_vjp<T: Real, V: Algebra<T>>(g: &V) -> [V; 2] {
 }
 
 pub(crate) fn mul_vjp<T: Real, V: Algebra<T>>(x: &[&V], g: &V, need: &[bool]) -> [Option<V>; 2] {
-    [
-        need[0].then(|| g.mul(x[1])),
-        need[1].then(|| g.mul(x[0])),
-    ]
+    [need[0].then(|| g.mul(x[1])), need[1].then(|| g.mul(x[0]))]
 }
 
 pub(crate) fn div_vjp<T: Real, V: Algebra<T>>(
@@ -854,8 +886,13 @@ pub(crate) fn relu_vjp<T: Real, V: Algebra<T>>(x: &V, g: &V) -> V {
 pub(crate) fn clamp_vjp<T: Real, V: Algebra<T>>(x: &V, g: &V, low: T, high: T) -> V {
     masked(
         g,
-        x.value()
-            .map(|v| if v >= low && v <= high { T::ONE } else { T::ZERO }),
+        x.value().map(|v| {
+            if v >= low && v <= high {
+                T::ONE
+            } else {
+                T::ZERO
+            }
+        }),
     )
 }
 

@@ -25,7 +25,12 @@ fn check_indices(op: &str, idx: &[usize], axis: usize, shape: &[usize]) {
 #[track_caller]
 fn check_index_tensor(op: &str, index: &Tensor<usize>, axis: usize, shape: &[usize]) {
     let is = index.shape();
-    let fits = is.len() == shape.len() && is.iter().zip(shape).enumerate().all(|(d, (&i, &s))| d == axis || i <= s);
+    let fits = is.len() == shape.len()
+        && is
+            .iter()
+            .zip(shape)
+            .enumerate()
+            .all(|(d, (&i, &s))| d == axis || i <= s);
     if !fits {
         panic!(
             "{op}: index shape {} does not fit data shape {} along axes other than {axis}",
@@ -39,7 +44,12 @@ fn check_index_tensor(op: &str, index: &Tensor<usize>, axis: usize, shape: &[usi
 /// Calls `f(position in index, offset in data)` for every element of
 /// `index`, where the offset replaces the coordinate along `axis` by the
 /// index value.
-fn for_each_indexed(index: &Tensor<usize>, axis: usize, data_shape: &[usize], mut f: impl FnMut(usize, usize)) {
+fn for_each_indexed(
+    index: &Tensor<usize>,
+    axis: usize,
+    data_shape: &[usize],
+    mut f: impl FnMut(usize, usize),
+) {
     let is = index.shape();
     let ds = strides(data_shape);
     let n = numel(is);
@@ -50,7 +60,13 @@ fn for_each_indexed(index: &Tensor<usize>, axis: usize, data_shape: &[usize], mu
     let mut coord: Shape = smallvec::smallvec![0; nd];
     for (p, &iv) in index.data().iter().enumerate() {
         let off: usize = (0..nd)
-            .map(|d| if d == axis { iv * ds[d] } else { coord[d] * ds[d] })
+            .map(|d| {
+                if d == axis {
+                    iv * ds[d]
+                } else {
+                    coord[d] * ds[d]
+                }
+            })
             .sum();
         f(p, off);
         let mut d = nd;
@@ -83,7 +99,11 @@ impl<T: Real> Tensor<T> {
 
     pub(crate) fn index_select_resolved(&self, axis: usize, idx: &[usize]) -> Self {
         let shape = self.shape();
-        let (outer, len, inner) = (numel(&shape[..axis]), shape[axis], numel(&shape[axis + 1..]));
+        let (outer, len, inner) = (
+            numel(&shape[..axis]),
+            shape[axis],
+            numel(&shape[axis + 1..]),
+        );
         let d = self.data();
         let mut out = Vec::with_capacity(outer * idx.len() * inner);
         for o in 0..outer {
@@ -141,7 +161,12 @@ impl<T: Real> Tensor<T> {
         Tensor::from_parts(Shape::from_slice(index.shape()), out)
     }
 
-    pub(crate) fn scatter_add_into_resolved(&self, axis: usize, index: &Tensor<usize>, shape: &[usize]) -> Self {
+    pub(crate) fn scatter_add_into_resolved(
+        &self,
+        axis: usize,
+        index: &Tensor<usize>,
+        shape: &[usize],
+    ) -> Self {
         let mut out = vec![T::ZERO; numel(shape)];
         let d = self.data();
         for_each_indexed(index, axis, shape, |p, off| out[off] += d[p]);
@@ -233,7 +258,12 @@ impl<'t, T: Real> TensorVar<'t, T> {
         )
     }
 
-    pub(crate) fn index_add_into_resolved(self, axis: usize, idx: &Arc<[usize]>, size: usize) -> Self {
+    pub(crate) fn index_add_into_resolved(
+        self,
+        axis: usize,
+        idx: &Arc<[usize]>,
+        size: usize,
+    ) -> Self {
         self.record_unary(
             Op::IndexAdd {
                 axis,
@@ -272,7 +302,12 @@ impl<'t, T: Real> TensorVar<'t, T> {
         )
     }
 
-    pub(crate) fn scatter_add_into_resolved(self, axis: usize, index: &Tensor<usize>, shape: &[usize]) -> Self {
+    pub(crate) fn scatter_add_into_resolved(
+        self,
+        axis: usize,
+        index: &Tensor<usize>,
+        shape: &[usize],
+    ) -> Self {
         self.record_unary(
             Op::ScatterAdd {
                 axis,

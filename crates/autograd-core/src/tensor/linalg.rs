@@ -17,7 +17,13 @@ use crate::Real;
 
 /// The shapes of a product: batch shape, m, k, n.
 #[track_caller]
-fn mm_shapes(op: &str, a: &[usize], b: &[usize], ta: bool, tb: bool) -> (Shape, usize, usize, usize) {
+fn mm_shapes(
+    op: &str,
+    a: &[usize],
+    b: &[usize],
+    ta: bool,
+    tb: bool,
+) -> (Shape, usize, usize, usize) {
     let sym = |t: bool| if t { "^T" } else { "" };
     if a.len() < 2 || b.len() < 2 {
         panic!(
@@ -48,8 +54,16 @@ fn mm_shapes(op: &str, a: &[usize], b: &[usize], ta: bool, tb: bool) -> (Shape, 
         let n = ba.len().max(bb.len());
         let mut out = Shape::new();
         for i in 0..n {
-            let da = if i + ba.len() >= n { ba[i + ba.len() - n] } else { 1 };
-            let db = if i + bb.len() >= n { bb[i + bb.len() - n] } else { 1 };
+            let da = if i + ba.len() >= n {
+                ba[i + ba.len() - n]
+            } else {
+                1
+            };
+            let db = if i + bb.len() >= n {
+                bb[i + bb.len() - n]
+            } else {
+                1
+            };
             if da != db && da != 1 && db != 1 {
                 panic!(
                     "{op}: {} @ {}: batch dimensions {} and {} do not broadcast",
@@ -68,7 +82,18 @@ fn mm_shapes(op: &str, a: &[usize], b: &[usize], ta: bool, tb: bool) -> (Shape, 
 
 /// One matrix product `dst = op(a) @ op(b)` into a fresh `m x n` block.
 /// `a` and `b` are the operands' storage starting at their matrices.
-fn gemm_into<T: Real>(dst: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize, ta: bool, tb: bool) {
+// The arguments are gemm's own: three buffers, three sizes, two flags.
+#[allow(clippy::too_many_arguments)]
+fn gemm_into<T: Real>(
+    dst: &mut [T],
+    a: &[T],
+    b: &[T],
+    m: usize,
+    k: usize,
+    n: usize,
+    ta: bool,
+    tb: bool,
+) {
     debug_assert_eq!(dst.len(), m * n);
     if m == 0 || n == 0 {
         return;
@@ -80,8 +105,12 @@ fn gemm_into<T: Real>(dst: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: us
     // Row and column strides of op(a) (m x k) and op(b) (k x n), in elements.
     let (a_rs, a_cs) = if ta { (1, m) } else { (k, 1) };
     let (b_rs, b_cs) = if tb { (1, k) } else { (n, 1) };
-    assert!(a.len() >= m * k && b.len() >= k * n, "gemm_into: operand storage too short");
-    let supported = TypeId::of::<T>() == TypeId::of::<f32>() || TypeId::of::<T>() == TypeId::of::<f64>();
+    assert!(
+        a.len() >= m * k && b.len() >= k * n,
+        "gemm_into: operand storage too short"
+    );
+    let supported =
+        TypeId::of::<T>() == TypeId::of::<f32>() || TypeId::of::<T>() == TypeId::of::<f64>();
     if !supported {
         // A Real type gemm has no kernel for: the plain triple loop.
         for i in 0..m {
@@ -174,7 +203,16 @@ impl<T: Real> Tensor<T> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn mm_kernel(&self, other: &Self, batch: &[usize], m: usize, k: usize, n: usize, ta: bool, tb: bool) -> Self {
+    fn mm_kernel(
+        &self,
+        other: &Self,
+        batch: &[usize],
+        m: usize,
+        k: usize,
+        n: usize,
+        ta: bool,
+        tb: bool,
+    ) -> Self {
         let mut out_shape = Shape::from_slice(batch);
         out_shape.extend([m, n]);
         let nb = numel(batch);
@@ -215,8 +253,16 @@ fn vector_promotion(op: &str, a: &[usize], b: &[usize]) -> (Shape, Shape, Shape)
             fmt_shape(b)
         );
     }
-    let a2: Shape = if a.len() == 1 { smallvec::smallvec![1, a[0]] } else { Shape::from_slice(a) };
-    let b2: Shape = if b.len() == 1 { smallvec::smallvec![b[0], 1] } else { Shape::from_slice(b) };
+    let a2: Shape = if a.len() == 1 {
+        smallvec::smallvec![1, a[0]]
+    } else {
+        Shape::from_slice(a)
+    };
+    let b2: Shape = if b.len() == 1 {
+        smallvec::smallvec![b[0], 1]
+    } else {
+        Shape::from_slice(b)
+    };
     let (ka, kb) = (a2[a2.len() - 1], b2[b2.len() - 2]);
     if ka != kb {
         panic!(
@@ -251,8 +297,16 @@ impl<'t, T: Real> TensorVar<'t, T> {
     #[track_caller]
     pub fn matmul(self, other: Self) -> Self {
         let (a2, b2, out) = vector_promotion("matmul", &self.shape(), &other.shape());
-        let a = if a2.as_slice() == self.shape().as_slice() { self } else { self.reshape(&a2) };
-        let b = if b2.as_slice() == other.shape().as_slice() { other } else { other.reshape(&b2) };
+        let a = if a2.as_slice() == self.shape().as_slice() {
+            self
+        } else {
+            self.reshape(&a2)
+        };
+        let b = if b2.as_slice() == other.shape().as_slice() {
+            other
+        } else {
+            other.reshape(&b2)
+        };
         let c = a.mm_record("matmul", b, false, false);
         if c.shape() == out {
             c

@@ -72,7 +72,8 @@ macro_rules! tensor_binary {
 tensor_binary!(Add, add, |a, c| a.add_scalar(c), |a, c| a.add_scalar(c));
 tensor_binary!(Sub, sub, |a, c| a.add_scalar(-c), |a, c| a.add_scalar(-c));
 tensor_binary!(Mul, mul, |a, c| a.scale(c), |a, c| a.scale(c));
-tensor_binary!(Div, div, |a, c| a.scale(T::ONE / c), |a, c| a.scale(T::ONE / c));
+tensor_binary!(Div, div, |a, c| a.scale(T::ONE / c), |a, c| a
+    .scale(T::ONE / c));
 
 // Numbers on the left need one impl per concrete float type.
 macro_rules! scalar_left {

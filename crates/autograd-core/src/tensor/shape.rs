@@ -47,8 +47,16 @@ pub(crate) fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Shape {
     let n = a.len().max(b.len());
     let mut out: Shape = SmallVec::from_elem(0, n);
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
@@ -171,7 +179,9 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "add: shapes [2, 3] and [4] do not broadcast: dimension -1 is 3 vs 4")]
+    #[should_panic(
+        expected = "add: shapes [2, 3] and [4] do not broadcast: dimension -1 is 3 vs 4"
+    )]
     fn broadcast_failure_names_both_shapes() {
         broadcast_shapes("add", &[2, 3], &[4]);
     }

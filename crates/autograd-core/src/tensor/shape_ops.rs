@@ -36,7 +36,10 @@ fn check_perm(op: &str, perm: &[isize], shape: &[usize]) -> Axes {
     let mut seen = vec![false; p.len()];
     for &a in &p {
         if std::mem::replace(&mut seen[a], true) {
-            panic!("{op}: {perm:?} names axis {a} twice (shape {})", fmt_shape(shape));
+            panic!(
+                "{op}: {perm:?} names axis {a} twice (shape {})",
+                fmt_shape(shape)
+            );
         }
     }
     p
@@ -44,7 +47,7 @@ fn check_perm(op: &str, perm: &[isize], shape: &[usize]) -> Axes {
 
 #[track_caller]
 fn check_narrow(shape: &[usize], axis: usize, start: usize, len: usize) {
-    if start.checked_add(len).is_none_or(|end| end > shape[axis]) {
+    if start.checked_add(len).map_or(true, |end| end > shape[axis]) {
         panic!(
             "narrow: start {start} + length {len} exceeds length {} of axis {axis} in shape {}",
             shape[axis],
@@ -70,7 +73,10 @@ fn concat_shape(shapes: &[&[usize]], axis: isize) -> (usize, Shape) {
     let mut total = 0;
     for (k, s) in shapes.iter().enumerate() {
         let agrees = s.len() == first.len()
-            && s.iter().zip(first.iter()).enumerate().all(|(d, (a, b))| d == ax || a == b);
+            && s.iter()
+                .zip(first.iter())
+                .enumerate()
+                .all(|(d, (a, b))| d == ax || a == b);
         if !agrees {
             panic!(
                 "concat: tensor {k} has shape {} but tensor 0 has {}; they may differ only along axis {ax}",
@@ -219,7 +225,11 @@ impl<T: Copy> Tensor<T> {
 
     pub(crate) fn narrow_resolved(&self, axis: usize, start: usize, len: usize) -> Self {
         let shape = self.shape();
-        let (outer, full, inner) = (numel(&shape[..axis]), shape[axis], numel(&shape[axis + 1..]));
+        let (outer, full, inner) = (
+            numel(&shape[..axis]),
+            shape[axis],
+            numel(&shape[axis + 1..]),
+        );
         let d = self.data();
         let mut out = Vec::with_capacity(outer * len * inner);
         for o in 0..outer {
@@ -302,7 +312,11 @@ impl<T: Copy> Tensor<T> {
 impl<T: Real> Tensor<T> {
     pub(crate) fn pad_resolved(&self, axis: usize, start: usize, size: usize) -> Self {
         let shape = self.shape();
-        let (outer, len, inner) = (numel(&shape[..axis]), shape[axis], numel(&shape[axis + 1..]));
+        let (outer, len, inner) = (
+            numel(&shape[..axis]),
+            shape[axis],
+            numel(&shape[axis + 1..]),
+        );
         let mut out = vec![T::ZERO; outer * size * inner];
         let d = self.data();
         for o in 0..outer {
@@ -419,7 +433,9 @@ impl<'t, T: Real> TensorVar<'t, T> {
     }
 
     pub(crate) fn permute_resolved(self, perm: &[usize]) -> Self {
-        self.record_unary(Op::Permute(Axes::from_slice(perm)), |x| x.permute_resolved(perm))
+        self.record_unary(Op::Permute(Axes::from_slice(perm)), |x| {
+            x.permute_resolved(perm)
+        })
     }
 
     /// Swaps two axes.
@@ -509,11 +525,15 @@ impl<'t, T: Real> TensorVar<'t, T> {
     }
 
     pub(crate) fn narrow_resolved(self, axis: usize, start: usize, len: usize) -> Self {
-        self.record_unary(Op::Narrow { axis, start }, |x| x.narrow_resolved(axis, start, len))
+        self.record_unary(Op::Narrow { axis, start }, |x| {
+            x.narrow_resolved(axis, start, len)
+        })
     }
 
     pub(crate) fn pad_resolved(self, axis: usize, start: usize, size: usize) -> Self {
-        self.record_unary(Op::Pad { axis, start }, |x| x.pad_resolved(axis, start, size))
+        self.record_unary(Op::Pad { axis, start }, |x| {
+            x.pad_resolved(axis, start, size)
+        })
     }
 
     /// Splits along `axis` into pieces of `size` (narrows).

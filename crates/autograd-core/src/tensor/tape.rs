@@ -50,24 +50,54 @@ pub(crate) enum Op<T> {
     Relu,
     Clamp(T, T),
     Where(Tensor<bool>),
-    Sum { axes: Axes, keepdim: bool },
+    Sum {
+        axes: Axes,
+        keepdim: bool,
+    },
     /// max or min over axes: both route the gradient to the extreme entries.
-    Extremum { axes: Axes, keepdim: bool },
-    LogSumExp { axes: Axes, keepdim: bool },
+    Extremum {
+        axes: Axes,
+        keepdim: bool,
+    },
+    LogSumExp {
+        axes: Axes,
+        keepdim: bool,
+    },
     Softmax(usize),
     LogSoftmax(usize),
     SumTo,
     BroadcastTo,
     Reshape,
     Permute(Axes),
-    Narrow { axis: usize, start: usize },
-    Pad { axis: usize, start: usize },
+    Narrow {
+        axis: usize,
+        start: usize,
+    },
+    Pad {
+        axis: usize,
+        start: usize,
+    },
     Concat(usize),
-    MatMul { ta: bool, tb: bool },
-    IndexSelect { axis: usize, idx: Arc<[usize]> },
-    IndexAdd { axis: usize, idx: Arc<[usize]> },
-    Gather { axis: usize, index: Tensor<usize> },
-    ScatterAdd { axis: usize, index: Tensor<usize> },
+    MatMul {
+        ta: bool,
+        tb: bool,
+    },
+    IndexSelect {
+        axis: usize,
+        idx: Arc<[usize]>,
+    },
+    IndexAdd {
+        axis: usize,
+        idx: Arc<[usize]>,
+    },
+    Gather {
+        axis: usize,
+        index: Tensor<usize>,
+    },
+    ScatterAdd {
+        axis: usize,
+        index: Tensor<usize>,
+    },
 }
 
 impl<T> Op<T> {
@@ -205,8 +235,8 @@ pub(crate) struct Node<T> {
     pub(crate) requires_grad: bool,
 }
 
-struct Inner<T> {
-    nodes: Vec<Node<T>>,
+pub(crate) struct Inner<T> {
+    pub(crate) nodes: Vec<Node<T>>,
     id: u64,
 }
 
@@ -222,7 +252,7 @@ struct Inner<T> {
 /// use autograd_core::{Tensor, TensorTape};
 ///
 /// let tape = TensorTape::new();
-/// let w = tape.leaf(Tensor::from_vec(vec![1.0_f64, -1.0, 0.5, 2.0], &[2, 2]));
+/// let w = tape.leaf(Tensor::from_vec(vec![1.0_f64, -1.0, 0.5, -2.0], &[2, 2]));
 /// let x = tape.constant(Tensor::from_vec(vec![3.0, 4.0], &[1, 2]));
 /// let loss = x.matmul(w).relu().sum();
 /// let g = loss.backward();
@@ -230,7 +260,7 @@ struct Inner<T> {
 /// assert_eq!(g[w].to_vec(), vec![3.0, 0.0, 4.0, 0.0]);
 /// ```
 pub struct TensorTape<T: Real = f32> {
-    inner: RefCell<Inner<T>>,
+    pub(crate) inner: RefCell<Inner<T>>,
 }
 
 impl<T: Real> Default for TensorTape<T> {
@@ -365,7 +395,12 @@ impl<T: Real> TensorTape<T> {
 
     /// Records an operation's result: as a node with its parents when any of
     /// them needs a gradient, else as a constant (nothing to sweep).
-    pub(crate) fn record(&self, op: Op<T>, parents: &[TensorVar<'_, T>], value: Tensor<T>) -> TensorVar<'_, T> {
+    pub(crate) fn record(
+        &self,
+        op: Op<T>,
+        parents: &[TensorVar<'_, T>],
+        value: Tensor<T>,
+    ) -> TensorVar<'_, T> {
         let inner = self.inner.borrow();
         let requires_grad = parents
             .iter()
@@ -463,7 +498,11 @@ impl<T: Real> TensorTape<T> {
             if node.parents.is_empty() || !node.requires_grad {
                 continue;
             }
-            let g = if keep[i] { adj[i].clone() } else { adj[i].take() };
+            let g = if keep[i] {
+                adj[i].clone()
+            } else {
+                adj[i].take()
+            };
             let Some(g) = g else { continue };
             let x: SmallVec<[&Tensor<T>; 2]> = node
                 .parents
@@ -478,9 +517,12 @@ impl<T: Real> TensorTape<T> {
             let grads = vjp(&node.op, &x, &node.value, &g, &need);
             for ((&p, gp), &needed) in node.parents.iter().zip(grads).zip(&need) {
                 if let (Some(gp), true) = (gp, needed) {
-                    accumulate(&mut adj[p as usize], gp, nodes[p as usize].value.shape(), |acc, g| {
-                        acc.add_assign_same(g)
-                    });
+                    accumulate(
+                        &mut adj[p as usize],
+                        gp,
+                        nodes[p as usize].value.shape(),
+                        |acc, g| acc.add_assign_same(g),
+                    );
                 }
             }
         }
@@ -543,15 +585,27 @@ impl<T: Real> TensorTape<T> {
             };
             let g = if keep[i] { adj[i] } else { adj[i].take() };
             let Some(g) = g else { continue };
-            let xs: SmallVec<[TensorVar<'t, T>; 2]> =
-                parents.iter().map(|&p| TensorVar { tape: self, index: p }).collect();
+            let xs: SmallVec<[TensorVar<'t, T>; 2]> = parents
+                .iter()
+                .map(|&p| TensorVar {
+                    tape: self,
+                    index: p,
+                })
+                .collect();
             let x: SmallVec<[&TensorVar<'t, T>; 2]> = xs.iter().collect();
-            let y = TensorVar { tape: self, index: i as u32 };
+            let y = TensorVar {
+                tape: self,
+                index: i as u32,
+            };
             let grads = vjp(&op, &x, &y, &g, &need);
             for ((&p, gp), &needed) in parents.iter().zip(grads).zip(&need) {
                 if let (Some(gp), true) = (gp, needed) {
-                    let shape = xs[0].tape.with_node(p, |n| Shape::from_slice(n.value.shape()));
-                    accumulate(&mut adj[p as usize], gp, &shape, |acc, g| *acc = acc.add(*g));
+                    let shape = xs[0]
+                        .tape
+                        .with_node(p, |n| Shape::from_slice(n.value.shape()));
+                    accumulate(&mut adj[p as usize], gp, &shape, |acc, g| {
+                        *acc = acc.add(*g)
+                    });
                 }
             }
         }
@@ -762,7 +816,13 @@ impl<'t, T: Real> TensorVar<'t, T> {
 
     /// Records an operation of several inputs whose value is computed.
     #[track_caller]
-    pub(crate) fn record_nary(self, inputs: &[Self], name: &str, op: Op<T>, value: Tensor<T>) -> Self {
+    pub(crate) fn record_nary(
+        self,
+        inputs: &[Self],
+        name: &str,
+        op: Op<T>,
+        value: Tensor<T>,
+    ) -> Self {
         for &x in inputs {
             self.check_same_tape(name, x);
         }

@@ -220,7 +220,10 @@ impl<T: Copy> Tensor<T> {
     /// assert_eq!(t.map(|x| x > 0.0).to_vec(), vec![true, false]);
     /// ```
     pub fn map<U: Copy>(&self, f: impl Fn(T) -> U) -> Tensor<U> {
-        Tensor::from_parts(self.shape.clone(), self.data.iter().map(|&x| f(x)).collect())
+        Tensor::from_parts(
+            self.shape.clone(),
+            self.data.iter().map(|&x| f(x)).collect(),
+        )
     }
 }
 
@@ -319,7 +322,12 @@ impl<T: Real> Tensor<T> {
     /// let t = autograd_core::Tensor::<f32>::rand_uniform(&[100], -1.0, 1.0, &mut rng);
     /// assert!(t.data().iter().all(|&x| (-1.0..1.0).contains(&x)));
     /// ```
-    pub fn rand_uniform<R: Rng + ?Sized>(shape: &[usize], low: f64, high: f64, rng: &mut R) -> Self {
+    pub fn rand_uniform<R: Rng + ?Sized>(
+        shape: &[usize],
+        low: f64,
+        high: f64,
+        rng: &mut R,
+    ) -> Self {
         let data = (0..numel(shape))
             .map(|_| T::from_f64(low + (high - low) * rng.random::<f64>()))
             .collect();
@@ -484,10 +492,7 @@ fn shown(n: usize, summarise: bool) -> Vec<Option<usize>> {
     }
 }
 
-fn write_tensor<T: Element>(
-    t: &Tensor<T>,
-    f: &mut fmt::Formatter<'_>,
-) -> fmt::Result {
+fn write_tensor<T: Element>(t: &Tensor<T>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let precision = f.precision().unwrap_or(4);
     let summarise = t.numel() > 1000;
     let mags: Vec<f64> = t.data.iter().filter_map(|x| x.magnitude()).collect();
@@ -508,6 +513,8 @@ fn write_tensor<T: Element>(
     } else {
         // An explicit stack of (dimension, offset, position in its list) keeps
         // this a loop; the indent lines rows up under their opening bracket.
+        // The formatting settings travel along each level of the listing.
+        #[allow(clippy::too_many_arguments)]
         fn emit<T: Element>(
             out: &mut String,
             t: &Tensor<T>,

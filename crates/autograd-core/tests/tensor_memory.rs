@@ -1,0 +1,120 @@
+//! What a node saves for its backward is freed by `clear` (or dropping the
+//! tape): a training loop of 10^4 steps has flat memory. Measured with a
+//! global allocator that tracks live bytes.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use autograd_core::{Tensor, TensorTape};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+struct Tracking;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Tracking {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Tracking = Tracking;
+
+/// The byte count is process-wide: the tests take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[test]
+fn ten_thousand_training_steps_have_flat_memory() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = StdRng::seed_from_u64(3);
+    let x = Tensor::<f32>::rand_uniform(&[16, 8], -1.0, 1.0, &mut rng);
+    let labels = Tensor::from_vec((0..16).map(|i| i % 4).collect(), &[16, 1]);
+    let mut params = [
+        Tensor::<f32>::rand_uniform(&[12, 8], -0.3, 0.3, &mut rng),
+        Tensor::<f32>::zeros(&[12]),
+        Tensor::<f32>::rand_uniform(&[4, 12], -0.3, 0.3, &mut rng),
+        Tensor::<f32>::zeros(&[4]),
+    ];
+    let mut tape = TensorTape::new();
+    // Both vectors are allocated up front so they do not grow mid-measurement.
+    let mut live_at = Vec::with_capacity(2);
+    let mut losses = Vec::with_capacity(10);
+    for step in 0..10_000 {
+        let grads: Vec<Tensor<f32>> = {
+            let v: Vec<_> = params.iter().map(|p| tape.leaf(p.clone())).collect();
+            let h = tape
+                .constant(x.clone())
+                .matmul_transposed(v[0])
+                .add(v[1])
+                .tanh();
+            let logits = h.matmul_transposed(v[2]).add(v[3]);
+            let loss = logits.log_softmax(-1).gather(1, &labels).mean().neg();
+            if step % 1000 == 0 {
+                losses.push(loss.item());
+            }
+            let mut g = loss.backward();
+            v.iter().map(|&p| g.take(p).unwrap()).collect()
+        };
+        tape.clear();
+        for (p, g) in params.iter_mut().zip(&grads) {
+            for (w, &d) in p.data_mut().iter_mut().zip(g.data()) {
+                *w -= 0.1 * d;
+            }
+        }
+        drop(grads);
+        if step == 100 || step == 9_999 {
+            live_at.push(LIVE.load(Ordering::Relaxed));
+        }
+    }
+    assert!(
+        losses.last().unwrap() < &(losses[0] * 0.5),
+        "the model learns: {losses:?}"
+    );
+    assert_eq!(
+        live_at[0], live_at[1],
+        "live bytes after step 100 and after step 9999 must be equal"
+    );
+}
+
+#[test]
+fn dropping_or_clearing_a_tape_frees_saved_values() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let base = LIVE.load(Ordering::Relaxed);
+    let mut tape = TensorTape::<f64>::new();
+    {
+        let x = tape.leaf(Tensor::ones(&[1000]));
+        let _ = x.exp().sin().sum().backward();
+    }
+    let recorded = LIVE.load(Ordering::Relaxed);
+    assert!(
+        recorded - base > 3 * 8000,
+        "three 1000-element values are held"
+    );
+    tape.clear();
+    let cleared = LIVE.load(Ordering::Relaxed);
+    // Only the node list's capacity remains.
+    assert!(
+        cleared - base < 2000,
+        "after clear {} bytes remain",
+        cleared - base
+    );
+    drop(tape);
+    assert!(LIVE.load(Ordering::Relaxed) <= base);
+}
