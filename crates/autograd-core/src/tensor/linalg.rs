@@ -10,7 +10,7 @@
 use std::any::TypeId;
 
 use super::algebra::Algebra;
-use super::shape::{broadcast_strides, fmt_shape, numel, strides, Shape};
+use super::shape::{broadcast_strides, fmt_shape, numel, strides, try_broadcast, Shape};
 use super::tape::{Op, TensorVar};
 use super::value::Tensor;
 use crate::Real;
@@ -48,34 +48,15 @@ fn mm_shapes(
         );
     }
     let (ba, bb) = (&a[..a.len() - 2], &b[..b.len() - 2]);
-    let batch = if ba == bb {
-        Shape::from_slice(ba)
-    } else {
-        let n = ba.len().max(bb.len());
-        let mut out = Shape::new();
-        for i in 0..n {
-            let da = if i + ba.len() >= n {
-                ba[i + ba.len() - n]
-            } else {
-                1
-            };
-            let db = if i + bb.len() >= n {
-                bb[i + bb.len() - n]
-            } else {
-                1
-            };
-            if da != db && da != 1 && db != 1 {
-                panic!(
-                    "{op}: {} @ {}: batch dimensions {} and {} do not broadcast",
-                    fmt_shape(a),
-                    fmt_shape(b),
-                    fmt_shape(ba),
-                    fmt_shape(bb)
-                );
-            }
-            out.push(da.max(db));
-        }
-        out
+    let batch = match try_broadcast(ba, bb) {
+        Ok(batch) => batch,
+        Err(_) => panic!(
+            "{op}: {} @ {}: batch dimensions {} and {} do not broadcast",
+            fmt_shape(a),
+            fmt_shape(b),
+            fmt_shape(ba),
+            fmt_shape(bb)
+        ),
     };
     (batch, m, ka, n)
 }

@@ -38,11 +38,11 @@ pub(crate) fn fmt_shape(shape: &[usize]) -> String {
 }
 
 /// The numpy broadcast of two shapes: align on the right; each pair of
-/// lengths must be equal or contain a 1.
-#[track_caller]
-pub(crate) fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Shape {
+/// lengths must be equal or contain a 1. `Err` carries the first clash as
+/// (axis counted from the end, length in `a`, length in `b`).
+pub(crate) fn try_broadcast(a: &[usize], b: &[usize]) -> Result<Shape, (isize, usize, usize)> {
     if a == b {
-        return Shape::from_slice(a);
+        return Ok(Shape::from_slice(a));
     }
     let n = a.len().max(b.len());
     let mut out: Shape = SmallVec::from_elem(0, n);
@@ -62,17 +62,23 @@ pub(crate) fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Shape {
         } else if da == 1 {
             db
         } else {
-            panic!(
-                "{op}: shapes {} and {} do not broadcast: dimension {} is {} vs {}",
-                fmt_shape(a),
-                fmt_shape(b),
-                i as isize - n as isize,
-                da,
-                db
-            );
+            return Err((i as isize - n as isize, da, db));
         };
     }
-    out
+    Ok(out)
+}
+
+/// [`try_broadcast`], panicking with the operation and both shapes.
+#[track_caller]
+pub(crate) fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Shape {
+    match try_broadcast(a, b) {
+        Ok(s) => s,
+        Err((axis, da, db)) => panic!(
+            "{op}: shapes {} and {} do not broadcast: dimension {axis} is {da} vs {db}",
+            fmt_shape(a),
+            fmt_shape(b)
+        ),
+    }
 }
 
 /// Strides that read a tensor of `shape` as if it had the broadcast shape
