@@ -303,3 +303,49 @@ fn display_reads_like_pytorch() {
     let mask = Tensor::from_vec(vec![true, false], &[2]);
     assert_eq!(mask.to_string(), "tensor([ true, false], shape=[2])");
 }
+
+#[test]
+fn convolution_shape_errors() {
+    use autograd_core::Conv2d;
+    let x = Tensor::<f32>::zeros(&[1, 3, 5, 5]);
+    let (msg, _, _) = panic_of(|| {
+        let _ = x.conv2d(&Tensor::zeros(&[4, 2, 3, 3]), None, Conv2d::default());
+    });
+    assert_eq!(
+        msg,
+        "conv2d: input [1, 3, 5, 5] has 3 channels but weight [4, 2, 3, 3] expects 2"
+    );
+    let (msg, _, _) = panic_of(|| {
+        let _ = x.conv2d(&Tensor::zeros(&[4, 3, 7, 7]), None, Conv2d::default());
+    });
+    assert_eq!(
+        msg,
+        "conv2d: input [1, 3, 5, 5] with kernel 7x7, padding 0x0, dilation 1x1 has no output positions"
+    );
+    let (msg, _, _) = panic_of(|| {
+        let _ = x.conv2d(
+            &Tensor::zeros(&[4, 3, 3, 3]),
+            Some(&Tensor::zeros(&[3])),
+            Conv2d::default(),
+        );
+    });
+    assert_eq!(msg, "conv2d: bias must have shape [4], got [3]");
+    let (msg, _, _) = panic_of(|| {
+        let _ = Tensor::<f32>::zeros(&[3, 5, 5]).max_pool2d((2, 2), Conv2d::default());
+    });
+    assert_eq!(
+        msg,
+        "max_pool2d: input must be 4-d [N, C, H, W], got shape [3, 5, 5]"
+    );
+    let (msg, _, _) = panic_of(|| {
+        let _ = x.max_pool2d((2, 2), Conv2d::default().padding(2));
+    });
+    assert!(
+        msg.starts_with("max_pool2d: padding (2, 2) must be at most half the kernel"),
+        "{msg}"
+    );
+    let (msg, _, _) = panic_of(|| {
+        let _ = x.avg_pool2d((2, 2), Conv2d::default().stride(0));
+    });
+    assert!(msg.contains("must be positive"), "{msg}");
+}

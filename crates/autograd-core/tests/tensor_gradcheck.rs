@@ -404,3 +404,94 @@ fn composite_model_gradients() {
         &[w1, b1, w2],
     );
 }
+
+/// A direct 7-loop convolution, the oracle for the unfold + matmul one.
+fn naive_conv2d(
+    x: &Tensor<f64>,
+    w: &Tensor<f64>,
+    b: &Tensor<f64>,
+    o: autograd_core::Conv2d,
+) -> Tensor<f64> {
+    let (n, c, h, wd) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+    let (oc, kh, kw) = (w.shape()[0], w.shape()[2], w.shape()[3]);
+    let oh = (h + 2 * o.padding.0 - o.dilation.0 * (kh - 1) - 1) / o.stride.0 + 1;
+    let ow = (wd + 2 * o.padding.1 - o.dilation.1 * (kw - 1) - 1) / o.stride.1 + 1;
+    let mut out = vec![0.0; n * oc * oh * ow];
+    for bi in 0..n {
+        for f in 0..oc {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let mut acc = b.get(&[f]);
+                    for ch in 0..c {
+                        for ki in 0..kh {
+                            for kj in 0..kw {
+                                let ii = (i * o.stride.0 + ki * o.dilation.0) as isize
+                                    - o.padding.0 as isize;
+                                let jj = (j * o.stride.1 + kj * o.dilation.1) as isize
+                                    - o.padding.1 as isize;
+                                if ii >= 0 && jj >= 0 && (ii as usize) < h && (jj as usize) < wd {
+                                    acc += x.get(&[bi, ch, ii as usize, jj as usize])
+                                        * w.get(&[f, ch, ki, kj]);
+                                }
+                            }
+                        }
+                    }
+                    out[((bi * oc + f) * oh + i) * ow + j] = acc;
+                }
+            }
+        }
+    }
+    Tensor::from_vec(out, &[n, oc, oh, ow])
+}
+
+#[test]
+fn convolution_and_pooling() {
+    use autograd_core::Conv2d;
+    let mut r = rng(8);
+    for _ in 0..TRIALS {
+        let (n, c, oc) = (
+            r.random_range(1..3),
+            r.random_range(1..3),
+            r.random_range(1..3),
+        );
+        let (kh, kw) = (r.random_range(1..4), r.random_range(1..4));
+        let opts = Conv2d {
+            stride: (r.random_range(1..3), r.random_range(1..3)),
+            padding: (r.random_range(0..2), r.random_range(0..2)),
+            dilation: (r.random_range(1..3), r.random_range(1..3)),
+        };
+        let h = opts.dilation.0 * (kh - 1) + 1 + r.random_range(0..4);
+        let w = opts.dilation.1 * (kw - 1) + 1 + r.random_range(0..4);
+        let x = uniform(&mut r, &[n, c, h, w], -1.0, 1.0);
+        let wt = uniform(&mut r, &[oc, c, kh, kw], -1.0, 1.0);
+        let b = uniform(&mut r, &[oc], -1.0, 1.0);
+        let fast = x.conv2d(&wt, Some(&b), opts);
+        let slow = naive_conv2d(&x, &wt, &b, opts);
+        assert!(
+            fast.max_abs_diff(&slow) < 1e-12,
+            "conv2d {opts:?} differs from the direct loop"
+        );
+        check(
+            "conv2d",
+            move |_, v| v[0].conv2d(v[1], Some(v[2]), opts),
+            &[x.clone(), wt, b],
+        );
+        // Pooling: distinct values so each window's maximum is unique.
+        let px = spread(&mut r, &[n, c, h + 2, w + 2]);
+        let k = (r.random_range(1..4), r.random_range(1..4));
+        let popts =
+            Conv2d::default()
+                .stride(r.random_range(1..3))
+                .padding(if k.0 >= 2 && k.1 >= 2 {
+                    r.random_range(0..2)
+                } else {
+                    0
+                });
+        check(
+            "max_pool2d",
+            move |_, v| v[0].max_pool2d(k, popts),
+            &[px.clone()],
+        );
+        check("avg_pool2d", move |_, v| v[0].avg_pool2d(k, popts), &[px]);
+    }
+}

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+pub use super::conv::Geometry;
 use super::shape::Shape;
 use super::tape::TensorVar;
 use super::value::Tensor;
@@ -101,6 +102,12 @@ pub trait Algebra<T: Real>: Clone {
     /// Adds `self` into zeros of `shape` at `index` along `axis` (the adjoint
     /// of [`Algebra::gather`]).
     fn scatter_add_into(&self, axis: usize, index: &Tensor<usize>, shape: &[usize]) -> Self;
+    /// im2col with zero padding.
+    #[doc(hidden)]
+    fn unfold2d(&self, geometry: &Geometry) -> Self;
+    /// col2im (the adjoint of [`Algebra::unfold2d`]).
+    #[doc(hidden)]
+    fn fold2d(&self, geometry: &Geometry) -> Self;
 
     /// `self * (1 - y²)`: the tanh VJP, fused for plain tensors.
     fn tanh_backward(&self, y: &Self) -> Self {
@@ -210,6 +217,12 @@ impl<T: Real> Algebra<T> for Tensor<T> {
     fn scatter_add_into(&self, axis: usize, index: &Tensor<usize>, shape: &[usize]) -> Self {
         self.scatter_add_into_resolved(axis, index, shape)
     }
+    fn unfold2d(&self, g: &Geometry) -> Self {
+        self.unfold_resolved(g)
+    }
+    fn fold2d(&self, g: &Geometry) -> Self {
+        self.fold_resolved(g)
+    }
     fn tanh_backward(&self, y: &Self) -> Self {
         super::elementwise::zip_broadcast("tanh_backward", self, y, |g, y| g * (T::ONE - y * y))
     }
@@ -317,5 +330,11 @@ impl<'t, T: Real> Algebra<T> for TensorVar<'t, T> {
     }
     fn scatter_add_into(&self, axis: usize, index: &Tensor<usize>, shape: &[usize]) -> Self {
         self.scatter_add_into_resolved(axis, index, shape)
+    }
+    fn unfold2d(&self, g: &Geometry) -> Self {
+        self.unfold_resolved(g)
+    }
+    fn fold2d(&self, g: &Geometry) -> Self {
+        self.fold_resolved(g)
     }
 }

@@ -4,7 +4,8 @@
 //! [`TensorTape`] records operations on [`TensorVar`] handles; one reverse
 //! sweep gives gradients. Each primitive's forward code, its recording and
 //! its vector-Jacobian product sit side by side in one file per family
-//! (elementwise, reductions, shape, matrix products, indexing); VJPs are
+//! (elementwise, reductions, shape, matrix products, indexing, convolution);
+//! VJPs are
 //! written in [`Algebra`] operations so that the backward pass can itself be
 //! recorded ([`TensorTape::grad_graph`]).
 //!
@@ -22,6 +23,7 @@
 
 mod algebra;
 mod check;
+mod conv;
 mod elementwise;
 mod index;
 mod linalg;
@@ -34,6 +36,7 @@ mod value;
 
 pub use algebra::Algebra;
 pub use check::{tensor_gradcheck, tensor_gradcheck_with, TensorGradCheckError};
+pub use conv::{Conv2d, Geometry};
 pub use shape::Shape;
 pub use tape::{TensorGradients, TensorTape, TensorVar};
 pub use value::{Element, Tensor};

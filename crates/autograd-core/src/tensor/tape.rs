@@ -9,9 +9,10 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use super::algebra::Algebra;
+use super::conv::Geometry;
 use super::shape::{fmt_shape, Shape};
 use super::value::Tensor;
-use super::{elementwise as ew, index, linalg, reduce, shape_ops};
+use super::{conv, elementwise as ew, index, linalg, reduce, shape_ops};
 use crate::scalar::fresh_id;
 use crate::Real;
 
@@ -98,6 +99,8 @@ pub(crate) enum Op<T> {
         axis: usize,
         index: Tensor<usize>,
     },
+    Unfold(Geometry),
+    Fold(Geometry),
 }
 
 impl<T> Op<T> {
@@ -145,6 +148,8 @@ impl<T> Op<T> {
             Op::IndexAdd { .. } => "index_add",
             Op::Gather { .. } => "gather",
             Op::ScatterAdd { .. } => "scatter_add",
+            Op::Unfold(_) => "unfold2d",
+            Op::Fold(_) => "fold2d",
         }
     }
 }
@@ -205,6 +210,8 @@ fn vjp<T: Real, V: Algebra<T>>(op: &Op<T>, x: &[&V], y: &V, g: &V, need: &[bool]
         Op::IndexAdd { axis, idx } => one(g.index_select(*axis, idx)),
         Op::Gather { axis, index } => one(g.scatter_add_into(*axis, index, &x[0].shape())),
         Op::ScatterAdd { axis, index } => one(index::scatter_vjp(g, *axis, index)),
+        Op::Unfold(geom) => one(conv::unfold_vjp(g, geom)),
+        Op::Fold(geom) => one(conv::fold_vjp(g, geom)),
     }
 }
 
