@@ -39,6 +39,10 @@ use crate::Real;
 pub trait Algebra<T: Real>: Clone {
     /// The shape.
     fn shape(&self) -> Shape;
+    /// True when the shape is `shape` (without building a [`Shape`]).
+    fn has_shape(&self, shape: &[usize]) -> bool {
+        self.shape().as_slice() == shape
+    }
     /// The numeric value (for a variable, the value it was recorded with).
     fn value(&self) -> Tensor<T>;
     /// A constant in the same world as `self` (for a variable, a constant
@@ -129,6 +133,9 @@ pub trait Algebra<T: Real>: Clone {
 impl<T: Real> Algebra<T> for Tensor<T> {
     fn shape(&self) -> Shape {
         Shape::from_slice(Tensor::shape(self))
+    }
+    fn has_shape(&self, shape: &[usize]) -> bool {
+        super::shape::same_shape(Tensor::shape(self), shape)
     }
     fn value(&self) -> Tensor<T> {
         self.clone()

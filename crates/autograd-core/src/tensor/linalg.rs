@@ -197,14 +197,15 @@ impl<T: Real> Tensor<T> {
         let mut out_shape = Shape::from_slice(batch);
         out_shape.extend([m, n]);
         let nb = numel(batch);
-        let mut out = vec![T::ZERO; nb * m * n];
+        let mut result = Tensor::filled(out_shape, T::ZERO);
+        let out = result.data_mut();
         let (ad, bd) = (self.data(), other.data());
         let a_batch = &self.shape()[..self.ndim() - 2];
         let b_batch = &other.shape()[..other.ndim() - 2];
         if numel(b_batch) == 1 && !ta && nb > 0 {
             // The batch of `a` folds into its rows: one large product.
-            gemm_into(&mut out, ad, bd, nb * m, k, n, false, tb);
-            return Tensor::from_parts(out_shape, out);
+            gemm_into(out, ad, bd, nb * m, k, n, false, tb);
+            return result;
         }
         // Batch strides, in matrices, with 0 along broadcast axes.
         let sa = broadcast_strides(a_batch, batch);
@@ -219,7 +220,7 @@ impl<T: Real> Tensor<T> {
             }
             gemm_into(dst, &ad[oa * m * k..], &bd[ob * k * n..], m, k, n, ta, tb);
         }
-        Tensor::from_parts(out_shape, out)
+        result
     }
 }
 

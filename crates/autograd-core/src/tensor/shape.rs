@@ -21,6 +21,13 @@ pub(crate) fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
 
+/// Shape equality without a `memcmp` call: shapes are a few words long, and
+/// this runs several times per recorded operation.
+#[inline]
+pub(crate) fn same_shape(a: &[usize], b: &[usize]) -> bool {
+    a.len() == b.len() && (0..a.len()).all(|i| a[i] == b[i])
+}
+
 /// Row-major strides, in elements.
 pub(crate) fn strides(shape: &[usize]) -> Shape {
     let mut s: Shape = SmallVec::from_elem(0, shape.len());

@@ -224,7 +224,7 @@ fn accumulate<T: Real, V: Algebra<T>>(
     shape: &[usize],
     add_in_place: impl FnOnce(&mut V, &V),
 ) {
-    let grad = if grad.shape().as_slice() != shape {
+    let grad = if !grad.has_shape(shape) {
         grad.sum_to(shape)
     } else {
         grad

@@ -10,7 +10,7 @@ use crate::Real;
 
 /// An n-dimensional array: a [`Shape`] and its elements in row-major order.
 ///
-/// Cloning is cheap (the elements are shared behind an `Arc`); writing
+/// Cloning is cheap (the elements are shared behind one `Arc<[T]>`); writing
 /// through [`Tensor::data_mut`] copies them first if they are shared, so a
 /// tensor never changes under another's feet. `T` is `f32` by default, `f64`
 /// for gradient checks, and `usize`/`bool` for indices and masks.
@@ -25,10 +25,21 @@ use crate::Real;
 /// assert_eq!(c.to_vec(), vec![11.0, 41.0, 31.0, 81.0]);
 /// assert_eq!(c.shape(), &[2, 2]);
 /// ```
-#[derive(Clone)]
 pub struct Tensor<T = f32> {
     shape: Shape,
-    data: Arc<Vec<T>>,
+    data: Arc<[T]>,
+}
+
+impl<T> Clone for Tensor<T> {
+    fn clone(&self) -> Self {
+        // `from_slice` copies the shape's words in one go; SmallVec's own
+        // `clone` goes element by element, measurably slower on the tape's
+        // hot path.
+        Tensor {
+            shape: Shape::from_slice(&self.shape),
+            data: Arc::clone(&self.data),
+        }
+    }
 }
 
 impl<T: Copy> Tensor<T> {
@@ -62,7 +73,7 @@ impl<T: Copy> Tensor<T> {
     /// assert_eq!(t.to_vec(), vec![7.0; 4]);
     /// ```
     pub fn full(shape: &[usize], value: T) -> Self {
-        Self::from_parts(Shape::from_slice(shape), vec![value; numel(shape)])
+        Self::filled(Shape::from_slice(shape), value)
     }
 
     /// A 0-d tensor (shape `[]`) holding one value; what a loss is.
@@ -79,8 +90,24 @@ impl<T: Copy> Tensor<T> {
         debug_assert_eq!(data.len(), numel(&shape));
         Tensor {
             shape,
-            data: Arc::new(data),
+            data: Arc::from(data),
         }
+    }
+
+    /// A tensor from an iterator of exactly its element count. Iterators
+    /// that know their length (maps and zips over slices) fill one
+    /// allocation directly: no intermediate `Vec`.
+    pub(crate) fn from_exact_iter(shape: Shape, iter: impl Iterator<Item = T>) -> Self {
+        let data: Arc<[T]> = iter.collect();
+        debug_assert_eq!(data.len(), numel(&shape));
+        Tensor { shape, data }
+    }
+
+    /// `n` copies of `value` in one allocation, for kernels that then write
+    /// through [`Tensor::data_mut`] (unshared, so no copy).
+    pub(crate) fn filled(shape: Shape, value: T) -> Self {
+        let n = numel(&shape);
+        Self::from_exact_iter(shape, std::iter::repeat(value).take(n))
     }
 
     /// The same elements under another shape of the same size (no copy).
@@ -147,7 +174,12 @@ impl<T: Copy> Tensor<T> {
     /// assert_eq!((a.data()[0], b.data()[0]), (1.0, 9.0));
     /// ```
     pub fn data_mut(&mut self) -> &mut [T] {
-        Arc::make_mut(&mut self.data).as_mut_slice()
+        Arc::make_mut(&mut self.data)
+    }
+
+    /// The elements for writing if no other tensor shares them.
+    pub(crate) fn data_if_unique(&mut self) -> Option<&mut [T]> {
+        Arc::get_mut(&mut self.data)
     }
 
     /// The elements as a new `Vec`.
@@ -158,16 +190,6 @@ impl<T: Copy> Tensor<T> {
     /// ```
     pub fn to_vec(&self) -> Vec<T> {
         self.data.to_vec()
-    }
-
-    /// The elements, without a copy when this tensor is their only owner.
-    ///
-    /// ```
-    /// let t = autograd_core::Tensor::from_vec(vec![3_usize, 4], &[2]);
-    /// assert_eq!(t.into_vec(), vec![3, 4]);
-    /// ```
-    pub fn into_vec(self) -> Vec<T> {
-        Arc::try_unwrap(self.data).unwrap_or_else(|shared| shared.to_vec())
     }
 
     /// The element at a multi-index. Panics naming the index and the shape if
@@ -220,9 +242,9 @@ impl<T: Copy> Tensor<T> {
     /// assert_eq!(t.map(|x| x > 0.0).to_vec(), vec![true, false]);
     /// ```
     pub fn map<U: Copy>(&self, f: impl Fn(T) -> U) -> Tensor<U> {
-        Tensor::from_parts(
-            self.shape.clone(),
-            self.data.iter().map(|&x| f(x)).collect(),
+        Tensor::from_exact_iter(
+            Shape::from_slice(&self.shape),
+            self.data.iter().map(|&x| f(x)),
         )
     }
 }
