@@ -47,7 +47,7 @@ fn check_perm(op: &str, perm: &[isize], shape: &[usize]) -> Axes {
 
 #[track_caller]
 fn check_narrow(shape: &[usize], axis: usize, start: usize, len: usize) {
-    if start.checked_add(len).map_or(true, |end| end > shape[axis]) {
+    if start.checked_add(len).is_none_or(|end| end > shape[axis]) {
         panic!(
             "narrow: start {start} + length {len} exceeds length {} of axis {axis} in shape {}",
             shape[axis],

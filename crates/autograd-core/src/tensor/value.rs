@@ -107,7 +107,7 @@ impl<T: Copy> Tensor<T> {
     /// through [`Tensor::data_mut`] (unshared, so no copy).
     pub(crate) fn filled(shape: Shape, value: T) -> Self {
         let n = numel(&shape);
-        Self::from_exact_iter(shape, std::iter::repeat(value).take(n))
+        Self::from_exact_iter(shape, std::iter::repeat_n(value, n))
     }
 
     /// The same elements under another shape of the same size (no copy).
