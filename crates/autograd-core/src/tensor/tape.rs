@@ -408,16 +408,55 @@ impl<T: Real> TensorTape<T> {
         parents: &[TensorVar<'_, T>],
         value: Tensor<T>,
     ) -> TensorVar<'_, T> {
-        let inner = self.inner.borrow();
+        let mut inner = self.inner.borrow_mut();
         let requires_grad = parents
             .iter()
             .any(|p| inner.nodes[p.index as usize].requires_grad);
-        drop(inner);
-        if requires_grad {
-            self.push_node(op, parents.iter().map(|p| p.index).collect(), value, true)
+        let node = if requires_grad {
+            Node {
+                op,
+                parents: parents.iter().map(|p| p.index).collect(),
+                value,
+                requires_grad,
+            }
         } else {
-            self.push_node(Op::Constant, SmallVec::new(), value, false)
-        }
+            Node {
+                op: Op::Constant,
+                parents: SmallVec::new(),
+                value,
+                requires_grad,
+            }
+        };
+        let index = u32::try_from(inner.nodes.len()).expect("tensor tape: more than 2^32 nodes");
+        inner.nodes.push(node);
+        TensorVar { tape: self, index }
+    }
+
+    /// Records a one-input operation under a single borrow of the tape:
+    /// computes `f(x)` from the input's value and pushes the node.
+    pub(crate) fn record_unary(
+        &self,
+        op: Op<T>,
+        x: u32,
+        f: impl FnOnce(&Tensor<T>) -> Tensor<T>,
+    ) -> TensorVar<'_, T> {
+        let mut inner = self.inner.borrow_mut();
+        let input = &inner.nodes[x as usize];
+        let value = f(&input.value);
+        let requires_grad = input.requires_grad;
+        let (op, parents) = if requires_grad {
+            (op, smallvec::smallvec![x])
+        } else {
+            (Op::Constant, SmallVec::new())
+        };
+        let index = u32::try_from(inner.nodes.len()).expect("tensor tape: more than 2^32 nodes");
+        inner.nodes.push(Node {
+            op,
+            parents,
+            value,
+            requires_grad,
+        });
+        TensorVar { tape: self, index }
     }
 
     /// Gradients of `output` (seeded with `seed`, the output's shape) with
@@ -797,8 +836,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
 
     /// Records a one-input operation whose value is `f(x)`.
     pub(crate) fn record_unary(self, op: Op<T>, f: impl FnOnce(&Tensor<T>) -> Tensor<T>) -> Self {
-        let value = self.tape.with_node(self.index, |n| f(&n.value));
-        self.tape.record(op, &[self], value)
+        self.tape.record_unary(op, self.index, f)
     }
 
     /// Records a two-input operation whose value is `f(a, b)`.
