@@ -154,64 +154,91 @@ impl<T> Op<T> {
     }
 }
 
-type Grads<V> = SmallVec<[Option<V>; 2]>;
-
-fn two<V>(g: [Option<V>; 2]) -> Grads<V> {
+#[inline(always)]
+fn two<V>(g: [Option<V>; 2], emit: &mut impl FnMut(usize, V)) {
     let [a, b] = g;
-    smallvec::smallvec![a, b]
+    if let Some(a) = a {
+        emit(0, a);
+    }
+    if let Some(b) = b {
+        emit(1, b);
+    }
 }
 
-fn one<V>(g: V) -> Grads<V> {
-    smallvec::smallvec![Some(g)]
+#[inline(always)]
+fn one<V>(g: V, emit: &mut impl FnMut(usize, V)) {
+    emit(0, g)
 }
 
 /// The vector-Jacobian product of one node: the gradients of its inputs
 /// given the adjoint `g` of its output, in the output's broadcast shape.
 /// Each arm calls the rule that sits beside the op's forward code.
-fn vjp<T: Real, V: Algebra<T>>(op: &Op<T>, x: &[&V], y: &V, g: &V, need: &[bool]) -> Grads<V> {
+fn vjp<T: Real, V: Algebra<T>>(
+    op: &Op<T>,
+    x: &[&V],
+    y: &V,
+    g: &V,
+    need: &[bool],
+    emit: &mut impl FnMut(usize, V),
+) {
     match op {
-        Op::Leaf | Op::Constant => Grads::new(),
-        Op::Add => two(ew::add_vjp(g).map(Some)),
-        Op::Sub => two(ew::sub_vjp(g).map(Some)),
-        Op::Mul => two(ew::mul_vjp(x, g, need)),
-        Op::Div => two(ew::div_vjp(x, y, g, need)),
-        Op::Pow => two(ew::pow_vjp(x, y, g, need)),
-        Op::Maximum => two(ew::extremum_vjp(x, g, need, true)),
-        Op::Minimum => two(ew::extremum_vjp(x, g, need, false)),
-        Op::Where(mask) => two(ew::where_vjp(mask, g, need)),
-        Op::Neg => one(g.neg()),
-        Op::AddScalar => one(g.clone()),
-        Op::Scale(c) => one(g.scale(*c)),
-        Op::Powf(p) => one(ew::powf_vjp(x[0], g, *p)),
-        Op::Exp => one(ew::exp_vjp(y, g)),
-        Op::Ln => one(ew::ln_vjp(x[0], g)),
-        Op::Sqrt => one(ew::sqrt_vjp(y, g)),
-        Op::Tanh => one(g.tanh_backward(y)),
-        Op::Sigmoid => one(g.sigmoid_backward(y)),
-        Op::Sin => one(ew::sin_vjp(x[0], g)),
-        Op::Cos => one(ew::cos_vjp(x[0], g)),
-        Op::Abs => one(ew::abs_vjp(x[0], g)),
-        Op::Relu => one(ew::relu_vjp(x[0], g)),
-        Op::Clamp(lo, hi) => one(ew::clamp_vjp(x[0], g, *lo, *hi)),
-        Op::Sum { axes, keepdim } => one(reduce::sum_vjp(x[0], g, axes, *keepdim)),
-        Op::Extremum { axes, keepdim } => one(reduce::extremum_vjp(x[0], y, g, axes, *keepdim)),
-        Op::LogSumExp { axes, keepdim } => one(reduce::logsumexp_vjp(x[0], y, g, axes, *keepdim)),
-        Op::Softmax(axis) => one(reduce::softmax_vjp(y, g, *axis)),
-        Op::LogSoftmax(axis) => one(reduce::log_softmax_vjp(y, g, *axis)),
-        Op::SumTo => one(g.broadcast_to(&x[0].shape())),
-        Op::BroadcastTo => one(g.sum_to(&x[0].shape())),
-        Op::Reshape => one(g.reshape(&x[0].shape())),
-        Op::Permute(perm) => one(shape_ops::permute_vjp(g, perm)),
-        Op::Narrow { axis, start } => one(g.pad(*axis, *start, x[0].shape()[*axis])),
-        Op::Pad { axis, start } => one(g.narrow(*axis, *start, x[0].shape()[*axis])),
-        Op::Concat(axis) => shape_ops::concat_vjp(x, g, *axis, need),
-        Op::MatMul { ta, tb } => two(linalg::mm_vjp(x, g, *ta, *tb, need)),
-        Op::IndexSelect { axis, idx } => one(g.index_add_into(*axis, idx, x[0].shape()[*axis])),
-        Op::IndexAdd { axis, idx } => one(g.index_select(*axis, idx)),
-        Op::Gather { axis, index } => one(g.scatter_add_into(*axis, index, &x[0].shape())),
-        Op::ScatterAdd { axis, index } => one(index::scatter_vjp(g, *axis, index)),
-        Op::Unfold(geom) => one(conv::unfold_vjp(g, geom)),
-        Op::Fold(geom) => one(conv::fold_vjp(g, geom)),
+        Op::Leaf | Op::Constant => {}
+        Op::Add => two(ew::add_vjp(g).map(Some), emit),
+        Op::Sub => two(ew::sub_vjp(g).map(Some), emit),
+        Op::Mul => two(ew::mul_vjp(x, g, need), emit),
+        Op::Div => two(ew::div_vjp(x, y, g, need), emit),
+        Op::Pow => two(ew::pow_vjp(x, y, g, need), emit),
+        Op::Maximum => two(ew::extremum_vjp(x, g, need, true), emit),
+        Op::Minimum => two(ew::extremum_vjp(x, g, need, false), emit),
+        Op::Where(mask) => two(ew::where_vjp(mask, g, need), emit),
+        Op::Neg => one(g.neg(), emit),
+        Op::AddScalar => one(g.clone(), emit),
+        Op::Scale(c) => one(g.scale(*c), emit),
+        Op::Powf(p) => one(ew::powf_vjp(x[0], g, *p), emit),
+        Op::Exp => one(ew::exp_vjp(y, g), emit),
+        Op::Ln => one(ew::ln_vjp(x[0], g), emit),
+        Op::Sqrt => one(ew::sqrt_vjp(y, g), emit),
+        Op::Tanh => one(g.tanh_backward(y), emit),
+        Op::Sigmoid => one(g.sigmoid_backward(y), emit),
+        Op::Sin => one(ew::sin_vjp(x[0], g), emit),
+        Op::Cos => one(ew::cos_vjp(x[0], g), emit),
+        Op::Abs => one(ew::abs_vjp(x[0], g), emit),
+        Op::Relu => one(ew::relu_vjp(x[0], g), emit),
+        Op::Clamp(lo, hi) => one(ew::clamp_vjp(x[0], g, *lo, *hi), emit),
+        Op::Sum { axes, keepdim } => one(reduce::sum_vjp(x[0], g, axes, *keepdim), emit),
+        Op::Extremum { axes, keepdim } => {
+            one(reduce::extremum_vjp(x[0], y, g, axes, *keepdim), emit)
+        }
+        Op::LogSumExp { axes, keepdim } => {
+            one(reduce::logsumexp_vjp(x[0], y, g, axes, *keepdim), emit)
+        }
+        Op::Softmax(axis) => one(reduce::softmax_vjp(y, g, *axis), emit),
+        Op::LogSoftmax(axis) => one(reduce::log_softmax_vjp(y, g, *axis), emit),
+        Op::SumTo => one(g.broadcast_to(&x[0].shape()), emit),
+        Op::BroadcastTo => one(g.sum_to(&x[0].shape()), emit),
+        Op::Reshape => one(g.reshape(&x[0].shape()), emit),
+        Op::Permute(perm) => one(shape_ops::permute_vjp(g, perm), emit),
+        Op::Narrow { axis, start } => one(g.pad(*axis, *start, x[0].shape()[*axis]), emit),
+        Op::Pad { axis, start } => one(g.narrow(*axis, *start, x[0].shape()[*axis]), emit),
+        Op::Concat(axis) => {
+            for (k, gk) in shape_ops::concat_vjp(x, g, *axis, need)
+                .into_iter()
+                .enumerate()
+            {
+                if let Some(gk) = gk {
+                    emit(k, gk);
+                }
+            }
+        }
+        Op::MatMul { ta, tb } => two(linalg::mm_vjp(x, g, *ta, *tb, need), emit),
+        Op::IndexSelect { axis, idx } => {
+            one(g.index_add_into(*axis, idx, x[0].shape()[*axis]), emit)
+        }
+        Op::IndexAdd { axis, idx } => one(g.index_select(*axis, idx), emit),
+        Op::Gather { axis, index } => one(g.scatter_add_into(*axis, index, &x[0].shape()), emit),
+        Op::ScatterAdd { axis, index } => one(index::scatter_vjp(g, *axis, index), emit),
+        Op::Unfold(geom) => one(conv::unfold_vjp(g, geom), emit),
+        Op::Fold(geom) => one(conv::fold_vjp(g, geom), emit),
     }
 }
 
@@ -268,6 +295,8 @@ pub(crate) struct Inner<T> {
 /// ```
 pub struct TensorTape<T: Real = f32> {
     pub(crate) inner: RefCell<Inner<T>>,
+    /// The sweep's adjoint slots, kept (empty) between sweeps.
+    adjoints: RefCell<Vec<Option<Tensor<T>>>>,
 }
 
 impl<T: Real> Default for TensorTape<T> {
@@ -302,6 +331,7 @@ impl<T: Real> TensorTape<T> {
                 nodes: Vec::new(),
                 id: fresh_id(),
             }),
+            adjoints: RefCell::new(Vec::new()),
         }
     }
 
@@ -481,13 +511,9 @@ impl<T: Real> TensorTape<T> {
                 fmt_shape(&shape)
             );
         }
-        let inner = self.inner.borrow();
-        let keep: Vec<bool> = inner.nodes[..=output.index as usize]
-            .iter()
-            .map(|n| matches!(n.op, Op::Leaf))
-            .collect();
-        drop(inner);
-        let grads = self.sweep(output.index, seed.clone(), &keep);
+        let grads = self.sweep(output.index, seed.clone(), |_, node| {
+            matches!(node.op, Op::Leaf)
+        });
         TensorGradients {
             tape_id: self.id(),
             grads,
@@ -512,72 +538,91 @@ impl<T: Real> TensorTape<T> {
     pub fn grad(&self, output: TensorVar<'_, T>, inputs: &[TensorVar<'_, T>]) -> Vec<Tensor<T>> {
         self.check_var("grad", output);
         let seed = scalar_seed("grad", output);
-        let mut keep = vec![false; output.index as usize + 1];
+        let mut wanted: Vec<u32> = inputs.iter().map(|x| x.index).collect();
         for &x in inputs {
             self.check_var("grad", x);
-            if let Some(k) = keep.get_mut(x.index as usize) {
-                *k = true;
-            }
         }
-        let mut grads = self.sweep(output.index, seed, &keep);
+        wanted.sort_unstable();
+        let grads = self.sweep(output.index, seed, |i, _| {
+            wanted.binary_search(&(i as u32)).is_ok()
+        });
         inputs
             .iter()
-            .map(|x| {
-                grads
-                    .get_mut(x.index as usize)
-                    .and_then(|g| g.clone())
-                    .unwrap_or_else(|| Tensor::zeros(&x.shape()))
-            })
+            .map(
+                |x| match grads.binary_search_by_key(&x.index, |(i, _)| *i) {
+                    Ok(k) => grads[k].1.clone().expect("kept adjoint"),
+                    Err(_) => Tensor::zeros(&x.shape()),
+                },
+            )
             .collect()
     }
 
-    /// The reverse sweep on plain tensors: records nothing. Adjoints of
-    /// nodes marked in `keep` are returned; the others are dropped as soon
-    /// as they have been propagated, so memory stays near the forward's.
-    fn sweep(&self, output: u32, seed: Tensor<T>, keep: &[bool]) -> Vec<Option<Tensor<T>>> {
+    /// The reverse sweep on plain tensors: records nothing. The adjoints of
+    /// nodes for which `keep` holds are returned, in increasing node order;
+    /// the others are dropped as soon as they have been propagated, so memory
+    /// stays near the forward's. A node's adjoint is complete when the sweep
+    /// reaches it (all its consumers come later on the tape), so it is
+    /// collected right there.
+    fn sweep(
+        &self,
+        output: u32,
+        seed: Tensor<T>,
+        keep: impl Fn(usize, &Node<T>) -> bool,
+    ) -> Vec<(u32, Option<Tensor<T>>)> {
         let inner = self.inner.borrow();
         let nodes = &inner.nodes[..=output as usize];
-        let mut adj: Vec<Option<Tensor<T>>> = vec![None; nodes.len()];
+        // The adjoint slots are kept between sweeps: no allocation per sweep.
+        let mut adj = self.adjoints.borrow_mut();
+        adj.clear();
+        adj.resize(nodes.len(), None);
         adj[output as usize] = Some(seed);
+        let mut kept = Vec::new();
         for i in (0..nodes.len()).rev() {
             let node = &nodes[i];
+            let wanted = keep(i, node);
             if node.parents.is_empty() || !node.requires_grad {
+                if wanted {
+                    if let Some(g) = adj[i].take() {
+                        kept.push((i as u32, Some(g)));
+                    }
+                }
                 continue;
             }
-            let g = if keep[i] {
-                adj[i].clone()
+            let Some(g) = adj[i].take() else { continue };
+            if wanted {
+                kept.push((i as u32, Some(g.clone())));
+            }
+            let parents = &node.parents;
+            // One or two inputs (nearly every op) live on the stack.
+            let (pair_x, pair_need, many_x, many_need);
+            let (x, need): (&[&Tensor<T>], &[bool]) = if parents.len() <= 2 {
+                let (a, b) = (parents[0] as usize, parents[parents.len() - 1] as usize);
+                pair_x = [&nodes[a].value, &nodes[b].value];
+                pair_need = [nodes[a].requires_grad, nodes[b].requires_grad];
+                (&pair_x[..parents.len()], &pair_need[..parents.len()])
             } else {
-                adj[i].take()
+                many_x = parents
+                    .iter()
+                    .map(|&p| &nodes[p as usize].value)
+                    .collect::<Vec<_>>();
+                many_need = parents
+                    .iter()
+                    .map(|&p| nodes[p as usize].requires_grad)
+                    .collect::<Vec<_>>();
+                (&many_x[..], &many_need[..])
             };
-            let Some(g) = g else { continue };
-            let x: SmallVec<[&Tensor<T>; 2]> = node
-                .parents
-                .iter()
-                .map(|&p| &nodes[p as usize].value)
-                .collect();
-            let need: SmallVec<[bool; 2]> = node
-                .parents
-                .iter()
-                .map(|&p| nodes[p as usize].requires_grad)
-                .collect();
-            let grads = vjp(&node.op, &x, &node.value, &g, &need);
-            for ((&p, gp), &needed) in node.parents.iter().zip(grads).zip(&need) {
-                if let (Some(gp), true) = (gp, needed) {
-                    accumulate(
-                        &mut adj[p as usize],
-                        gp,
-                        nodes[p as usize].value.shape(),
-                        |acc, g| acc.add_assign_same(g),
-                    );
+            vjp(&node.op, x, &node.value, &g, need, &mut |k, gk| {
+                let p = parents[k] as usize;
+                if nodes[p].requires_grad {
+                    accumulate(&mut adj[p], gk, nodes[p].value.shape(), |acc, g| {
+                        acc.add_assign_same(g)
+                    });
                 }
-            }
+            });
         }
-        for (a, &k) in adj.iter_mut().zip(keep) {
-            if !k {
-                *a = None;
-            }
-        }
-        adj
+        adj.clear();
+        kept.reverse();
+        kept
     }
 
     /// Gradients of a scalar `output` with respect to `inputs`, as
@@ -643,17 +688,15 @@ impl<T: Real> TensorTape<T> {
                 tape: self,
                 index: i as u32,
             };
-            let grads = vjp(&op, &x, &y, &g, &need);
-            for ((&p, gp), &needed) in parents.iter().zip(grads).zip(&need) {
-                if let (Some(gp), true) = (gp, needed) {
-                    let shape = xs[0]
-                        .tape
-                        .with_node(p, |n| Shape::from_slice(n.value.shape()));
-                    accumulate(&mut adj[p as usize], gp, &shape, |acc, g| {
+            vjp(&op, &x, &y, &g, &need, &mut |k, gk: TensorVar<'t, T>| {
+                let p = parents[k];
+                if need[k] {
+                    let shape = self.with_node(p, |n| Shape::from_slice(n.value.shape()));
+                    accumulate(&mut adj[p as usize], gk, &shape, |acc, g| {
                         *acc = acc.add(*g)
                     });
                 }
-            }
+            });
         }
         inputs
             .iter()
@@ -887,7 +930,8 @@ impl<'t, T: Real> TensorVar<'t, T> {
 /// ```
 pub struct TensorGradients<T: Real = f32> {
     tape_id: u64,
-    grads: Vec<Option<Tensor<T>>>,
+    /// (node index, gradient), by increasing index.
+    grads: Vec<(u32, Option<Tensor<T>>)>,
 }
 
 impl<T: Real> fmt::Debug for TensorGradients<T> {
@@ -896,7 +940,6 @@ impl<T: Real> fmt::Debug for TensorGradients<T> {
             .entries(
                 self.grads
                     .iter()
-                    .enumerate()
                     .filter_map(|(i, g)| g.as_ref().map(|g| (i, g))),
             )
             .finish()
@@ -926,7 +969,11 @@ impl<T: Real> TensorGradients<T> {
                 self.tape_id
             );
         }
-        self.grads.get(v.index as usize).and_then(|g| g.as_ref())
+        let k = self
+            .grads
+            .binary_search_by_key(&v.index, |(i, _)| *i)
+            .ok()?;
+        self.grads[k].1.as_ref()
     }
 
     /// The gradient of `v` as a tensor of its shape; zeros where the output
@@ -959,7 +1006,11 @@ impl<T: Real> TensorGradients<T> {
     #[track_caller]
     pub fn take(&mut self, v: TensorVar<'_, T>) -> Option<Tensor<T>> {
         self.get(v)?;
-        self.grads[v.index as usize].take()
+        let k = self
+            .grads
+            .binary_search_by_key(&v.index, |(i, _)| *i)
+            .ok()?;
+        self.grads[k].1.take()
     }
 }
 
