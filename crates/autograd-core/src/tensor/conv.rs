@@ -344,11 +344,11 @@ impl<'t, T: Real> TensorVar<'t, T> {
     }
 
     fn unfold_geom(self, g: Geometry, pad: T) -> Self {
-        self.record_unary(Op::Unfold(g), |x| x.unfold_geom(&g, pad))
+        self.record_unary(Op::Unfold(Box::new(g)), |x| x.unfold_geom(&g, pad))
     }
 
     fn fold_geom(self, g: Geometry) -> Self {
-        self.record_unary(Op::Fold(g), |x| x.fold_geom(&g))
+        self.record_unary(Op::Fold(Box::new(g)), |x| x.fold_geom(&g))
     }
 
     /// 2-d convolution, recorded as unfold + matmul (+ bias): see

@@ -793,7 +793,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
         on_true.record_nary(
             &[on_true, on_false],
             "where_cond",
-            Op::Where(mask.clone()),
+            Op::Where(Box::new(mask.clone())),
             value,
         )
     }

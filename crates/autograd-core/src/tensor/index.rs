@@ -296,7 +296,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
         self.record_unary(
             Op::Gather {
                 axis,
-                index: index.clone(),
+                index: Box::new(index.clone()),
             },
             |x| x.gather_resolved(axis, index),
         )
@@ -311,7 +311,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
         self.record_unary(
             Op::ScatterAdd {
                 axis,
-                index: index.clone(),
+                index: Box::new(index.clone()),
             },
             |x| x.scatter_add_into_resolved(axis, index, shape),
         )

@@ -463,7 +463,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
     pub(crate) fn sum_resolved(self, axes: &[usize], keepdim: bool) -> Self {
         self.record_unary(
             Op::Sum {
-                axes: Axes::from_slice(axes),
+                axes: Axes::from(axes),
                 keepdim,
             },
             |x| x.sum_resolved(axes, keepdim),
@@ -558,8 +558,14 @@ impl<'t, T: Real> TensorVar<'t, T> {
         let value = self.tape.with_node(self.index, |n| {
             n.value.extremum_resolved(op, &axes, keepdim, is_max)
         });
-        self.tape
-            .record(Op::Extremum { axes, keepdim }, &[self], value)
+        self.tape.record(
+            Op::Extremum {
+                axes: Axes::from(&axes[..]),
+                keepdim,
+            },
+            &[self],
+            value,
+        )
     }
 
     /// Stable ln(sum(exp(x))) over `axes`. VJP: g exp(x - y).
@@ -576,8 +582,14 @@ impl<'t, T: Real> TensorVar<'t, T> {
         let value = self
             .tape
             .with_node(self.index, |n| n.value.logsumexp_resolved(&axes, keepdim));
-        self.tape
-            .record(Op::LogSumExp { axes, keepdim }, &[self], value)
+        self.tape.record(
+            Op::LogSumExp {
+                axes: Axes::from(&axes[..]),
+                keepdim,
+            },
+            &[self],
+            value,
+        )
     }
 
     /// Softmax along `axis`. VJP: y (g - sum(g y)).

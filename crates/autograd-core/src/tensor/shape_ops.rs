@@ -433,9 +433,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
     }
 
     pub(crate) fn permute_resolved(self, perm: &[usize]) -> Self {
-        self.record_unary(Op::Permute(Axes::from_slice(perm)), |x| {
-            x.permute_resolved(perm)
-        })
+        self.record_unary(Op::Permute(Axes::from(perm)), |x| x.permute_resolved(perm))
     }
 
     /// Swaps two axes.

@@ -16,8 +16,9 @@ use super::{conv, elementwise as ew, index, linalg, reduce, shape_ops};
 use crate::scalar::fresh_id;
 use crate::Real;
 
-/// The small list of resolved axes an operation remembers.
-pub(crate) type Axes = SmallVec<[usize; 4]>;
+/// The resolved axes an operation remembers. Boxed, so that the rare ops
+/// that carry axes do not widen every node.
+pub(crate) type Axes = Box<[usize]>;
 
 /// How a node was made: the operation and the constants its VJP needs.
 /// Tensor inputs are the node's parents; their values, and the node's own,
@@ -50,7 +51,7 @@ pub(crate) enum Op<T> {
     Abs,
     Relu,
     Clamp(T, T),
-    Where(Tensor<bool>),
+    Where(Box<Tensor<bool>>),
     Sum {
         axes: Axes,
         keepdim: bool,
@@ -93,14 +94,14 @@ pub(crate) enum Op<T> {
     },
     Gather {
         axis: usize,
-        index: Tensor<usize>,
+        index: Box<Tensor<usize>>,
     },
     ScatterAdd {
         axis: usize,
-        index: Tensor<usize>,
+        index: Box<Tensor<usize>>,
     },
-    Unfold(Geometry),
-    Fold(Geometry),
+    Unfold(Box<Geometry>),
+    Fold(Box<Geometry>),
 }
 
 impl<T> Op<T> {
@@ -1027,5 +1028,15 @@ impl<T: Real> Index<TensorVar<'_, T>> for TensorGradients<T> {
                 v.index
             ),
         }
+    }
+}
+#[cfg(test)]
+mod tests {
+    /// Every recorded op moves one node onto the tape: rare ops box their
+    /// large constants so the common ones stay small.
+    #[test]
+    fn nodes_stay_small() {
+        assert!(std::mem::size_of::<super::Op<f32>>() <= 32);
+        assert!(std::mem::size_of::<super::Node<f32>>() <= 128);
     }
 }
