@@ -977,6 +977,15 @@ impl<T: Real> TensorGradients<T> {
         self.grads[k].1.as_ref()
     }
 
+    /// The gradient of node `index` of recording `tape_id`, if kept.
+    pub(crate) fn get_by_index(&self, tape_id: u64, index: u32) -> Option<&Tensor<T>> {
+        if tape_id != self.tape_id {
+            return None;
+        }
+        let k = self.grads.binary_search_by_key(&index, |(i, _)| *i).ok()?;
+        self.grads[k].1.as_ref()
+    }
+
     /// The gradient of `v` as a tensor of its shape; zeros where the output
     /// does not depend on it.
     ///
