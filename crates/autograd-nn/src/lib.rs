@@ -1,18 +1,59 @@
 //! # autograd-nn
 //!
-//! Layers, losses, initialisation and optimizers built on `autograd-core`.
-//! None of them contains derivative code: their gradients come from the tape.
+//! Layers, losses, initialisation, optimizers and data loading built on
+//! `autograd-core`. None of them contains derivative code: every forward
+//! pass is recorded from tensor primitives, and the tape differentiates it.
 //!
-//! This crate is being built up; for now it re-exports the core so that the
-//! facade's users see one consistent API.
+//! A training step: record a forward pass on a fresh (or cleared) tape,
+//! sweep, collect the parameters' gradients, update.
 //!
 //! ```
-//! use autograd_nn::core::Tape;
-//! let tape = Tape::new();
-//! let w = tape.var(0.5);
-//! assert_eq!((w * w).backward()[w], 1.0);
+//! use autograd_core::{Tensor, TensorTape};
+//! use autograd_nn::{cross_entropy, mlp, Activation, Module, Optimizer, Reduction, Sgd};
+//! use rand::SeedableRng;
+//!
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! let mut model = mlp::<f32, _>(&[2, 8, 2], Activation::Tanh, &mut rng);
+//! let mut opt = Sgd::new(0.5);
+//! let x = Tensor::from_vec(vec![0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0], &[4, 2]);
+//! let y = Tensor::from_vec(vec![0_usize, 1, 1, 0], &[4]);
+//! let mut tape = TensorTape::new();
+//! let mut first = None;
+//! for _ in 0..200 {
+//!     let grads = {
+//!         let logits = model.forward(tape.constant(x.clone()));
+//!         let loss = cross_entropy(logits, &y, 0.0, Reduction::Mean);
+//!         first.get_or_insert(loss.item());
+//!         model.gradients(&loss.backward())
+//!     };
+//!     tape.clear();
+//!     opt.step(&mut model, &grads);
+//! }
+//! let logits = model.forward(tape.constant(x.clone())).value();
+//! assert_eq!(logits.argmax(1, false).to_vec(), vec![0, 1, 1, 0]); // XOR learned
 //! ```
 
 #![warn(missing_docs)]
 
 pub use autograd_core as core;
+
+mod data;
+pub mod init;
+mod layers;
+mod loss;
+mod module;
+mod optim;
+
+pub use data::{batches, train_test_split, CsvError, Table};
+pub use layers::{
+    mlp, Activation, Dropout, Embedding, Flatten, Gelu, LayerNorm, Linear, Relu, Sigmoid, Tanh,
+};
+pub use loss::{
+    binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss, nll_loss,
+    Reduction,
+};
+pub use module::{LoadError, Module, ParamGrads, Sequential};
+pub use optim::{
+    clip_grad_norm, clip_grad_value, Adam, AdamW, CosineLr, ExponentialLr, LrSchedule, Optimizer,
+    RmsProp, Sgd, StepLr, Warmup,
+};

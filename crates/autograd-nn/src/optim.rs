@@ -1,0 +1,586 @@
+//! Optimizers, learning-rate schedules and gradient clipping. The update
+//! rules are PyTorch's documented ones, with the same parameter names.
+
+use autograd_core::{Parameter, Real};
+use indexmap::IndexMap;
+
+use crate::module::{Module, ParamGrads};
+
+/// Updates a model's parameters from their gradients.
+///
+/// ```
+/// use autograd_core::{Tensor, TensorTape};
+/// use autograd_nn::{Linear, Module, Optimizer, Sgd};
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let mut model = Linear::<f64>::new(2, 1, &mut rng);
+/// let mut opt = Sgd::new(0.1);
+/// let x = Tensor::from_vec(vec![1.0, 2.0], &[1, 2]);
+/// let mut last = f64::INFINITY;
+/// for _ in 0..20 {
+///     let tape = TensorTape::new();
+///     let loss = model.forward(tape.constant(x.clone())).square().sum();
+///     let grads = model.gradients(&loss.backward());
+///     assert!(loss.item() <= last);
+///     last = loss.item();
+///     opt.step(&mut model, &grads);
+/// }
+/// assert!(last < 1e-3);
+/// ```
+pub trait Optimizer<T: Real = f32> {
+    /// One update of every parameter that has a gradient in `grads`.
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &ParamGrads<T>);
+    /// The current learning rate.
+    fn lr(&self) -> f64;
+    /// Sets the learning rate (schedules call this).
+    fn set_lr(&mut self, lr: f64);
+}
+
+/// Applies `f(name, value, grad)` to each parameter with a gradient.
+fn for_each_param<T: Real>(
+    model: &mut dyn Module<T>,
+    grads: &ParamGrads<T>,
+    mut f: impl FnMut(&str, &mut [T], &[T]),
+) {
+    model.visit_parameters_mut("", &mut |name, p: &mut Parameter<T>| {
+        if let Some(g) = grads.get(name) {
+            assert_eq!(
+                g.shape(),
+                p.value().shape(),
+                "optimizer: gradient of {name} has shape {:?}, the parameter {:?}",
+                g.shape(),
+                p.value().shape()
+            );
+            p.update(|v| f(name, v.data_mut(), g.data()));
+        }
+    });
+}
+
+fn state<'a, T: Real>(
+    map: &'a mut IndexMap<String, Vec<T>>,
+    name: &str,
+    len: usize,
+) -> &'a mut Vec<T> {
+    map.entry(name.to_string())
+        .or_insert_with(|| vec![T::ZERO; len])
+}
+
+/// Stochastic gradient descent with optional momentum (PyTorch's form:
+/// `b = μ b + (1 - dampening) g`, first step `b = g`), Nesterov momentum and
+/// L2 weight decay (`g += wd p`).
+///
+/// ```
+/// use autograd_nn::Sgd;
+/// let opt = Sgd::new(0.1).momentum(0.9).nesterov(true).weight_decay(1e-4);
+/// assert_eq!(autograd_nn::Optimizer::<f32>::lr(&opt), 0.1);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Sgd<T: Real = f32> {
+    lr: f64,
+    momentum: f64,
+    dampening: f64,
+    nesterov: bool,
+    weight_decay: f64,
+    buffers: IndexMap<String, Vec<T>>,
+}
+
+impl<T: Real> Sgd<T> {
+    /// Plain SGD: `p -= lr g`.
+    ///
+    /// ```
+    /// let _ = autograd_nn::Sgd::<f32>::new(0.05);
+    /// ```
+    pub fn new(lr: f64) -> Self {
+        Sgd {
+            lr,
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            buffers: IndexMap::new(),
+        }
+    }
+    /// Momentum factor μ.
+    ///
+    /// ```
+    /// let _ = autograd_nn::Sgd::<f32>::new(0.05).momentum(0.9);
+    /// ```
+    pub fn momentum(mut self, m: f64) -> Self {
+        self.momentum = m;
+        self
+    }
+    /// Dampening of the momentum update.
+    ///
+    /// ```
+    /// let _ = autograd_nn::Sgd::<f32>::new(0.05).momentum(0.9).dampening(0.1);
+    /// ```
+    pub fn dampening(mut self, d: f64) -> Self {
+        self.dampening = d;
+        self
+    }
+    /// Nesterov momentum: step along `g + μ b`.
+    ///
+    /// ```
+    /// let _ = autograd_nn::Sgd::<f32>::new(0.05).momentum(0.9).nesterov(true);
+    /// ```
+    pub fn nesterov(mut self, on: bool) -> Self {
+        self.nesterov = on;
+        self
+    }
+    /// L2 penalty added to the gradient.
+    ///
+    /// ```
+    /// let _ = autograd_nn::Sgd::<f32>::new(0.05).weight_decay(5e-4);
+    /// ```
+    pub fn weight_decay(mut self, wd: f64) -> Self {
+        self.weight_decay = wd;
+        self
+    }
+}
+
+impl<T: Real> Optimizer<T> for Sgd<T> {
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &ParamGrads<T>) {
+        let (lr, mu, damp, wd) = (
+            T::from_f64(self.lr),
+            T::from_f64(self.momentum),
+            T::from_f64(1.0 - self.dampening),
+            T::from_f64(self.weight_decay),
+        );
+        let (use_momentum, nesterov) = (self.momentum != 0.0, self.nesterov);
+        let buffers = &mut self.buffers;
+        for_each_param(model, grads, |name, p, g| {
+            let fresh = !buffers.contains_key(name);
+            let b = state(buffers, name, p.len());
+            for i in 0..p.len() {
+                let mut d = g[i] + wd * p[i];
+                if use_momentum {
+                    b[i] = if fresh { d } else { mu * b[i] + damp * d };
+                    d = if nesterov { d + mu * b[i] } else { b[i] };
+                }
+                p[i] -= lr * d;
+            }
+        });
+    }
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+}
+
+/// Adam (Kingma & Ba) with bias correction; `weight_decay` is the L2 form
+/// added to the gradient. [`AdamW`] decouples it.
+///
+/// ```
+/// let opt = autograd_nn::Adam::<f32>::new(1e-3).betas(0.9, 0.999).eps(1e-8);
+/// assert_eq!(autograd_nn::Optimizer::lr(&opt), 1e-3);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Adam<T: Real = f32> {
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    decoupled: bool,
+    t: i32,
+    m: IndexMap<String, Vec<T>>,
+    v: IndexMap<String, Vec<T>>,
+}
+
+impl<T: Real> Adam<T> {
+    /// Adam with β = (0.9, 0.999), ε = 1e-8, no weight decay.
+    ///
+    /// ```
+    /// let _ = autograd_nn::Adam::<f32>::new(1e-3);
+    /// ```
+    pub fn new(lr: f64) -> Self {
+        Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled: false,
+            t: 0,
+            m: IndexMap::new(),
+            v: IndexMap::new(),
+        }
+    }
+    /// The two moment decay rates.
+    ///
+    /// ```
+    /// let _ = autograd_nn::Adam::<f32>::new(1e-3).betas(0.8, 0.99);
+    /// ```
+    pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
+        self.beta1 = beta1;
+        self.beta2 = beta2;
+        self
+    }
+    /// The denominator's ε.
+    ///
+    /// ```
+    /// let _ = autograd_nn::Adam::<f32>::new(1e-3).eps(1e-6);
+    /// ```
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+    /// L2 weight decay (added to the gradient).
+    ///
+    /// ```
+    /// let _ = autograd_nn::Adam::<f32>::new(1e-3).weight_decay(1e-2);
+    /// ```
+    pub fn weight_decay(mut self, wd: f64) -> Self {
+        self.weight_decay = wd;
+        self
+    }
+}
+
+impl<T: Real> Optimizer<T> for Adam<T> {
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &ParamGrads<T>) {
+        self.t += 1;
+        let (b1, b2) = (self.beta1, self.beta2);
+        let bc1 = 1.0 - b1.powi(self.t);
+        let bc2 = 1.0 - b2.powi(self.t);
+        let (lr, eps, wd, decoupled) = (self.lr, self.eps, self.weight_decay, self.decoupled);
+        let (ms, vs) = (&mut self.m, &mut self.v);
+        let c = |x: f64| T::from_f64(x);
+        for_each_param(model, grads, |name, p, g| {
+            let m = state(ms, name, p.len());
+            let v = state(vs, name, p.len());
+            for i in 0..p.len() {
+                let mut gi = g[i];
+                if decoupled {
+                    p[i] -= c(lr * wd) * p[i];
+                } else {
+                    gi += c(wd) * p[i];
+                }
+                m[i] = c(b1) * m[i] + c(1.0 - b1) * gi;
+                v[i] = c(b2) * v[i] + c(1.0 - b2) * gi * gi;
+                let m_hat = m[i] / c(bc1);
+                let v_hat = v[i] / c(bc2);
+                p[i] -= c(lr) * m_hat / (v_hat.sqrt() + c(eps));
+            }
+        });
+    }
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+}
+
+/// AdamW (Loshchilov & Hutter): Adam with decoupled weight decay,
+/// `p -= lr wd p` before the Adam step. PyTorch's default decay is 0.01.
+///
+/// ```
+/// let opt = autograd_nn::AdamW::<f32>::new(1e-3, 0.01);
+/// assert_eq!(autograd_nn::Optimizer::lr(&opt), 1e-3);
+/// ```
+#[derive(Clone, Debug)]
+pub struct AdamW<T: Real = f32>(Adam<T>);
+
+impl<T: Real> AdamW<T> {
+    /// AdamW with β = (0.9, 0.999), ε = 1e-8.
+    ///
+    /// ```
+    /// let _ = autograd_nn::AdamW::<f64>::new(3e-4, 0.1);
+    /// ```
+    pub fn new(lr: f64, weight_decay: f64) -> Self {
+        let mut a = Adam::new(lr).weight_decay(weight_decay);
+        a.decoupled = true;
+        AdamW(a)
+    }
+    /// The two moment decay rates.
+    ///
+    /// ```
+    /// let _ = autograd_nn::AdamW::<f32>::new(1e-3, 0.01).betas(0.9, 0.95);
+    /// ```
+    pub fn betas(self, beta1: f64, beta2: f64) -> Self {
+        AdamW(self.0.betas(beta1, beta2))
+    }
+}
+
+impl<T: Real> Optimizer<T> for AdamW<T> {
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &ParamGrads<T>) {
+        self.0.step(model, grads)
+    }
+    fn lr(&self) -> f64 {
+        self.0.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.0.lr = lr;
+    }
+}
+
+/// RMSprop: `v = α v + (1-α) g²`, `p -= lr g / (sqrt(v) + ε)`, with
+/// optional momentum on that step (PyTorch's form).
+///
+/// ```
+/// let opt = autograd_nn::RmsProp::<f32>::new(1e-2).alpha(0.9).momentum(0.5);
+/// assert_eq!(autograd_nn::Optimizer::lr(&opt), 1e-2);
+/// ```
+#[derive(Clone, Debug)]
+pub struct RmsProp<T: Real = f32> {
+    lr: f64,
+    alpha: f64,
+    eps: f64,
+    momentum: f64,
+    weight_decay: f64,
+    v: IndexMap<String, Vec<T>>,
+    buf: IndexMap<String, Vec<T>>,
+}
+
+impl<T: Real> RmsProp<T> {
+    /// α = 0.99, ε = 1e-8, no momentum or decay (PyTorch's defaults).
+    ///
+    /// ```
+    /// let _ = autograd_nn::RmsProp::<f32>::new(1e-2);
+    /// ```
+    pub fn new(lr: f64) -> Self {
+        RmsProp {
+            lr,
+            alpha: 0.99,
+            eps: 1e-8,
+            momentum: 0.0,
+            weight_decay: 0.0,
+            v: IndexMap::new(),
+            buf: IndexMap::new(),
+        }
+    }
+    /// Decay of the squared-gradient average.
+    ///
+    /// ```
+    /// let _ = autograd_nn::RmsProp::<f32>::new(1e-2).alpha(0.9);
+    /// ```
+    pub fn alpha(mut self, a: f64) -> Self {
+        self.alpha = a;
+        self
+    }
+    /// Momentum on the scaled step.
+    ///
+    /// ```
+    /// let _ = autograd_nn::RmsProp::<f32>::new(1e-2).momentum(0.9);
+    /// ```
+    pub fn momentum(mut self, m: f64) -> Self {
+        self.momentum = m;
+        self
+    }
+    /// L2 weight decay.
+    ///
+    /// ```
+    /// let _ = autograd_nn::RmsProp::<f32>::new(1e-2).weight_decay(1e-4);
+    /// ```
+    pub fn weight_decay(mut self, wd: f64) -> Self {
+        self.weight_decay = wd;
+        self
+    }
+}
+
+impl<T: Real> Optimizer<T> for RmsProp<T> {
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &ParamGrads<T>) {
+        let c = |x: f64| T::from_f64(x);
+        let (lr, a, eps, mu, wd) = (
+            self.lr,
+            self.alpha,
+            self.eps,
+            self.momentum,
+            self.weight_decay,
+        );
+        let (vs, bufs) = (&mut self.v, &mut self.buf);
+        for_each_param(model, grads, |name, p, g| {
+            let v = state(vs, name, p.len());
+            let mut b = if mu != 0.0 {
+                Some(state(bufs, name, p.len()))
+            } else {
+                None
+            };
+            for i in 0..p.len() {
+                let gi = g[i] + c(wd) * p[i];
+                v[i] = c(a) * v[i] + c(1.0 - a) * gi * gi;
+                let step = gi / (v[i].sqrt() + c(eps));
+                match b.as_deref_mut() {
+                    Some(b) => {
+                        b[i] = c(mu) * b[i] + step;
+                        p[i] -= c(lr) * b[i];
+                    }
+                    None => p[i] -= c(lr) * step,
+                }
+            }
+        });
+    }
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+}
+
+/// A learning rate as a function of the step (or epoch) count, from 0.
+///
+/// ```
+/// use autograd_nn::{LrSchedule, StepLr};
+/// let s = StepLr { base: 0.1, step_size: 10, gamma: 0.5 };
+/// assert_eq!((s.lr(0), s.lr(10), s.lr(25)), (0.1, 0.05, 0.025));
+/// ```
+pub trait LrSchedule {
+    /// The learning rate at step `t`.
+    fn lr(&self, t: usize) -> f64;
+}
+
+/// `base * gamma^(t / step_size)` (integer division).
+///
+/// ```
+/// use autograd_nn::{LrSchedule, StepLr};
+/// assert_eq!(StepLr { base: 1.0, step_size: 2, gamma: 0.1 }.lr(3), 0.1);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepLr {
+    /// The starting rate.
+    pub base: f64,
+    /// Steps between decays.
+    pub step_size: usize,
+    /// Factor per decay.
+    pub gamma: f64,
+}
+
+impl LrSchedule for StepLr {
+    fn lr(&self, t: usize) -> f64 {
+        self.base * self.gamma.powi((t / self.step_size.max(1)) as i32)
+    }
+}
+
+/// `base * gamma^t`.
+///
+/// ```
+/// use autograd_nn::{ExponentialLr, LrSchedule};
+/// assert_eq!(ExponentialLr { base: 1.0, gamma: 0.5 }.lr(2), 0.25);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ExponentialLr {
+    /// The starting rate.
+    pub base: f64,
+    /// Factor per step.
+    pub gamma: f64,
+}
+
+impl LrSchedule for ExponentialLr {
+    fn lr(&self, t: usize) -> f64 {
+        self.base * self.gamma.powi(t as i32)
+    }
+}
+
+/// Cosine annealing from `base` to `min` over `period` steps, then `min`.
+///
+/// ```
+/// use autograd_nn::{CosineLr, LrSchedule};
+/// let s = CosineLr { base: 1.0, min: 0.0, period: 100 };
+/// assert_eq!((s.lr(0), s.lr(50), s.lr(100), s.lr(200)), (1.0, 0.5, 0.0, 0.0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CosineLr {
+    /// The starting rate.
+    pub base: f64,
+    /// The final rate.
+    pub min: f64,
+    /// Steps from `base` to `min`.
+    pub period: usize,
+}
+
+impl LrSchedule for CosineLr {
+    fn lr(&self, t: usize) -> f64 {
+        let t = t.min(self.period) as f64;
+        let cos = (std::f64::consts::PI * t / self.period.max(1) as f64).cos();
+        // Exact end points, so `lr(period)` is `min` and not min + 1e-17.
+        if t == 0.0 {
+            self.base
+        } else if t as usize == self.period {
+            self.min
+        } else {
+            self.min + (self.base - self.min) * 0.5 * (1.0 + cos)
+        }
+    }
+}
+
+/// A linear warm-up from 0 over `warmup` steps into another schedule (which
+/// then starts at its own step 0).
+///
+/// ```
+/// use autograd_nn::{ExponentialLr, LrSchedule, Warmup};
+/// let s = Warmup { warmup: 4, then: ExponentialLr { base: 1.0, gamma: 0.5 } };
+/// assert_eq!((s.lr(0), s.lr(2), s.lr(4), s.lr(5)), (0.25, 0.75, 1.0, 0.5));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Warmup<S> {
+    /// Warm-up steps.
+    pub warmup: usize,
+    /// The schedule after.
+    pub then: S,
+}
+
+impl<S: LrSchedule> LrSchedule for Warmup<S> {
+    fn lr(&self, t: usize) -> f64 {
+        if t < self.warmup {
+            self.then.lr(0) * (t + 1) as f64 / self.warmup as f64
+        } else {
+            self.then.lr(t - self.warmup)
+        }
+    }
+}
+
+/// Clamps every gradient entry to `[-limit, limit]`.
+///
+/// ```
+/// use autograd_core::Tensor;
+/// let mut g = autograd_nn::ParamGrads::new();
+/// g.insert("w".to_string(), Tensor::from_vec(vec![-3.0_f32, 0.5], &[2]));
+/// autograd_nn::clip_grad_value(&mut g, 1.0);
+/// assert_eq!(g["w"].to_vec(), vec![-1.0, 0.5]);
+/// ```
+pub fn clip_grad_value<T: Real>(grads: &mut ParamGrads<T>, limit: f64) {
+    let l = T::from_f64(limit.abs());
+    for g in grads.values_mut() {
+        for x in g.data_mut() {
+            *x = if *x > l {
+                l
+            } else if *x < -l {
+                -l
+            } else {
+                *x
+            };
+        }
+    }
+}
+
+/// Scales all gradients together so their global L2 norm is at most
+/// `max_norm`; returns the norm before clipping (PyTorch's
+/// `clip_grad_norm_`).
+///
+/// ```
+/// use autograd_core::Tensor;
+/// let mut g = autograd_nn::ParamGrads::new();
+/// g.insert("a".to_string(), Tensor::from_vec(vec![3.0_f64], &[1]));
+/// g.insert("b".to_string(), Tensor::from_vec(vec![4.0_f64], &[1]));
+/// assert_eq!(autograd_nn::clip_grad_norm(&mut g, 1.0), 5.0);
+/// // Scaled by 1 / (5 + 1e-6), as PyTorch does.
+/// assert!((g["a"].item() - 0.6).abs() < 1e-6 && (g["b"].item() - 0.8).abs() < 1e-6);
+/// ```
+pub fn clip_grad_norm<T: Real>(grads: &mut ParamGrads<T>, max_norm: f64) -> f64 {
+    let total: f64 = grads
+        .values()
+        .flat_map(|g| g.data().iter())
+        .map(|x| x.to_f64() * x.to_f64())
+        .sum::<f64>()
+        .sqrt();
+    if total > max_norm {
+        let s = T::from_f64(max_norm / (total + 1e-6));
+        for g in grads.values_mut() {
+            *g = g.scale(s);
+        }
+    }
+    total
+}
