@@ -1,0 +1,177 @@
+//! Each layer's parameter gradients (from the tape, through Module and
+//! Parameter) against finite differences of its output, and each loss
+//! against finite differences of its inputs.
+
+use autograd_core::{tensor_gradcheck, Tensor, TensorTape};
+use autograd_nn::*;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+/// Checks `d/dθ sum(forward(x) * w)` for every parameter θ of `module`, w a
+/// fixed random weighting, against central differences.
+fn check_module(name: &str, module: &mut dyn Module<f64>, x: &Tensor<f64>) {
+    let mut rng = StdRng::seed_from_u64(99);
+    let loss_at = |m: &dyn Module<f64>, w: Option<&Tensor<f64>>| {
+        let tape = TensorTape::new();
+        let y = m.forward(tape.constant(x.clone()));
+        let w = w.cloned().unwrap_or_else(|| Tensor::ones(&y.shape()));
+        let loss = y.mul(tape.constant(w)).sum();
+        (loss.item(), m.gradients(&loss.backward()))
+    };
+    let shape = {
+        let tape = TensorTape::new();
+        module.forward(tape.constant(x.clone())).shape()
+    };
+    let w = Tensor::<f64>::rand_uniform(&shape, 0.5, 1.5, &mut rng);
+    let (_, analytic) = loss_at(module, Some(&w));
+    assert!(!analytic.is_empty(), "{name} has parameters");
+    for (pname, g) in &analytic {
+        for k in 0..g.numel() {
+            let h = 1e-5;
+            let bump = |m: &mut dyn Module<f64>, delta: f64| {
+                m.visit_parameters_mut("", &mut |n, p| {
+                    if n == pname {
+                        p.update(|v| v.data_mut()[k] += delta);
+                    }
+                });
+            };
+            bump(module, h);
+            let up = loss_at(module, Some(&w)).0;
+            bump(module, -2.0 * h);
+            let down = loss_at(module, Some(&w)).0;
+            bump(module, h);
+            let numeric = (up - down) / (2.0 * h);
+            let a = g.data()[k];
+            let err = (a - numeric).abs() / a.abs().max(numeric.abs()).max(1e-3);
+            assert!(err < 1e-6, "{name}: {pname}[{k}] tape {a} vs numeric {numeric}");
+        }
+    }
+}
+
+#[test]
+fn layers_match_finite_differences() {
+    let mut rng = StdRng::seed_from_u64(1);
+    let x = Tensor::<f64>::rand_uniform(&[5, 4], -1.0, 1.0, &mut rng);
+    check_module("Linear", &mut Linear::new(4, 3, &mut rng), &x);
+    check_module("Linear without bias", &mut Linear::no_bias(4, 3, &mut rng), &x);
+    check_module("mlp relu", &mut mlp(&[4, 6, 6, 2], Activation::Relu, &mut rng), &x);
+    check_module("mlp tanh", &mut mlp(&[4, 6, 2], Activation::Tanh, &mut rng), &x);
+    check_module("mlp sigmoid", &mut mlp(&[4, 3, 2], Activation::Sigmoid, &mut rng), &x);
+    check_module("mlp gelu", &mut mlp(&[4, 3, 2], Activation::Gelu, &mut rng), &x);
+    let mut ln = LayerNorm::new(4);
+    ln.weight = autograd_core::Parameter::new(Tensor::rand_uniform(&[4], 0.5, 1.5, &mut rng));
+    ln.bias = autograd_core::Parameter::new(Tensor::rand_uniform(&[4], -0.5, 0.5, &mut rng));
+    check_module("LayerNorm", &mut ln, &x);
+    let ids = Tensor::from_vec(vec![0.0, 3.0, 3.0, 1.0], &[2, 2]);
+    check_module("Embedding", &mut Embedding::new(5, 3, &mut rng), &ids);
+    // A Dropout in training mode is a fixed random mask per call; with the
+    // same seed each evaluation sees the same mask only once, so check it in
+    // evaluation mode inside a model, where it must be the identity.
+    let mut with_dropout = Sequential::new()
+        .push(Linear::new(4, 3, &mut rng))
+        .push(Dropout::new(0.5, 3));
+    with_dropout.eval();
+    check_module("Linear + Dropout(eval)", &mut with_dropout, &x);
+}
+
+#[test]
+fn dropout_scales_kept_values_and_zeroes_about_p() {
+    let d = Dropout::new(0.3, 11);
+    let tape = TensorTape::new();
+    let x = tape.leaf(Tensor::<f64>::ones(&[10_000]));
+    let y = Module::<f64>::forward(&d, x);
+    let v = y.value();
+    let dropped = v.data().iter().filter(|&&z| z == 0.0).count() as f64 / 10_000.0;
+    assert!((dropped - 0.3).abs() < 0.02, "dropped fraction {dropped}");
+    let keep = 1.0 / 0.7;
+    assert!(v.data().iter().all(|&z| z == 0.0 || (z - keep).abs() < 1e-12));
+    // The gradient is the same mask.
+    let g = y.sum().backward();
+    assert_eq!(g[x].to_vec(), v.to_vec());
+}
+
+#[test]
+fn losses_match_finite_differences() {
+    let mut rng = StdRng::seed_from_u64(2);
+    let p = Tensor::<f64>::rand_uniform(&[4, 3], -2.0, 2.0, &mut rng);
+    let t = Tensor::<f64>::rand_uniform(&[4, 3], -2.0, 2.0, &mut rng);
+    let probs = Tensor::<f64>::rand_uniform(&[4, 3], 0.05, 0.95, &mut rng);
+    let classes = Tensor::from_vec(vec![2_usize, 0, 1, 2], &[4]);
+    for r in [Reduction::Mean, Reduction::Sum, Reduction::None] {
+        let check = |name: &str, res: Result<f64, autograd_core::TensorGradCheckError>| {
+            if let Err(e) = res {
+                panic!("{name} ({r:?}): {e}");
+            }
+        };
+        check("mse", tensor_gradcheck(|_, v| mse_loss(v[0], v[1], r), &[p.clone(), t.clone()]));
+        check("l1", tensor_gradcheck(|_, v| l1_loss(v[0], v[1], r), &[p.clone(), t.clone()]));
+        check("huber", tensor_gradcheck(|_, v| huber_loss(v[0], v[1], 0.7, r), &[p.clone(), t.clone()]));
+        check(
+            "bce",
+            tensor_gradcheck(|_, v| binary_cross_entropy_with_logits(v[0], v[1], r), &[p.clone(), probs.clone()]),
+        );
+        let c = classes.clone();
+        check("cross_entropy", tensor_gradcheck(move |_, v| cross_entropy(v[0], &c, 0.0, r), &[p.clone()]));
+        let c = classes.clone();
+        check("smoothed", tensor_gradcheck(move |_, v| cross_entropy(v[0], &c, 0.1, r), &[p.clone()]));
+        let c = classes.clone();
+        check(
+            "nll",
+            tensor_gradcheck(move |_, v| nll_loss(v[0].log_softmax(-1), &c, r), &[p.clone()]),
+        );
+    }
+}
+
+#[test]
+fn losses_equal_their_definitions() {
+    let tape = TensorTape::<f64>::new();
+    let logits = Tensor::from_vec(vec![1.0, 2.0, 0.5, -1.0, 0.0, 3.0], &[2, 3]);
+    let classes = Tensor::from_vec(vec![1_usize, 2], &[2]);
+    let x = tape.constant(logits.clone());
+    // Cross-entropy with smoothing eps: (1-eps) (-log p_y) + eps mean_c(-log p_c).
+    let eps = 0.2;
+    let got = cross_entropy(x, &classes, eps, Reduction::None).value();
+    for row in 0..2 {
+        let z: Vec<f64> = (0..3).map(|c| logits.get(&[row, c])).collect();
+        let lse = z.iter().map(|v| v.exp()).sum::<f64>().ln();
+        let nll = lse - z[classes.get(&[row])];
+        let uniform = z.iter().map(|v| lse - v).sum::<f64>() / 3.0;
+        let want = (1.0 - eps) * nll + eps * uniform;
+        assert!((got.get(&[row]) - want).abs() < 1e-12, "row {row}: {} vs {want}", got.get(&[row]));
+    }
+    // BCE with logits equals -[y ln s + (1-y) ln(1-s)] where that is finite.
+    let y = Tensor::from_vec(vec![1.0, 0.0, 0.3, 0.9, 0.5, 0.0], &[2, 3]);
+    let got = binary_cross_entropy_with_logits(x, tape.constant(y.clone()), Reduction::Sum).item();
+    let want: f64 = logits
+        .data()
+        .iter()
+        .zip(y.data())
+        .map(|(&z, &t)| {
+            let s = 1.0 / (1.0 + (-z).exp());
+            -(t * s.ln() + (1.0 - t) * (1.0 - s).ln())
+        })
+        .sum();
+    assert!((got - want).abs() < 1e-12);
+    // Large logits stay finite.
+    let big = tape.constant(Tensor::from_vec(vec![1e4, -1e4, 0.0], &[1, 3]));
+    let l = cross_entropy(big, &Tensor::from_vec(vec![1], &[1]), 0.0, Reduction::Mean);
+    assert_eq!(l.item(), 2e4);
+    let g = l.backward();
+    assert!(g.get(big).is_none(), "constants get no gradient");
+}
+
+#[test]
+fn bad_targets_are_clear_errors() {
+    let tape = TensorTape::<f32>::new();
+    let x = tape.constant(Tensor::zeros(&[2, 3]));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cross_entropy(x, &Tensor::from_vec(vec![0, 3], &[2]), 0.0, Reduction::Mean)
+    }));
+    let msg = *r.unwrap_err().downcast::<String>().unwrap();
+    assert_eq!(msg, "cross_entropy: target class 3 is out of range for 3 classes");
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        mse_loss(x, tape.constant(Tensor::zeros(&[3, 2])), Reduction::Mean)
+    }));
+    let msg = *r.unwrap_err().downcast::<String>().unwrap();
+    assert_eq!(msg, "mse_loss: prediction shape [2, 3] differs from target shape [3, 2]");
+}
