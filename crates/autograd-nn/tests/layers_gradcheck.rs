@@ -43,7 +43,10 @@ fn check_module(name: &str, module: &mut dyn Module<f64>, x: &Tensor<f64>) {
             let numeric = (up - down) / (2.0 * h);
             let a = g.data()[k];
             let err = (a - numeric).abs() / a.abs().max(numeric.abs()).max(1e-3);
-            assert!(err < 1e-6, "{name}: {pname}[{k}] tape {a} vs numeric {numeric}");
+            assert!(
+                err < 1e-6,
+                "{name}: {pname}[{k}] tape {a} vs numeric {numeric}"
+            );
         }
     }
 }
@@ -53,11 +56,31 @@ fn layers_match_finite_differences() {
     let mut rng = StdRng::seed_from_u64(1);
     let x = Tensor::<f64>::rand_uniform(&[5, 4], -1.0, 1.0, &mut rng);
     check_module("Linear", &mut Linear::new(4, 3, &mut rng), &x);
-    check_module("Linear without bias", &mut Linear::no_bias(4, 3, &mut rng), &x);
-    check_module("mlp relu", &mut mlp(&[4, 6, 6, 2], Activation::Relu, &mut rng), &x);
-    check_module("mlp tanh", &mut mlp(&[4, 6, 2], Activation::Tanh, &mut rng), &x);
-    check_module("mlp sigmoid", &mut mlp(&[4, 3, 2], Activation::Sigmoid, &mut rng), &x);
-    check_module("mlp gelu", &mut mlp(&[4, 3, 2], Activation::Gelu, &mut rng), &x);
+    check_module(
+        "Linear without bias",
+        &mut Linear::no_bias(4, 3, &mut rng),
+        &x,
+    );
+    check_module(
+        "mlp relu",
+        &mut mlp(&[4, 6, 6, 2], Activation::Relu, &mut rng),
+        &x,
+    );
+    check_module(
+        "mlp tanh",
+        &mut mlp(&[4, 6, 2], Activation::Tanh, &mut rng),
+        &x,
+    );
+    check_module(
+        "mlp sigmoid",
+        &mut mlp(&[4, 3, 2], Activation::Sigmoid, &mut rng),
+        &x,
+    );
+    check_module(
+        "mlp gelu",
+        &mut mlp(&[4, 3, 2], Activation::Gelu, &mut rng),
+        &x,
+    );
     let mut ln = LayerNorm::new(4);
     ln.weight = autograd_core::Parameter::new(Tensor::rand_uniform(&[4], 0.5, 1.5, &mut rng));
     ln.bias = autograd_core::Parameter::new(Tensor::rand_uniform(&[4], -0.5, 0.5, &mut rng));
@@ -84,7 +107,10 @@ fn dropout_scales_kept_values_and_zeroes_about_p() {
     let dropped = v.data().iter().filter(|&&z| z == 0.0).count() as f64 / 10_000.0;
     assert!((dropped - 0.3).abs() < 0.02, "dropped fraction {dropped}");
     let keep = 1.0 / 0.7;
-    assert!(v.data().iter().all(|&z| z == 0.0 || (z - keep).abs() < 1e-12));
+    assert!(v
+        .data()
+        .iter()
+        .all(|&z| z == 0.0 || (z - keep).abs() < 1e-12));
     // The gradient is the same mask.
     let g = y.sum().backward();
     assert_eq!(g[x].to_vec(), v.to_vec());
@@ -103,21 +129,45 @@ fn losses_match_finite_differences() {
                 panic!("{name} ({r:?}): {e}");
             }
         };
-        check("mse", tensor_gradcheck(|_, v| mse_loss(v[0], v[1], r), &[p.clone(), t.clone()]));
-        check("l1", tensor_gradcheck(|_, v| l1_loss(v[0], v[1], r), &[p.clone(), t.clone()]));
-        check("huber", tensor_gradcheck(|_, v| huber_loss(v[0], v[1], 0.7, r), &[p.clone(), t.clone()]));
+        check(
+            "mse",
+            tensor_gradcheck(|_, v| mse_loss(v[0], v[1], r), &[p.clone(), t.clone()]),
+        );
+        check(
+            "l1",
+            tensor_gradcheck(|_, v| l1_loss(v[0], v[1], r), &[p.clone(), t.clone()]),
+        );
+        check(
+            "huber",
+            tensor_gradcheck(
+                |_, v| huber_loss(v[0], v[1], 0.7, r),
+                &[p.clone(), t.clone()],
+            ),
+        );
         check(
             "bce",
-            tensor_gradcheck(|_, v| binary_cross_entropy_with_logits(v[0], v[1], r), &[p.clone(), probs.clone()]),
+            tensor_gradcheck(
+                |_, v| binary_cross_entropy_with_logits(v[0], v[1], r),
+                &[p.clone(), probs.clone()],
+            ),
         );
         let c = classes.clone();
-        check("cross_entropy", tensor_gradcheck(move |_, v| cross_entropy(v[0], &c, 0.0, r), &[p.clone()]));
+        check(
+            "cross_entropy",
+            tensor_gradcheck(move |_, v| cross_entropy(v[0], &c, 0.0, r), &[p.clone()]),
+        );
         let c = classes.clone();
-        check("smoothed", tensor_gradcheck(move |_, v| cross_entropy(v[0], &c, 0.1, r), &[p.clone()]));
+        check(
+            "smoothed",
+            tensor_gradcheck(move |_, v| cross_entropy(v[0], &c, 0.1, r), &[p.clone()]),
+        );
         let c = classes.clone();
         check(
             "nll",
-            tensor_gradcheck(move |_, v| nll_loss(v[0].log_softmax(-1), &c, r), &[p.clone()]),
+            tensor_gradcheck(
+                move |_, v| nll_loss(v[0].log_softmax(-1), &c, r),
+                &[p.clone()],
+            ),
         );
     }
 }
@@ -137,7 +187,11 @@ fn losses_equal_their_definitions() {
         let nll = lse - z[classes.get(&[row])];
         let uniform = z.iter().map(|v| lse - v).sum::<f64>() / 3.0;
         let want = (1.0 - eps) * nll + eps * uniform;
-        assert!((got.get(&[row]) - want).abs() < 1e-12, "row {row}: {} vs {want}", got.get(&[row]));
+        assert!(
+            (got.get(&[row]) - want).abs() < 1e-12,
+            "row {row}: {} vs {want}",
+            got.get(&[row])
+        );
     }
     // BCE with logits equals -[y ln s + (1-y) ln(1-s)] where that is finite.
     let y = Tensor::from_vec(vec![1.0, 0.0, 0.3, 0.9, 0.5, 0.0], &[2, 3]);
@@ -168,10 +222,16 @@ fn bad_targets_are_clear_errors() {
         cross_entropy(x, &Tensor::from_vec(vec![0, 3], &[2]), 0.0, Reduction::Mean)
     }));
     let msg = *r.unwrap_err().downcast::<String>().unwrap();
-    assert_eq!(msg, "cross_entropy: target class 3 is out of range for 3 classes");
+    assert_eq!(
+        msg,
+        "cross_entropy: target class 3 is out of range for 3 classes"
+    );
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         mse_loss(x, tape.constant(Tensor::zeros(&[3, 2])), Reduction::Mean)
     }));
     let msg = *r.unwrap_err().downcast::<String>().unwrap();
-    assert_eq!(msg, "mse_loss: prediction shape [2, 3] differs from target shape [3, 2]");
+    assert_eq!(
+        msg,
+        "mse_loss: prediction shape [2, 3] differs from target shape [3, 2]"
+    );
 }

@@ -70,15 +70,25 @@ fn by_hand(steps: usize, mut rule: impl FnMut(usize, usize, f64, f64) -> f64) ->
 
 #[test]
 fn sgd_plain_momentum_nesterov_and_decay() {
-    close(&run(&mut Sgd::new(0.1), 5), &by_hand(5, |_, _, p, g| p - 0.1 * g));
+    close(
+        &run(&mut Sgd::new(0.1), 5),
+        &by_hand(5, |_, _, p, g| p - 0.1 * g),
+    );
 
     let mut buf = [0.0; 3];
     let want = by_hand(5, |t, i, p, g| {
         let d = g + 0.01 * p;
-        buf[i] = if t == 1 { d } else { 0.9 * buf[i] + (1.0 - 0.2) * d };
+        buf[i] = if t == 1 {
+            d
+        } else {
+            0.9 * buf[i] + (1.0 - 0.2) * d
+        };
         p - 0.1 * buf[i]
     });
-    let mut opt = Sgd::new(0.1).momentum(0.9).dampening(0.2).weight_decay(0.01);
+    let mut opt = Sgd::new(0.1)
+        .momentum(0.9)
+        .dampening(0.2)
+        .weight_decay(0.01);
     close(&run(&mut opt, 5), &want);
 
     let mut buf = [0.0; 3];
@@ -86,7 +96,10 @@ fn sgd_plain_momentum_nesterov_and_decay() {
         buf[i] = if t == 1 { g } else { 0.9 * buf[i] + g };
         p - 0.1 * (g + 0.9 * buf[i])
     });
-    close(&run(&mut Sgd::new(0.1).momentum(0.9).nesterov(true), 5), &want);
+    close(
+        &run(&mut Sgd::new(0.1).momentum(0.9).nesterov(true), 5),
+        &want,
+    );
 }
 
 #[test]
@@ -150,7 +163,15 @@ fn schedules_drive_the_learning_rate() {
         opt.set_lr(sched.lr(t));
         seen.push(Optimizer::<f64>::lr(&opt));
     }
-    let want = [0.05, 0.1, 0.1, 0.1 * 0.5 * (1.0 + (std::f64::consts::PI / 4.0).cos()), 0.05, 0.1 * 0.5 * (1.0 + (3.0 * std::f64::consts::PI / 4.0).cos()), 0.0];
+    let want = [
+        0.05,
+        0.1,
+        0.1,
+        0.1 * 0.5 * (1.0 + (std::f64::consts::PI / 4.0).cos()),
+        0.05,
+        0.1 * 0.5 * (1.0 + (3.0 * std::f64::consts::PI / 4.0).cos()),
+        0.0,
+    ];
     for (a, b) in seen.iter().zip(want) {
         assert!((a - b).abs() < 1e-15, "{seen:?}");
     }
@@ -163,9 +184,18 @@ fn clipping_by_norm_and_value() {
     g.insert("b".into(), Tensor::from_vec(vec![0.0_f64, -4.0], &[2]));
     let norm = clip_grad_norm(&mut g, 10.0);
     assert_eq!(norm, 5.0);
-    assert_eq!(g["a"].to_vec(), vec![3.0, 0.0], "under the limit: unchanged");
+    assert_eq!(
+        g["a"].to_vec(),
+        vec![3.0, 0.0],
+        "under the limit: unchanged"
+    );
     clip_grad_norm(&mut g, 2.5);
-    let after: f64 = g.values().flat_map(|t| t.to_vec()).map(|x| x * x).sum::<f64>().sqrt();
+    let after: f64 = g
+        .values()
+        .flat_map(|t| t.to_vec())
+        .map(|x| x * x)
+        .sum::<f64>()
+        .sqrt();
     assert!((after - 2.5).abs() < 1e-6);
     clip_grad_value(&mut g, 1.0);
     assert_eq!(g["b"].to_vec(), vec![0.0, -1.0]);
@@ -185,6 +215,12 @@ fn state_dicts_round_trip_and_refuse_mismatches() {
     state.shift_remove("0.bias");
     let before = b.state_dict();
     let err = b.load_state_dict(&state).unwrap_err();
-    assert_eq!(err.problems, vec!["missing 0.bias".to_string(), "unexpected 9.weight".to_string()]);
+    assert_eq!(
+        err.problems,
+        vec![
+            "missing 0.bias".to_string(),
+            "unexpected 9.weight".to_string()
+        ]
+    );
     assert_eq!(b.state_dict(), before, "a failed load changes nothing");
 }
