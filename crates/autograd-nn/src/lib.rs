@@ -43,6 +43,7 @@ mod layers;
 mod loss;
 mod module;
 mod optim;
+mod weights;
 
 pub use data::{batches, train_test_split, CsvError, Table};
 pub use layers::{
@@ -56,4 +57,7 @@ pub use module::{LoadError, Module, ParamGrads, Sequential};
 pub use optim::{
     clip_grad_norm, clip_grad_value, Adam, AdamW, CosineLr, ExponentialLr, LrSchedule, Optimizer,
     RmsProp, Sgd, StepLr, Warmup,
+};
+pub use weights::{
+    from_safetensors_bytes, load_safetensors, save_safetensors, to_safetensors_bytes, WeightsError,
 };

@@ -154,19 +154,25 @@ fn losses_match_finite_differences() {
         let c = classes.clone();
         check(
             "cross_entropy",
-            tensor_gradcheck(move |_, v| cross_entropy(v[0], &c, 0.0, r), &[p.clone()]),
+            tensor_gradcheck(
+                move |_, v| cross_entropy(v[0], &c, 0.0, r),
+                std::slice::from_ref(&p),
+            ),
         );
         let c = classes.clone();
         check(
             "smoothed",
-            tensor_gradcheck(move |_, v| cross_entropy(v[0], &c, 0.1, r), &[p.clone()]),
+            tensor_gradcheck(
+                move |_, v| cross_entropy(v[0], &c, 0.1, r),
+                std::slice::from_ref(&p),
+            ),
         );
         let c = classes.clone();
         check(
             "nll",
             tensor_gradcheck(
                 move |_, v| nll_loss(v[0].log_softmax(-1), &c, r),
-                &[p.clone()],
+                std::slice::from_ref(&p),
             ),
         );
     }

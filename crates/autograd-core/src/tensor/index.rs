@@ -81,9 +81,10 @@ fn for_each_indexed(
     }
 }
 
-impl<T: Real> Tensor<T> {
+impl<T: Copy> Tensor<T> {
     /// The entries at `indices` along `axis`, in that order (repeats allowed).
-    /// An embedding lookup is `table.index_select(0, &ids)`.
+    /// An embedding lookup is `table.index_select(0, &ids)`; it works on
+    /// labels (`Tensor<usize>`) too, for batching.
     ///
     /// ```
     /// use autograd_core::Tensor;
@@ -116,7 +117,9 @@ impl<T: Real> Tensor<T> {
         out_shape[axis] = idx.len();
         Tensor::from_parts(out_shape, out)
     }
+}
 
+impl<T: Real> Tensor<T> {
     /// Zeros of length `size` along `axis`, with slice `k` of `self` added
     /// at `idx[k]` (repeats accumulate): the adjoint of `index_select`.
     pub(crate) fn index_add_into_resolved(&self, axis: usize, idx: &[usize], size: usize) -> Self {
