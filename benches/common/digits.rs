@@ -2,7 +2,9 @@
 //! examples/digits.rs, benches/train.rs and tests/digits.rs.
 #![allow(dead_code)]
 
-use autograd::nn::{cross_entropy, mlp, Activation, Module, Optimizer, Reduction, Sequential, Sgd, Table};
+use autograd::nn::{
+    cross_entropy, mlp, Activation, Module, Optimizer, Reduction, Sequential, Sgd, Table,
+};
 use autograd::{Tensor, TensorTape};
 use rand::SeedableRng;
 
@@ -58,8 +60,16 @@ pub fn step(
 /// Fraction of rows whose largest logit is the label.
 pub fn accuracy(model: &Sequential<f32>, x: &Tensor<f32>, y: &Tensor<usize>) -> f64 {
     let tape = TensorTape::new();
-    let pred = model.forward(tape.constant(x.clone())).value().argmax(1, false);
-    let right = pred.data().iter().zip(y.data()).filter(|(p, t)| p == t).count();
+    let pred = model
+        .forward(tape.constant(x.clone()))
+        .value()
+        .argmax(1, false);
+    let right = pred
+        .data()
+        .iter()
+        .zip(y.data())
+        .filter(|(p, t)| p == t)
+        .count();
     right as f64 / y.numel() as f64
 }
 
@@ -86,10 +96,23 @@ pub fn epoch(
 
 /// The whole T1 run: 20 epochs from `seed`; returns (per-epoch mean loss,
 /// per-epoch test accuracy).
-pub fn train(seed: u64, epochs: usize, mut progress: impl FnMut(usize, f32, f64)) -> (Sequential<f32>, Vec<f32>, Vec<f64>) {
+pub fn train(
+    seed: u64,
+    epochs: usize,
+    progress: impl FnMut(usize, f32, f64),
+) -> (Sequential<f32>, Vec<f32>, Vec<f64>) {
+    train_with(seed, epochs, Sgd::new(0.05), progress)
+}
+
+/// As [`train`] with another SGD configuration.
+pub fn train_with(
+    seed: u64,
+    epochs: usize,
+    mut opt: Sgd<f32>,
+    mut progress: impl FnMut(usize, f32, f64),
+) -> (Sequential<f32>, Vec<f32>, Vec<f64>) {
     let data = load();
     let mut model = model(seed);
-    let mut opt = Sgd::new(0.05);
     let mut tape = TensorTape::new();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed + 1);
     let (mut losses, mut accs) = (Vec::new(), Vec::new());

@@ -495,3 +495,61 @@ fn convolution_and_pooling() {
         check("avg_pool2d", move |_, v| v[0].avg_pool2d(k, popts), &[px]);
     }
 }
+
+#[test]
+fn f32_products_agree_with_f64_on_every_path() {
+    // The training examples run f32 through gemm's f32 kernels (threaded for
+    // large products); the gradient checks above run f64. Both must agree.
+    let mut r = rng(9);
+    for &(m, k, n) in &[(3, 5, 2), (32, 64, 128), (256, 130, 70), (1, 300, 1)] {
+        for (ta, tb) in [(false, false), (false, true)] {
+            let a = uniform(&mut r, &[m, k], -1.0, 1.0);
+            let b = if tb {
+                uniform(&mut r, &[n, k], -1.0, 1.0)
+            } else {
+                uniform(&mut r, &[k, n], -1.0, 1.0)
+            };
+            let want = if tb {
+                a.matmul_transposed(&b)
+            } else {
+                a.matmul(&b)
+            };
+            let (a32, b32) = (a.cast::<f32>(), b.cast::<f32>());
+            let got = if tb {
+                a32.matmul_transposed(&b32)
+            } else {
+                a32.matmul(&b32)
+            }
+            .cast::<f64>();
+            let err = got.max_abs_diff(&want);
+            assert!(
+                err < 1e-5 * (k as f64).sqrt(),
+                "[{m}, {k}] x [{k}, {n}] ta={ta} tb={tb}: {err}"
+            );
+        }
+        // Gradients through the recorded product, f32 against f64.
+        let a = uniform(&mut r, &[m, k], -1.0, 1.0);
+        let b = uniform(&mut r, &[n, k], -1.0, 1.0);
+        let w = uniform(&mut r, &[m, n], -1.0, 1.0);
+        let grads = |a: Tensor<f64>, b: Tensor<f64>, w: Tensor<f64>| {
+            let tape = autograd_core::TensorTape::<f64>::new();
+            let (av, bv) = (tape.leaf(a), tape.leaf(b));
+            let l = av.matmul_transposed(bv).mul(tape.constant(w)).sum();
+            tape.grad(l, &[av, bv])
+        };
+        let grads32 = |a: Tensor<f32>, b: Tensor<f32>, w: Tensor<f32>| {
+            let tape = autograd_core::TensorTape::<f32>::new();
+            let (av, bv) = (tape.leaf(a), tape.leaf(b));
+            let l = av.matmul_transposed(bv).mul(tape.constant(w)).sum();
+            tape.grad(l, &[av, bv])
+        };
+        let g64 = grads(a.clone(), b.clone(), w.clone());
+        let g32 = grads32(a.cast(), b.cast(), w.cast());
+        for (x, y) in g64.iter().zip(&g32) {
+            assert!(
+                x.max_abs_diff(&y.cast()) < 1e-4,
+                "gradients of [{m}, {k}] x [{n}, {k}]^T"
+            );
+        }
+    }
+}
