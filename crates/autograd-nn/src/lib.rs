@@ -37,6 +37,7 @@
 
 pub use autograd_core as core;
 
+mod conv_rnn_attn;
 mod data;
 pub mod init;
 mod layers;
@@ -45,6 +46,7 @@ mod module;
 mod optim;
 mod weights;
 
+pub use conv_rnn_attn::{AvgPool2d, Conv2dLayer, Lstm, LstmCell, MaxPool2d, MultiHeadAttention};
 pub use data::{batches, train_test_split, CsvError, Table};
 pub use layers::{
     mlp, Activation, Dropout, Embedding, Flatten, Gelu, LayerNorm, Linear, Relu, Sigmoid, Tanh,

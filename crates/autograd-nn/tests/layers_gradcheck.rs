@@ -98,6 +98,71 @@ fn layers_match_finite_differences() {
 }
 
 #[test]
+fn convolution_recurrent_and_attention_layers_match_finite_differences() {
+    use autograd_core::Conv2d as Window;
+    let mut rng = StdRng::seed_from_u64(3);
+    let img = Tensor::<f64>::rand_uniform(&[2, 2, 6, 5], -1.0, 1.0, &mut rng);
+    let mut convnet = Sequential::new()
+        .push(Conv2dLayer::new(
+            2,
+            3,
+            (3, 2),
+            Window::default().padding(1),
+            &mut rng,
+        ))
+        .push(Relu)
+        .push(MaxPool2d {
+            kernel: (2, 2),
+            window: Window::default().stride(2),
+        })
+        .push(Conv2dLayer::new(
+            3,
+            2,
+            (2, 2),
+            Window::default().dilation(1),
+            &mut rng,
+        ))
+        .push(AvgPool2d {
+            kernel: (2, 1),
+            window: Window::default(),
+        })
+        .push(Flatten)
+        .push(Linear::new(4, 3, &mut rng));
+    check_module("conv net", &mut convnet, &img);
+    let seq = Tensor::<f64>::rand_uniform(&[4, 3, 2], -1.0, 1.0, &mut rng);
+    check_module("Lstm", &mut Lstm::new(2, 3, &mut rng), &seq);
+    let step = Tensor::<f64>::rand_uniform(&[3, 2], -1.0, 1.0, &mut rng);
+    check_module("LstmCell", &mut LstmCell::new(2, 4, &mut rng), &step);
+    let tokens = Tensor::<f64>::rand_uniform(&[2, 4, 6], -1.0, 1.0, &mut rng);
+    let mut attn = MultiHeadAttention::new(6, 2, false, &mut rng);
+    // Non-zero biases, so their gradients are checked at a generic point.
+    attn.in_proj_bias =
+        autograd_core::Parameter::new(Tensor::rand_uniform(&[18], -0.3, 0.3, &mut rng));
+    check_module("attention", &mut attn, &tokens);
+    check_module(
+        "causal attention",
+        &mut MultiHeadAttention::new(6, 3, true, &mut rng),
+        &tokens,
+    );
+}
+
+#[test]
+fn causal_attention_does_not_look_ahead() {
+    let mut rng = StdRng::seed_from_u64(4);
+    let attn = MultiHeadAttention::<f64>::new(4, 2, true, &mut rng);
+    let tape = TensorTape::new();
+    let x = tape.leaf(Tensor::rand_uniform(&[1, 5, 4], -1.0, 1.0, &mut rng));
+    // The output at position 2 depends on inputs 0..=2 only.
+    let y = attn.forward(x).narrow(1, 2, 1).sum();
+    let g = y.backward()[x].clone();
+    for t in 0..5 {
+        let row = g.narrow(1, t, 1);
+        let zero = row.data().iter().all(|&v| v == 0.0);
+        assert_eq!(zero, t > 2, "position {t}: {row}");
+    }
+}
+
+#[test]
 fn dropout_scales_kept_values_and_zeroes_about_p() {
     let d = Dropout::new(0.3, 11);
     let tape = TensorTape::new();

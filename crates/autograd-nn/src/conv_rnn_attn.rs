@@ -1,0 +1,486 @@
+//! Convolution and pooling layers, an LSTM cell and layer, and multi-head
+//! self-attention, all from tensor primitives (no derivative code), with
+//! PyTorch's parameter names and initialisation.
+
+use autograd_core::{Conv2d as Window, Parameter, Real, Tensor, TensorVar};
+use rand::Rng;
+
+use crate::init;
+use crate::module::{join, Module};
+
+/// 2-d convolution over `[N, C, H, W]` inputs: weight `[out, in, kh, kw]`,
+/// bias `[out]`, PyTorch's `nn.Conv2d` (and its default initialisation).
+///
+/// ```
+/// use autograd_core::{Conv2d as Window, Tensor, TensorTape};
+/// use autograd_nn::{Conv2dLayer, Module};
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let conv = Conv2dLayer::<f32>::new(3, 8, (3, 3), Window::default().padding(1), &mut rng);
+/// let tape = TensorTape::new();
+/// let y = conv.forward(tape.constant(Tensor::zeros(&[2, 3, 16, 16])));
+/// assert_eq!(y.shape().as_slice(), &[2, 8, 16, 16]);
+/// assert!(conv.state_dict().contains_key("weight"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Conv2dLayer<T: Real = f32> {
+    /// `[out, in, kh, kw]`.
+    pub weight: Parameter<T>,
+    /// `[out]`.
+    pub bias: Option<Parameter<T>>,
+    /// Stride, padding, dilation.
+    pub window: Window,
+}
+
+impl<T: Real> Conv2dLayer<T> {
+    /// A convolution with bias, uniform on `±1/sqrt(in * kh * kw)`.
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let c = autograd_nn::Conv2dLayer::<f32>::new(1, 4, (5, 5), Default::default(), &mut rng);
+    /// assert_eq!(c.weight.value().shape(), &[4, 1, 5, 5]);
+    /// ```
+    pub fn new<R: Rng + ?Sized>(
+        inputs: usize,
+        outputs: usize,
+        kernel: (usize, usize),
+        window: Window,
+        rng: &mut R,
+    ) -> Self {
+        let fan_in = inputs * kernel.0 * kernel.1;
+        Conv2dLayer {
+            weight: Parameter::new(init::torch_default(
+                &[outputs, inputs, kernel.0, kernel.1],
+                fan_in,
+                rng,
+            )),
+            bias: Some(Parameter::new(init::torch_default(&[outputs], fan_in, rng))),
+            window,
+        }
+    }
+}
+
+impl<T: Real> Module<T> for Conv2dLayer<T> {
+    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+        let tape = x.tape();
+        x.conv2d(
+            self.weight.var(tape),
+            self.bias.as_ref().map(|b| b.var(tape)),
+            self.window,
+        )
+    }
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
+        f(&join(prefix, "weight"), &self.weight);
+        if let Some(b) = &self.bias {
+            f(&join(prefix, "bias"), b);
+        }
+    }
+    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
+        f(&join(prefix, "weight"), &mut self.weight);
+        if let Some(b) = &mut self.bias {
+            f(&join(prefix, "bias"), b);
+        }
+    }
+}
+
+/// Max pooling over `kernel`-sized windows of `[N, C, H, W]` inputs.
+///
+/// ```
+/// use autograd_core::{Conv2d as Window, Tensor, TensorTape};
+/// use autograd_nn::{MaxPool2d, Module};
+/// let pool = MaxPool2d { kernel: (2, 2), window: Window::default().stride(2) };
+/// let tape = TensorTape::new();
+/// let y = Module::<f32>::forward(&pool, tape.constant(Tensor::zeros(&[1, 3, 8, 8])));
+/// assert_eq!(y.shape().as_slice(), &[1, 3, 4, 4]);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct MaxPool2d {
+    /// Window size.
+    pub kernel: (usize, usize),
+    /// Stride and padding (padding counts as -inf).
+    pub window: Window,
+}
+
+/// Average pooling over `kernel`-sized windows (padding counts as zeros).
+///
+/// ```
+/// use autograd_core::{Conv2d as Window, Tensor, TensorTape};
+/// use autograd_nn::{AvgPool2d, Module};
+/// let pool = AvgPool2d { kernel: (2, 2), window: Window::default().stride(2) };
+/// let tape = TensorTape::new();
+/// let y = Module::<f32>::forward(&pool, tape.constant(Tensor::ones(&[1, 1, 4, 4])));
+/// assert_eq!(y.value().to_vec(), vec![1.0; 4]);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct AvgPool2d {
+    /// Window size.
+    pub kernel: (usize, usize),
+    /// Stride and padding.
+    pub window: Window,
+}
+
+impl<T: Real> Module<T> for MaxPool2d {
+    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+        x.max_pool2d(self.kernel, self.window)
+    }
+    fn visit_parameters(&self, _: &str, _: &mut dyn FnMut(&str, &Parameter<T>)) {}
+    fn visit_parameters_mut(&mut self, _: &str, _: &mut dyn FnMut(&str, &mut Parameter<T>)) {}
+}
+
+impl<T: Real> Module<T> for AvgPool2d {
+    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+        x.avg_pool2d(self.kernel, self.window)
+    }
+    fn visit_parameters(&self, _: &str, _: &mut dyn FnMut(&str, &Parameter<T>)) {}
+    fn visit_parameters_mut(&mut self, _: &str, _: &mut dyn FnMut(&str, &mut Parameter<T>)) {}
+}
+
+/// One LSTM step, PyTorch's `nn.LSTMCell`: gates `i, f, g, o` from
+/// `x W_ihᵀ + b_ih + h W_hhᵀ + b_hh`, then `c' = f c + i g`,
+/// `h' = o tanh(c')`. Weights `[4H, in]` and `[4H, H]`, all initialised
+/// uniform on `±1/sqrt(H)`.
+///
+/// ```
+/// use autograd_core::{Tensor, TensorTape};
+/// use autograd_nn::LstmCell;
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let cell = LstmCell::<f64>::new(3, 5, &mut rng);
+/// let tape = TensorTape::new();
+/// let (h, c) = cell.zero_state(&tape, 2);
+/// let (h, c) = cell.step(tape.constant(Tensor::ones(&[2, 3])), h, c);
+/// assert_eq!((h.shape().as_slice(), c.shape().as_slice()), (&[2, 5][..], &[2, 5][..]));
+/// ```
+#[derive(Clone, Debug)]
+pub struct LstmCell<T: Real = f32> {
+    /// `[4H, in]`.
+    pub weight_ih: Parameter<T>,
+    /// `[4H, H]`.
+    pub weight_hh: Parameter<T>,
+    /// `[4H]`.
+    pub bias_ih: Parameter<T>,
+    /// `[4H]`.
+    pub bias_hh: Parameter<T>,
+    hidden: usize,
+}
+
+impl<T: Real> LstmCell<T> {
+    /// A cell from `inputs` features to `hidden` units.
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let cell = autograd_nn::LstmCell::<f32>::new(10, 20, &mut rng);
+    /// assert_eq!(cell.weight_ih.value().shape(), &[80, 10]);
+    /// ```
+    pub fn new<R: Rng + ?Sized>(inputs: usize, hidden: usize, rng: &mut R) -> Self {
+        let a = 1.0 / (hidden as f64).sqrt();
+        let mut u = |shape: &[usize]| Parameter::new(init::uniform(shape, -a, a, rng));
+        LstmCell {
+            weight_ih: u(&[4 * hidden, inputs]),
+            weight_hh: u(&[4 * hidden, hidden]),
+            bias_ih: u(&[4 * hidden]),
+            bias_hh: u(&[4 * hidden]),
+            hidden,
+        }
+    }
+
+    /// Zero `(h, c)` for a batch.
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let cell = autograd_nn::LstmCell::<f32>::new(2, 3, &mut rng);
+    /// let tape = autograd_core::TensorTape::new();
+    /// assert_eq!(cell.zero_state(&tape, 4).0.shape().as_slice(), &[4, 3]);
+    /// ```
+    pub fn zero_state<'t>(
+        &self,
+        tape: &'t autograd_core::TensorTape<T>,
+        batch: usize,
+    ) -> (TensorVar<'t, T>, TensorVar<'t, T>) {
+        let z = tape.constant(Tensor::zeros(&[batch, self.hidden]));
+        (z, z)
+    }
+
+    /// One step: `(x [B, in], h [B, H], c [B, H]) -> (h', c')`.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let cell = autograd_nn::LstmCell::<f32>::new(1, 2, &mut rng);
+    /// let tape = TensorTape::new();
+    /// let (h, c) = cell.zero_state(&tape, 1);
+    /// let (h, _) = cell.step(tape.constant(Tensor::ones(&[1, 1])), h, c);
+    /// assert!(h.value().data().iter().all(|v| v.abs() < 1.0));
+    /// ```
+    pub fn step<'t>(
+        &self,
+        x: TensorVar<'t, T>,
+        h: TensorVar<'t, T>,
+        c: TensorVar<'t, T>,
+    ) -> (TensorVar<'t, T>, TensorVar<'t, T>) {
+        let tape = x.tape();
+        let gates = x
+            .matmul_transposed(self.weight_ih.var(tape))
+            .add(self.bias_ih.var(tape))
+            .add(h.matmul_transposed(self.weight_hh.var(tape)))
+            .add(self.bias_hh.var(tape));
+        let g4 = gates.chunk(4, 1);
+        let (i, f, g, o) = (
+            g4[0].sigmoid(),
+            g4[1].sigmoid(),
+            g4[2].tanh(),
+            g4[3].sigmoid(),
+        );
+        let c2 = f * c + i * g;
+        (o * c2.tanh(), c2)
+    }
+
+    fn visit<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Parameter<T>), suffix: &str) {
+        f(
+            &join(prefix, &format!("weight_ih{suffix}")),
+            &self.weight_ih,
+        );
+        f(
+            &join(prefix, &format!("weight_hh{suffix}")),
+            &self.weight_hh,
+        );
+        f(&join(prefix, &format!("bias_ih{suffix}")), &self.bias_ih);
+        f(&join(prefix, &format!("bias_hh{suffix}")), &self.bias_hh);
+    }
+
+    fn visit_mut(
+        &mut self,
+        prefix: &str,
+        f: &mut dyn FnMut(&str, &mut Parameter<T>),
+        suffix: &str,
+    ) {
+        f(
+            &join(prefix, &format!("weight_ih{suffix}")),
+            &mut self.weight_ih,
+        );
+        f(
+            &join(prefix, &format!("weight_hh{suffix}")),
+            &mut self.weight_hh,
+        );
+        f(
+            &join(prefix, &format!("bias_ih{suffix}")),
+            &mut self.bias_ih,
+        );
+        f(
+            &join(prefix, &format!("bias_hh{suffix}")),
+            &mut self.bias_hh,
+        );
+    }
+}
+
+/// An LSTM over a sequence `[T, B, in]` (PyTorch's `nn.LSTM`, one layer,
+/// `batch_first=False`), giving every step's `h` as `[T, B, H]`. Parameter
+/// names are PyTorch's (`weight_ih_l0`, ...).
+///
+/// ```
+/// use autograd_core::{Tensor, TensorTape};
+/// use autograd_nn::{Lstm, Module};
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let lstm = Lstm::<f32>::new(4, 6, &mut rng);
+/// let tape = TensorTape::new();
+/// let out = lstm.forward(tape.constant(Tensor::zeros(&[7, 2, 4])));
+/// assert_eq!(out.shape().as_slice(), &[7, 2, 6]);
+/// assert!(lstm.state_dict().contains_key("weight_hh_l0"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Lstm<T: Real = f32> {
+    /// The cell applied at every step.
+    pub cell: LstmCell<T>,
+}
+
+impl<T: Real> Lstm<T> {
+    /// A one-layer LSTM.
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let _ = autograd_nn::Lstm::<f32>::new(3, 8, &mut rng);
+    /// ```
+    pub fn new<R: Rng + ?Sized>(inputs: usize, hidden: usize, rng: &mut R) -> Self {
+        Lstm {
+            cell: LstmCell::new(inputs, hidden, rng),
+        }
+    }
+
+    /// Runs the sequence from state `(h, c)`; returns all `h` as
+    /// `[T, B, H]` and the final `(h, c)`.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let lstm = autograd_nn::Lstm::<f32>::new(2, 3, &mut rng);
+    /// let tape = TensorTape::new();
+    /// let (h, c) = lstm.cell.zero_state(&tape, 1);
+    /// let (out, (h, _)) = lstm.run(tape.constant(Tensor::zeros(&[5, 1, 2])), h, c);
+    /// assert_eq!(out.narrow(0, 4, 1).value().to_vec(), h.value().to_vec());
+    /// ```
+    #[track_caller]
+    pub fn run<'t>(
+        &self,
+        x: TensorVar<'t, T>,
+        mut h: TensorVar<'t, T>,
+        mut c: TensorVar<'t, T>,
+    ) -> (TensorVar<'t, T>, (TensorVar<'t, T>, TensorVar<'t, T>)) {
+        let shape = x.shape();
+        if shape.len() != 3 {
+            panic!(
+                "Lstm: input must be [T, B, in], got shape {:?}",
+                shape.as_slice()
+            );
+        }
+        let mut outs = Vec::with_capacity(shape[0]);
+        for t in 0..shape[0] {
+            let xt = x.narrow(0, t, 1).squeeze(0);
+            (h, c) = self.cell.step(xt, h, c);
+            outs.push(h);
+        }
+        (TensorVar::stack(&outs, 0), (h, c))
+    }
+}
+
+impl<T: Real> Module<T> for Lstm<T> {
+    #[track_caller]
+    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+        let batch = x.shape().get(1).copied().unwrap_or(0);
+        let (h, c) = self.cell.zero_state(x.tape(), batch);
+        self.run(x, h, c).0
+    }
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
+        self.cell.visit(prefix, f, "_l0");
+    }
+    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
+        self.cell.visit_mut(prefix, f, "_l0");
+    }
+}
+
+impl<T: Real> Module<T> for LstmCell<T> {
+    /// One step from a zero state: `[B, in] -> h [B, H]`.
+    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+        let (h, c) = self.zero_state(x.tape(), x.shape()[0]);
+        self.step(x, h, c).0
+    }
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
+        self.visit(prefix, f, "");
+    }
+    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
+        self.visit_mut(prefix, f, "");
+    }
+}
+
+/// Multi-head self-attention over `[B, T, E]` inputs (PyTorch's
+/// `nn.MultiheadAttention` with `batch_first=True`, query = key = value):
+/// a joint input projection `[3E, E]`, scaled dot-product attention per
+/// head, an output projection. Optionally causal (each position attends to
+/// itself and earlier ones).
+///
+/// ```
+/// use autograd_core::{Tensor, TensorTape};
+/// use autograd_nn::{Module, MultiHeadAttention};
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let attn = MultiHeadAttention::<f32>::new(16, 4, true, &mut rng);
+/// let tape = TensorTape::new();
+/// let y = attn.forward(tape.constant(Tensor::zeros(&[2, 5, 16])));
+/// assert_eq!(y.shape().as_slice(), &[2, 5, 16]);
+/// let names: Vec<String> = attn.state_dict().keys().cloned().collect();
+/// assert_eq!(names, ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct MultiHeadAttention<T: Real = f32> {
+    /// `[3E, E]`: the query, key and value projections stacked.
+    pub in_proj_weight: Parameter<T>,
+    /// `[3E]`.
+    pub in_proj_bias: Parameter<T>,
+    /// The output projection.
+    pub out_proj: crate::Linear<T>,
+    heads: usize,
+    causal: bool,
+}
+
+impl<T: Real> MultiHeadAttention<T> {
+    /// `heads` heads over width `embed` (which they must divide), Xavier
+    /// uniform input projection and zero biases, as PyTorch initialises it.
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let a = autograd_nn::MultiHeadAttention::<f32>::new(8, 2, false, &mut rng);
+    /// assert_eq!(a.in_proj_weight.value().shape(), &[24, 8]);
+    /// ```
+    #[track_caller]
+    pub fn new<R: Rng + ?Sized>(embed: usize, heads: usize, causal: bool, rng: &mut R) -> Self {
+        if heads == 0 || embed % heads != 0 {
+            panic!("MultiHeadAttention: {heads} heads do not divide width {embed}");
+        }
+        let mut out_proj = crate::Linear::new(embed, embed, rng);
+        out_proj.bias = Some(Parameter::new(Tensor::zeros(&[embed])));
+        MultiHeadAttention {
+            in_proj_weight: Parameter::new(init::xavier_uniform(&[3 * embed, embed], 1.0, rng)),
+            in_proj_bias: Parameter::new(Tensor::zeros(&[3 * embed])),
+            out_proj,
+            heads,
+            causal,
+        }
+    }
+}
+
+impl<T: Real> Module<T> for MultiHeadAttention<T> {
+    #[track_caller]
+    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+        let shape = x.shape();
+        let e = self.in_proj_weight.value().shape()[1];
+        if shape.len() != 3 || shape[2] != e {
+            panic!(
+                "MultiHeadAttention: input must be [B, T, {e}], got shape {:?}",
+                shape.as_slice()
+            );
+        }
+        let (b, t, h) = (shape[0], shape[1], self.heads);
+        let d = e / h;
+        let tape = x.tape();
+        let qkv = x
+            .matmul_transposed(self.in_proj_weight.var(tape))
+            .add(self.in_proj_bias.var(tape));
+        // [B, T, E] -> [B, H, T, D] for each of q, k, v.
+        let heads = |m: TensorVar<'t, T>| m.reshape(&[b, t, h, d]).permute(&[0, 2, 1, 3]);
+        let parts = qkv.chunk(3, 2);
+        let (q, k, v) = (heads(parts[0]), heads(parts[1]), heads(parts[2]));
+        let mut scores = q
+            .matmul_transposed(k)
+            .scale(T::ONE / T::from_f64(d as f64).sqrt());
+        if self.causal {
+            let mask: Vec<T> = (0..t * t)
+                .map(|i| if i % t > i / t { -T::INFINITY } else { T::ZERO })
+                .collect();
+            scores = scores.add(tape.constant(Tensor::from_vec(mask, &[t, t])));
+        }
+        let ctx = scores
+            .softmax(-1)
+            .matmul(v)
+            .permute(&[0, 2, 1, 3])
+            .reshape(&[b, t, e]);
+        self.out_proj.forward(ctx)
+    }
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
+        f(&join(prefix, "in_proj_weight"), &self.in_proj_weight);
+        f(&join(prefix, "in_proj_bias"), &self.in_proj_bias);
+        self.out_proj.visit_parameters(&join(prefix, "out_proj"), f);
+    }
+    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
+        f(&join(prefix, "in_proj_weight"), &mut self.in_proj_weight);
+        f(&join(prefix, "in_proj_bias"), &mut self.in_proj_bias);
+        self.out_proj
+            .visit_parameters_mut(&join(prefix, "out_proj"), f);
+    }
+}
