@@ -306,3 +306,53 @@ fn bad_targets_are_clear_errors() {
         "mse_loss: prediction shape [2, 3] differs from target shape [3, 2]"
     );
 }
+
+#[test]
+fn initialisers_have_their_documented_spread() {
+    let mut rng = StdRng::seed_from_u64(6);
+    let std = |t: &Tensor<f64>| {
+        let n = t.numel() as f64;
+        let m = t.data().iter().sum::<f64>() / n;
+        (t.data().iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt()
+    };
+    let shape = [200, 300];
+    let (fan_in, fan_out) = (300.0_f64, 200.0_f64);
+    let cases: [(&str, Tensor<f64>, f64); 5] = [
+        (
+            "xavier_uniform",
+            init::xavier_uniform(&shape, 1.0, &mut rng),
+            (2.0 / (fan_in + fan_out)).sqrt(),
+        ),
+        (
+            "xavier_normal",
+            init::xavier_normal(&shape, 1.0, &mut rng),
+            (2.0 / (fan_in + fan_out)).sqrt(),
+        ),
+        (
+            "kaiming_uniform",
+            init::kaiming_uniform(&shape, &mut rng),
+            (2.0 / fan_in).sqrt(),
+        ),
+        (
+            "kaiming_normal",
+            init::kaiming_normal(&shape, &mut rng),
+            (2.0 / fan_in).sqrt(),
+        ),
+        (
+            "torch_default",
+            init::torch_default(&shape, 300, &mut rng),
+            (1.0 / (3.0 * fan_in)).sqrt(),
+        ),
+    ];
+    for (name, t, want) in &cases {
+        let got = std(t);
+        assert!(
+            (got / want - 1.0).abs() < 0.02,
+            "{name}: std {got} vs {want}"
+        );
+    }
+    // Seeded: the same seed gives the same weights.
+    let a: Tensor<f32> = init::kaiming_normal(&[3, 3], &mut StdRng::seed_from_u64(1));
+    let b: Tensor<f32> = init::kaiming_normal(&[3, 3], &mut StdRng::seed_from_u64(1));
+    assert_eq!(a, b);
+}

@@ -1,0 +1,199 @@
+//! A character-level LSTM language model on data/backprop_notes.txt (text
+//! shipped in the repo): embedding 16 -> LSTM 96 -> linear to the
+//! vocabulary, cross-entropy on next characters, Adam. A progress bar shows
+//! the loss as it falls; at the end the model writes a few lines itself.
+//!
+//! Run: `cargo run --release --example char_rnn [-- --steps 600]`
+
+use autograd::nn::{
+    cross_entropy, Adam, Embedding, Linear, Lstm, Module, Optimizer, ParamGrads, Reduction,
+};
+use autograd::{Tensor, TensorTape, TensorVar};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+pub const TEXT: &str = include_str!("../data/backprop_notes.txt");
+const SEQ: usize = 48;
+const BATCH: usize = 16;
+
+/// Embedding, LSTM and output layer, seen as one module for the optimizer.
+pub struct CharModel {
+    pub vocab: Vec<char>,
+    pub embed: Embedding<f32>,
+    pub lstm: Lstm<f32>,
+    pub head: Linear<f32>,
+}
+
+impl CharModel {
+    pub fn new(vocab: Vec<char>, seed: u64) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let v = vocab.len();
+        CharModel {
+            vocab,
+            embed: Embedding::new(v, 16, &mut rng),
+            lstm: Lstm::new(16, 96, &mut rng),
+            head: Linear::new(96, v, &mut rng),
+        }
+    }
+
+    /// Logits `[T, B, vocab]` for ids `[T, B]`.
+    pub fn logits<'t>(&self, tape: &'t TensorTape<f32>, ids: &Tensor<usize>) -> TensorVar<'t, f32> {
+        let x = self.embed.lookup(tape, ids);
+        self.head.forward(self.lstm.forward(x))
+    }
+}
+
+impl Module<f32> for CharModel {
+    fn forward<'t>(&self, x: TensorVar<'t, f32>) -> TensorVar<'t, f32> {
+        self.head.forward(self.lstm.forward(self.embed.forward(x)))
+    }
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &autograd::Parameter<f32>)) {
+        self.embed.visit_parameters(&format!("{prefix}embed"), f);
+        self.lstm.visit_parameters(&format!("{prefix}lstm"), f);
+        self.head.visit_parameters(&format!("{prefix}head"), f);
+    }
+    fn visit_parameters_mut(
+        &mut self,
+        prefix: &str,
+        f: &mut dyn FnMut(&str, &mut autograd::Parameter<f32>),
+    ) {
+        self.embed
+            .visit_parameters_mut(&format!("{prefix}embed"), f);
+        self.lstm.visit_parameters_mut(&format!("{prefix}lstm"), f);
+        self.head.visit_parameters_mut(&format!("{prefix}head"), f);
+    }
+}
+
+/// The text as ids, and its sorted character set.
+pub fn encode() -> (Vec<usize>, Vec<char>) {
+    let mut vocab: Vec<char> = TEXT.chars().collect();
+    vocab.sort_unstable();
+    vocab.dedup();
+    let ids = TEXT
+        .chars()
+        .map(|c| vocab.binary_search(&c).expect("in vocab"))
+        .collect();
+    (ids, vocab)
+}
+
+/// A random batch of windows: inputs and next-character targets, `[T, B]`.
+fn batch(ids: &[usize], rng: &mut StdRng) -> (Tensor<usize>, Tensor<usize>) {
+    let (mut x, mut y) = (vec![0; SEQ * BATCH], vec![0; SEQ * BATCH]);
+    for b in 0..BATCH {
+        let start = rng.random_range(0..ids.len() - SEQ - 1);
+        for t in 0..SEQ {
+            x[t * BATCH + b] = ids[start + t];
+            y[t * BATCH + b] = ids[start + t + 1];
+        }
+    }
+    (
+        Tensor::from_vec(x, &[SEQ, BATCH]),
+        Tensor::from_vec(y, &[SEQ, BATCH]),
+    )
+}
+
+/// Trains for `steps`; returns the model and the loss of every step.
+pub fn train(
+    steps: usize,
+    seed: u64,
+    mut on_step: impl FnMut(usize, f32),
+) -> (CharModel, Vec<f32>) {
+    let (ids, vocab) = encode();
+    let mut model = CharModel::new(vocab, seed);
+    let mut opt = Adam::new(0.01);
+    let mut rng = StdRng::seed_from_u64(seed + 1);
+    let mut tape = TensorTape::new();
+    let mut losses = Vec::with_capacity(steps);
+    for s in 0..steps {
+        let (x, y) = batch(&ids, &mut rng);
+        let grads: ParamGrads<f32> = {
+            let v = model.vocab.len();
+            let logits = model.logits(&tape, &x).reshape(&[SEQ * BATCH, v]);
+            let loss = cross_entropy(logits, &y.reshape(&[SEQ * BATCH]), 0.0, Reduction::Mean);
+            losses.push(loss.item());
+            on_step(s, loss.item());
+            model.gradients(&loss.backward())
+        };
+        tape.clear();
+        let mut g = grads;
+        autograd::nn::clip_grad_norm(&mut g, 5.0);
+        opt.step(&mut model, &g);
+    }
+    (model, losses)
+}
+
+/// Continues `prompt` for `n` characters, sampling with `temperature`.
+pub fn sample(model: &CharModel, prompt: &str, n: usize, temperature: f32, seed: u64) -> String {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out: Vec<usize> = prompt
+        .chars()
+        .filter_map(|c| model.vocab.binary_search(&c).ok())
+        .collect();
+    for _ in 0..n {
+        let tape = TensorTape::new();
+        let window = &out[out.len().saturating_sub(SEQ)..];
+        let ids = Tensor::from_vec(window.to_vec(), &[window.len(), 1]);
+        let logits = model.logits(&tape, &ids).value();
+        let v = model.vocab.len();
+        let last = logits
+            .reshape(&[window.len(), v])
+            .narrow(0, window.len() - 1, 1)
+            .scale(1.0 / temperature);
+        let p = last.softmax(-1);
+        let mut u: f32 = rng.random();
+        let mut next = v - 1;
+        for (k, &pk) in p.data().iter().enumerate() {
+            if u < pk {
+                next = k;
+                break;
+            }
+            u -= pk;
+        }
+        out.push(next);
+    }
+    out.iter().map(|&i| model.vocab[i]).collect()
+}
+
+#[allow(dead_code)]
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let steps = args
+        .iter()
+        .position(|a| a == "--steps")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    let (ids, vocab) = encode();
+    println!(
+        "character LSTM on data/backprop_notes.txt: {} characters, {} distinct",
+        ids.len(),
+        vocab.len()
+    );
+    println!("embedding 16 -> LSTM 96 -> linear; windows of {SEQ}, batch {BATCH}, Adam lr 0.01, {steps} steps\n");
+    let bar = ProgressBar::new(steps as u64).with_style(
+        ProgressStyle::with_template("[{bar:40}] {pos}/{len} steps  loss {msg}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    let (model, losses) = train(steps, 0, |s, l| {
+        bar.set_message(format!("{l:.3}"));
+        bar.inc(1);
+        if bar.is_hidden() && (s % 100 == 0 || s + 1 == steps) {
+            println!("step {s:>4}  loss {l:.3}");
+        }
+    });
+    bar.finish();
+    let mean = |xs: &[f32]| xs.iter().sum::<f32>() / xs.len() as f32;
+    let k = (steps / 10).max(1);
+    println!(
+        "\nmean loss over the first {k} steps {:.3}, over the last {k} steps {:.3} (uniform guessing: {:.3})",
+        mean(&losses[..k]),
+        mean(&losses[losses.len() - k..]),
+        (vocab.len() as f32).ln()
+    );
+    println!(
+        "\nthe model continues \"The tape\":\n{}",
+        sample(&model, "The tape", 200, 0.6, 3)
+    );
+}
