@@ -73,6 +73,7 @@ impl Conv2d {
 /// Everything the unfold/fold kernels need: input and kernel sizes and the
 /// window settings, checked once. Opaque: made by the convolution and
 /// pooling methods.
+#[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Geometry {
     n: usize,
