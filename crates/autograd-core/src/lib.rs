@@ -30,6 +30,6 @@ pub use gradcheck::{gradcheck, GradCheck, GradCheckError, GradCheckReport};
 pub use real::Real;
 pub use scalar::{GradientError, Gradients, Tape, Var};
 pub use tensor::{
-    tensor_gradcheck, tensor_gradcheck_with, Algebra, Conv2d, Element, Parameter, Shape, Tensor,
-    TensorGradCheckError, TensorGradients, TensorTape, TensorVar,
+    tensor_gradcheck, tensor_gradcheck_with, Algebra, Conv2d, CustomOp, Element, Parameter, Shape,
+    Tensor, TensorGradCheckError, TensorGradients, TensorTape, TensorVar,
 };

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 pub use super::conv::Geometry;
+use super::custom::DynCustomOp;
 use super::shape::Shape;
 use super::tape::TensorVar;
 use super::value::Tensor;
@@ -112,6 +113,12 @@ pub trait Algebra<T: Real>: Clone {
     /// col2im (the adjoint of [`Algebra::unfold2d`]).
     #[doc(hidden)]
     fn fold2d(&self, geometry: &Geometry) -> Self;
+
+    /// Runs a custom op's VJP on this side (values or variables).
+    #[doc(hidden)]
+    fn custom_vjp(op: &dyn DynCustomOp<T>, x: &[&Self], y: &Self, g: &Self) -> Vec<Option<Self>>
+    where
+        Self: Sized;
 
     /// `self * (1 - y²)`: the tanh VJP, fused for plain tensors.
     fn tanh_backward(&self, y: &Self) -> Self {
@@ -230,6 +237,9 @@ impl<T: Real> Algebra<T> for Tensor<T> {
     fn fold2d(&self, g: &Geometry) -> Self {
         self.fold_resolved(g)
     }
+    fn custom_vjp(op: &dyn DynCustomOp<T>, x: &[&Self], y: &Self, g: &Self) -> Vec<Option<Self>> {
+        op.vjp_tensor(x, y, g)
+    }
     fn tanh_backward(&self, y: &Self) -> Self {
         super::elementwise::zip_broadcast("tanh_backward", self, y, |g, y| g * (T::ONE - y * y))
     }
@@ -343,5 +353,8 @@ impl<'t, T: Real> Algebra<T> for TensorVar<'t, T> {
     }
     fn fold2d(&self, g: &Geometry) -> Self {
         self.fold_resolved(g)
+    }
+    fn custom_vjp(op: &dyn DynCustomOp<T>, x: &[&Self], y: &Self, g: &Self) -> Vec<Option<Self>> {
+        op.vjp_var(x, y, g)
     }
 }

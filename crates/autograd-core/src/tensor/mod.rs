@@ -24,6 +24,7 @@
 mod algebra;
 mod check;
 mod conv;
+mod custom;
 mod elementwise;
 mod functional;
 mod index;
@@ -39,6 +40,7 @@ mod value;
 pub use algebra::Algebra;
 pub use check::{tensor_gradcheck, tensor_gradcheck_with, TensorGradCheckError};
 pub use conv::{Conv2d, Geometry};
+pub use custom::{CustomOp, DynCustomOp};
 pub use functional::{hessian, hvp, jacobian, value_and_grad, TensorFn};
 pub use param::Parameter;
 pub use shape::Shape;

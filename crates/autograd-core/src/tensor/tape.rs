@@ -10,6 +10,7 @@ use smallvec::SmallVec;
 
 use super::algebra::Algebra;
 use super::conv::Geometry;
+use super::custom::{self, CustomNode};
 use super::shape::{fmt_shape, Shape};
 use super::value::Tensor;
 use super::{conv, elementwise as ew, index, linalg, reduce, shape_ops};
@@ -23,7 +24,7 @@ pub(crate) type Axes = Box<[usize]>;
 /// How a node was made: the operation and the constants its VJP needs.
 /// Tensor inputs are the node's parents; their values, and the node's own,
 /// are on the tape already, so nothing else is saved.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) enum Op<T> {
     /// A differentiable input.
     Leaf,
@@ -102,6 +103,7 @@ pub(crate) enum Op<T> {
     },
     Unfold(Box<Geometry>),
     Fold(Box<Geometry>),
+    Custom(CustomNode<T>),
 }
 
 impl<T> Op<T> {
@@ -151,6 +153,7 @@ impl<T> Op<T> {
             Op::ScatterAdd { .. } => "scatter_add",
             Op::Unfold(_) => "unfold2d",
             Op::Fold(_) => "fold2d",
+            Op::Custom(_) => "custom",
         }
     }
 }
@@ -240,6 +243,7 @@ fn vjp<T: Real, V: Algebra<T>>(
         Op::ScatterAdd { axis, index } => one(index::scatter_vjp(g, *axis, index), emit),
         Op::Unfold(geom) => one(conv::unfold_vjp(g, geom), emit),
         Op::Fold(geom) => one(conv::fold_vjp(g, geom), emit),
+        Op::Custom(c) => custom::custom_vjp(&*c.0, x, y, g, emit),
     }
 }
 
