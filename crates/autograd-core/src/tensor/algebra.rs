@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use super::checkpoint::SegmentFn;
 pub use super::conv::Geometry;
 use super::custom::DynCustomOp;
 use super::shape::Shape;
@@ -117,6 +118,12 @@ pub trait Algebra<T: Real>: Clone {
     /// Runs a custom op's VJP on this side (values or variables).
     #[doc(hidden)]
     fn custom_vjp(op: &dyn DynCustomOp<T>, x: &[&Self], y: &Self, g: &Self) -> Vec<Option<Self>>
+    where
+        Self: Sized;
+
+    /// Recomputes a checkpointed segment and returns its inputs' gradients.
+    #[doc(hidden)]
+    fn checkpoint_vjp(f: &dyn SegmentFn<T>, x: &[&Self], g: &Self) -> Vec<Self>
     where
         Self: Sized;
 
@@ -240,6 +247,9 @@ impl<T: Real> Algebra<T> for Tensor<T> {
     fn custom_vjp(op: &dyn DynCustomOp<T>, x: &[&Self], y: &Self, g: &Self) -> Vec<Option<Self>> {
         op.vjp_tensor(x, y, g)
     }
+    fn checkpoint_vjp(f: &dyn SegmentFn<T>, x: &[&Self], g: &Self) -> Vec<Self> {
+        super::checkpoint::segment_vjp_values(f, x, g)
+    }
     fn tanh_backward(&self, y: &Self) -> Self {
         super::elementwise::zip_broadcast("tanh_backward", self, y, |g, y| g * (T::ONE - y * y))
     }
@@ -356,5 +366,8 @@ impl<'t, T: Real> Algebra<T> for TensorVar<'t, T> {
     }
     fn custom_vjp(op: &dyn DynCustomOp<T>, x: &[&Self], y: &Self, g: &Self) -> Vec<Option<Self>> {
         op.vjp_var(x, y, g)
+    }
+    fn checkpoint_vjp(f: &dyn SegmentFn<T>, x: &[&Self], g: &Self) -> Vec<Self> {
+        super::checkpoint::segment_vjp_vars(f, x, g)
     }
 }

@@ -23,6 +23,7 @@
 
 mod algebra;
 mod check;
+mod checkpoint;
 mod conv;
 mod custom;
 mod elementwise;
@@ -39,6 +40,7 @@ mod value;
 
 pub use algebra::Algebra;
 pub use check::{tensor_gradcheck, tensor_gradcheck_with, TensorGradCheckError};
+pub use checkpoint::{checkpoint, SegmentFn};
 pub use conv::{Conv2d, Geometry};
 pub use custom::{CustomOp, DynCustomOp};
 pub use functional::{hessian, hvp, jacobian, value_and_grad, TensorFn};

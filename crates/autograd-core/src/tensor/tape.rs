@@ -9,6 +9,7 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use super::algebra::Algebra;
+use super::checkpoint::Segment;
 use super::conv::Geometry;
 use super::custom::{self, CustomNode};
 use super::shape::{fmt_shape, Shape};
@@ -25,7 +26,7 @@ pub(crate) type Axes = Box<[usize]>;
 /// Tensor inputs are the node's parents; their values, and the node's own,
 /// are on the tape already, so nothing else is saved.
 #[derive(Clone)]
-pub(crate) enum Op<T> {
+pub(crate) enum Op<T: Real> {
     /// A differentiable input.
     Leaf,
     /// A value gradients do not flow into (a constant, or a result computed
@@ -104,9 +105,10 @@ pub(crate) enum Op<T> {
     Unfold(Box<Geometry>),
     Fold(Box<Geometry>),
     Custom(CustomNode<T>),
+    Checkpoint(Segment<T>),
 }
 
-impl<T> Op<T> {
+impl<T: Real> Op<T> {
     /// The name users know the operation by.
     pub(crate) fn name(&self) -> &'static str {
         match self {
@@ -154,6 +156,7 @@ impl<T> Op<T> {
             Op::Unfold(_) => "unfold2d",
             Op::Fold(_) => "fold2d",
             Op::Custom(_) => "custom",
+            Op::Checkpoint(_) => "checkpoint",
         }
     }
 }
@@ -244,6 +247,11 @@ fn vjp<T: Real, V: Algebra<T>>(
         Op::Unfold(geom) => one(conv::unfold_vjp(g, geom), emit),
         Op::Fold(geom) => one(conv::fold_vjp(g, geom), emit),
         Op::Custom(c) => custom::custom_vjp(&*c.0, x, y, g, emit),
+        Op::Checkpoint(seg) => {
+            for (k, gk) in V::checkpoint_vjp(&*seg.0, x, g).into_iter().enumerate() {
+                emit(k, gk);
+            }
+        }
     }
 }
 
@@ -267,14 +275,14 @@ fn accumulate<T: Real, V: Algebra<T>>(
     }
 }
 
-pub(crate) struct Node<T> {
+pub(crate) struct Node<T: Real> {
     pub(crate) op: Op<T>,
     pub(crate) parents: SmallVec<[u32; 2]>,
     pub(crate) value: Tensor<T>,
     pub(crate) requires_grad: bool,
 }
 
-pub(crate) struct Inner<T> {
+pub(crate) struct Inner<T: Real> {
     pub(crate) nodes: Vec<Node<T>>,
     id: u64,
 }
@@ -377,6 +385,25 @@ impl<T: Real> TensorTape<T> {
     /// ```
     pub fn len(&self) -> usize {
         self.inner.borrow().nodes.len()
+    }
+
+    /// Bytes held by the recorded values (each node's output; shared
+    /// storage counted once per node that holds it).
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::<f32>::zeros(&[1000]));
+    /// let _ = x.exp();
+    /// assert_eq!(tape.value_bytes(), 2 * 4000);
+    /// ```
+    pub fn value_bytes(&self) -> usize {
+        self.inner
+            .borrow()
+            .nodes
+            .iter()
+            .map(|n| n.value.numel() * std::mem::size_of::<T>())
+            .sum()
     }
 
     /// True when nothing is recorded.
