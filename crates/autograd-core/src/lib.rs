@@ -21,6 +21,7 @@
 
 #![warn(missing_docs)]
 
+pub mod forward;
 pub mod gradcheck;
 mod real;
 pub mod scalar;

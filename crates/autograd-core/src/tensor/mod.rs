@@ -48,3 +48,8 @@ pub use param::Parameter;
 pub use shape::Shape;
 pub use tape::{TensorGradients, TensorTape, TensorVar};
 pub use value::{Element, Tensor};
+
+/// The stable logistic function on one number (shared with forward mode).
+pub(crate) fn sigmoid_scalar<T: crate::Real>(x: T) -> T {
+    elementwise::sigmoid(x)
+}

@@ -1,0 +1,78 @@
+//! Forward mode against reverse mode as the number of inputs grows, on
+//! workload S2's function: the whole gradient of f: R^n -> R by dual numbers
+//! (n forward passes) and by the tape (one recording and one sweep), and
+//! the plain evaluation for scale. IDs: `modes/plain/n`, `modes/forward/n`,
+//! `modes/reverse/n`.
+//!
+//! Run: `cargo bench --bench modes`
+
+use std::hint::black_box;
+
+use autograd::forward::{gradient, Dual};
+use autograd::{Tape, Var};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+
+fn s2_plain(x: &[f64]) -> f64 {
+    let n = x.len();
+    (0..n)
+        .map(|i| {
+            let xi = x[i];
+            xi.sin() * (xi * xi * -0.5).exp() + (1.0 + xi * xi).ln() + (xi * x[(i + 1) % n]).tanh()
+        })
+        .sum()
+}
+
+fn s2_dual(x: &[Dual<f64>]) -> Dual<f64> {
+    let n = x.len();
+    let mut s = Dual::constant(0.0);
+    for i in 0..n {
+        let xi = x[i];
+        s = s
+            + xi.sin() * (xi * xi * -0.5).exp()
+            + (1.0 + xi * xi).ln()
+            + (xi * x[(i + 1) % n]).tanh();
+    }
+    s
+}
+
+fn s2_tape<'t>(x: &[Var<'t>]) -> Var<'t> {
+    let n = x.len();
+    let mut s = x[0].tape().constant(0.0);
+    for i in 0..n {
+        let xi = x[i];
+        s = s
+            + xi.sin() * (xi * xi * -0.5).exp()
+            + (1.0 + xi * xi).ln()
+            + (xi * x[(i + 1) % n]).tanh();
+    }
+    s
+}
+
+fn modes(c: &mut Criterion) {
+    let mut g = c.benchmark_group("modes");
+    g.sample_size(20);
+    for n in [1usize, 10, 100, 1000] {
+        let x: Vec<f64> = (0..n).map(|i| (i as f64).sin()).collect();
+        g.bench_with_input(BenchmarkId::new("plain", n), &x, |b, x| {
+            b.iter(|| s2_plain(black_box(x)))
+        });
+        g.bench_with_input(BenchmarkId::new("forward", n), &x, |b, x| {
+            b.iter(|| gradient(s2_dual, black_box(x)))
+        });
+        let mut tape = Tape::new();
+        g.bench_with_input(BenchmarkId::new("reverse", n), &x, |b, x| {
+            b.iter(|| {
+                let out = {
+                    let xs = tape.vars(black_box(x));
+                    s2_tape(&xs).backward().wrt_all(&xs)
+                };
+                tape.clear();
+                out
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, modes);
+criterion_main!(benches);
