@@ -435,9 +435,11 @@ impl<T: Real> Tensor<T> {
 }
 
 impl<'t, T: Real> TensorVar<'t, T> {
+    #[track_caller]
     pub(crate) fn unfold_resolved(self, g: &Geometry) -> Self {
         self.unfold_geom(*g, T::ZERO)
     }
+    #[track_caller]
     pub(crate) fn fold_resolved(self, g: &Geometry) -> Self {
         self.fold_geom(*g)
     }

@@ -497,6 +497,7 @@ macro_rules! record_unary {
         impl<'t, T: Real> TensorVar<'t, T> {
             $(
                 $(#[$doc])*
+                #[track_caller]
                 pub fn $name(self) -> Self {
                     self.record_unary($op, |x| x.$name())
                 }
@@ -719,6 +720,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
     /// let x = tape.leaf(Tensor::from_vec(vec![1.0_f32], &[1]));
     /// assert_eq!(x.add_scalar(2.0).value().to_vec(), vec![3.0]);
     /// ```
+    #[track_caller]
     pub fn add_scalar(self, c: T) -> Self {
         self.record_unary(Op::AddScalar, |x| x.add_scalar(c))
     }
@@ -731,6 +733,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
     /// let x = tape.leaf(Tensor::from_vec(vec![1.0_f64], &[1]));
     /// assert_eq!(x.scale(3.0).sum().backward()[x].item(), 3.0);
     /// ```
+    #[track_caller]
     pub fn scale(self, c: T) -> Self {
         self.record_unary(Op::Scale(c), |x| x.scale(c))
     }
@@ -743,6 +746,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
     /// let x = tape.leaf(Tensor::from_vec(vec![3.0_f64], &[1]));
     /// assert_eq!(x.powf(2.0).sum().backward()[x].item(), 6.0);
     /// ```
+    #[track_caller]
     pub fn powf(self, p: T) -> Self {
         self.record_unary(Op::Powf(p), |x| x.powf(p))
     }
@@ -755,6 +759,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
     /// let x = tape.leaf(Tensor::from_vec(vec![3.0_f64], &[1]));
     /// assert_eq!(x.square().sum().backward()[x].item(), 6.0);
     /// ```
+    #[track_caller]
     pub fn square(self) -> Self {
         self.powf(T::TWO)
     }

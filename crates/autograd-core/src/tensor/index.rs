@@ -251,6 +251,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
         self.index_select_resolved(ax, &Arc::from(indices))
     }
 
+    #[track_caller]
     pub(crate) fn index_select_resolved(self, axis: usize, idx: &Arc<[usize]>) -> Self {
         self.record_unary(
             Op::IndexSelect {
@@ -261,6 +262,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
         )
     }
 
+    #[track_caller]
     pub(crate) fn index_add_into_resolved(
         self,
         axis: usize,
@@ -295,6 +297,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
         self.gather_resolved(ax, index)
     }
 
+    #[track_caller]
     pub(crate) fn gather_resolved(self, axis: usize, index: &Tensor<usize>) -> Self {
         self.record_unary(
             Op::Gather {
@@ -305,6 +308,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
         )
     }
 
+    #[track_caller]
     pub(crate) fn scatter_add_into_resolved(
         self,
         axis: usize,

@@ -313,6 +313,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
         self.mm_record("matmul_transposed", other, false, true)
     }
 
+    #[track_caller]
     pub(crate) fn mm_ex(self, other: Self, ta: bool, tb: bool) -> Self {
         self.mm_record("matmul", other, ta, tb)
     }

@@ -36,6 +36,7 @@ mod reduce;
 mod shape;
 mod shape_ops;
 mod tape;
+mod tools;
 mod value;
 
 pub use algebra::Algebra;
@@ -47,6 +48,7 @@ pub use functional::{hessian, hvp, jacobian, value_and_grad, TensorFn};
 pub use param::Parameter;
 pub use shape::Shape;
 pub use tape::{TensorGradients, TensorTape, TensorVar};
+pub use tools::{Anomaly, Phase, Profile, ProfileRow, Summary, TapeStats};
 pub use value::{Element, Tensor};
 
 /// The stable logistic function on one number (shared with forward mode).

@@ -441,6 +441,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
     /// let x = tape.leaf(Tensor::<f64>::ones(&[2, 3]));
     /// assert_eq!(x.sum().backward()[x].to_vec(), vec![1.0; 6]);
     /// ```
+    #[track_caller]
     pub fn sum(self) -> Self {
         let all: Axes = (0..self.shape().len()).collect();
         self.sum_resolved(&all, false)
@@ -460,6 +461,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
         self.sum_resolved(&axes, keepdim)
     }
 
+    #[track_caller]
     pub(crate) fn sum_resolved(self, axes: &[usize], keepdim: bool) -> Self {
         self.record_unary(
             Op::Sum {
@@ -478,6 +480,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
     /// let x = tape.leaf(Tensor::<f64>::ones(&[4]));
     /// assert_eq!(x.mean().backward()[x].to_vec(), vec![0.25; 4]);
     /// ```
+    #[track_caller]
     pub fn mean(self) -> Self {
         let all: Axes = (0..self.shape().len()).collect();
         mean_composite(&self, &all, false)

@@ -432,6 +432,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
         self.permute_resolved(&p)
     }
 
+    #[track_caller]
     pub(crate) fn permute_resolved(self, perm: &[usize]) -> Self {
         self.record_unary(Op::Permute(Axes::from(perm)), |x| x.permute_resolved(perm))
     }
@@ -522,12 +523,14 @@ impl<'t, T: Real> TensorVar<'t, T> {
         self.narrow_resolved(ax, start, len)
     }
 
+    #[track_caller]
     pub(crate) fn narrow_resolved(self, axis: usize, start: usize, len: usize) -> Self {
         self.record_unary(Op::Narrow { axis, start }, |x| {
             x.narrow_resolved(axis, start, len)
         })
     }
 
+    #[track_caller]
     pub(crate) fn pad_resolved(self, axis: usize, start: usize, size: usize) -> Self {
         self.record_unary(Op::Pad { axis, start }, |x| {
             x.pad_resolved(axis, start, size)

@@ -1,10 +1,12 @@
 //! The tensor tape: nodes that hold a value and remember how it was made, the
 //! [`TensorVar`] handle, and the one reverse sweep.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::ops::Index;
+use std::panic::Location;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
 
@@ -13,6 +15,7 @@ use super::checkpoint::Segment;
 use super::conv::Geometry;
 use super::custom::{self, CustomNode};
 use super::shape::{fmt_shape, Shape};
+use super::tools::{Anomaly, Phase, Profile, Summary, TapeStats, Tools, ANOMALY, PROFILE};
 use super::value::Tensor;
 use super::{conv, elementwise as ew, index, linalg, reduce, shape_ops};
 use crate::scalar::fresh_id;
@@ -310,6 +313,9 @@ pub struct TensorTape<T: Real = f32> {
     pub(crate) inner: RefCell<Inner<T>>,
     /// The sweep's adjoint slots, kept (empty) between sweeps.
     adjoints: RefCell<Vec<Option<Tensor<T>>>>,
+    /// Which tools are on (anomaly detection, profiling): one load per op.
+    flags: Cell<u8>,
+    tools: RefCell<Tools>,
 }
 
 impl<T: Real> Default for TensorTape<T> {
@@ -345,6 +351,8 @@ impl<T: Real> TensorTape<T> {
                 id: fresh_id(),
             }),
             adjoints: RefCell::new(Vec::new()),
+            flags: Cell::new(0),
+            tools: RefCell::new(Tools::default()),
         }
     }
 
@@ -430,6 +438,10 @@ impl<T: Real> TensorTape<T> {
     /// assert!(tape.is_empty());
     /// ```
     pub fn clear(&mut self) {
+        self.note_peak();
+        let tools = self.tools.get_mut();
+        tools.locations.clear();
+        tools.anomaly = None;
         let inner = self.inner.get_mut();
         inner.nodes.clear();
         inner.id = fresh_id();
@@ -464,6 +476,7 @@ impl<T: Real> TensorTape<T> {
 
     /// Records an operation's result: as a node with its parents when any of
     /// them needs a gradient, else as a constant (nothing to sweep).
+    #[track_caller]
     pub(crate) fn record(
         &self,
         op: Op<T>,
@@ -471,6 +484,13 @@ impl<T: Real> TensorTape<T> {
         value: Tensor<T>,
     ) -> TensorVar<'_, T> {
         let mut inner = self.inner.borrow_mut();
+        if self.flags.get() != 0 {
+            let inputs: Vec<&Tensor<T>> = parents
+                .iter()
+                .map(|p| &inner.nodes[p.index as usize].value)
+                .collect();
+            self.observe_forward(op.name(), inner.nodes.len(), &inputs, &value, None);
+        }
         let requires_grad = parents
             .iter()
             .any(|p| inner.nodes[p.index as usize].requires_grad);
@@ -496,6 +516,7 @@ impl<T: Real> TensorTape<T> {
 
     /// Records a one-input operation under a single borrow of the tape:
     /// computes `f(x)` from the input's value and pushes the node.
+    #[track_caller]
     pub(crate) fn record_unary(
         &self,
         op: Op<T>,
@@ -504,7 +525,22 @@ impl<T: Real> TensorTape<T> {
     ) -> TensorVar<'_, T> {
         let mut inner = self.inner.borrow_mut();
         let input = &inner.nodes[x as usize];
-        let value = f(&input.value);
+        let value = if self.flags.get() == 0 {
+            f(&input.value)
+        } else {
+            let start = Instant::now();
+            let value = f(&input.value);
+            let took = start.elapsed();
+            self.observe_forward(
+                op.name(),
+                inner.nodes.len(),
+                &[&input.value],
+                &value,
+                Some(took),
+            );
+            value
+        };
+        let input = &inner.nodes[x as usize];
         let requires_grad = input.requires_grad;
         let (op, parents) = if requires_grad {
             (op, smallvec::smallvec![x])
@@ -519,6 +555,186 @@ impl<T: Real> TensorTape<T> {
             requires_grad,
         });
         TensorVar { tape: self, index }
+    }
+
+    /// Turns anomaly detection on or off (off by default). While on, the
+    /// tape remembers the line that recorded each operation, and the first
+    /// NaN or infinity produced by an operation's value or by its VJP in the
+    /// sweep is kept as an [`Anomaly`]: [`TensorVar::try_backward`] returns
+    /// it, [`TensorVar::backward`] panics with it.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// tape.set_anomaly_detection(true);
+    /// let x = tape.leaf(Tensor::from_vec(vec![0.0_f64], &[1]));
+    /// // sqrt(0) is fine; its derivative 1/(2 sqrt 0) is not.
+    /// let e = x.sqrt().sum().try_backward().unwrap_err();
+    /// assert_eq!((e.op, e.phase), ("sqrt", autograd_core::tensor::Phase::Backward));
+    /// ```
+    pub fn set_anomaly_detection(&self, on: bool) {
+        self.set_flag(ANOMALY, on);
+    }
+
+    /// Turns the profiler on or off (off by default): time per operation
+    /// kind, forward and backward, read with [`TensorTape::profile`].
+    ///
+    /// ```
+    /// let tape = autograd_core::TensorTape::<f32>::new();
+    /// tape.set_profiling(true);
+    /// assert!(tape.profile().rows.is_empty());
+    /// ```
+    pub fn set_profiling(&self, on: bool) {
+        self.set_flag(PROFILE, on);
+    }
+
+    fn set_flag(&self, flag: u8, on: bool) {
+        let f = self.flags.get();
+        self.flags.set(if on { f | flag } else { f & !flag });
+    }
+
+    /// The first anomaly of this recording, if anomaly detection is on and
+    /// one occurred.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// tape.set_anomaly_detection(true);
+    /// let _ = tape.leaf(Tensor::from_vec(vec![1.0_f64], &[1])).ln();
+    /// assert!(tape.anomaly().is_none()); // ln 1 = 0 is fine
+    /// ```
+    pub fn anomaly(&self) -> Option<Anomaly> {
+        self.tools.borrow().anomaly.clone()
+    }
+
+    /// The profile gathered since profiling was turned on (across
+    /// recordings), largest total time first.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// tape.set_profiling(true);
+    /// let x = tape.leaf(Tensor::<f32>::ones(&[4]));
+    /// let _ = x.exp().sum().backward();
+    /// assert_eq!(tape.profile().rows.len(), 2);
+    /// ```
+    pub fn profile(&self) -> Profile {
+        let mut rows = self.tools.borrow().profile.clone();
+        rows.sort_by_key(|r| std::cmp::Reverse(r.total()));
+        Profile { rows }
+    }
+
+    /// Forgets the profile gathered so far.
+    ///
+    /// ```
+    /// let tape = autograd_core::TensorTape::<f32>::new();
+    /// tape.reset_profile();
+    /// assert!(tape.profile().rows.is_empty());
+    /// ```
+    pub fn reset_profile(&self) {
+        self.tools.borrow_mut().profile.clear();
+    }
+
+    /// Node counts by operation and bytes held, now and at the peak over
+    /// this tape's recordings.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let mut tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::<f32>::ones(&[100]));
+    /// let _ = x.exp();
+    /// tape.clear();
+    /// let s = tape.stats();
+    /// assert_eq!((s.nodes, s.peak_nodes, s.peak_value_bytes), (0, 2, 800));
+    /// ```
+    pub fn stats(&self) -> TapeStats {
+        self.note_peak();
+        let inner = self.inner.borrow();
+        let mut by_op: Vec<(&'static str, usize)> = Vec::new();
+        for n in &inner.nodes {
+            let name = n.op.name();
+            match by_op.iter_mut().find(|(k, _)| *k == name) {
+                Some((_, c)) => *c += 1,
+                None => by_op.push((name, 1)),
+            }
+        }
+        by_op.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let tools = self.tools.borrow();
+        TapeStats {
+            nodes: inner.nodes.len(),
+            by_op,
+            node_bytes: inner.nodes.len() * std::mem::size_of::<Node<T>>(),
+            value_bytes: self.value_bytes(),
+            peak_nodes: tools.peak_nodes,
+            peak_value_bytes: tools.peak_value_bytes,
+        }
+    }
+
+    fn note_peak(&self) {
+        let (n, b) = (self.len(), self.value_bytes());
+        let mut tools = self.tools.borrow_mut();
+        tools.peak_nodes = tools.peak_nodes.max(n);
+        tools.peak_value_bytes = tools.peak_value_bytes.max(b);
+    }
+
+    /// Anomaly and profile bookkeeping for a value being recorded as node
+    /// `node` (only called with a tool on).
+    #[track_caller]
+    fn observe_forward(
+        &self,
+        op: &'static str,
+        node: usize,
+        inputs: &[&Tensor<T>],
+        value: &Tensor<T>,
+        took: Option<Duration>,
+    ) {
+        let flags = self.flags.get();
+        let mut tools = self.tools.borrow_mut();
+        if flags & PROFILE != 0 {
+            let row = tools.row(op);
+            row.forward_calls += 1;
+            row.forward += took.unwrap_or_default();
+        }
+        if flags & ANOMALY != 0 {
+            let location = Location::caller();
+            tools.locations.push((node as u32, location));
+            if tools.anomaly.is_none() && value.data().iter().any(|v| !v.is_finite()) {
+                tools.anomaly = Some(Anomaly {
+                    phase: Phase::Forward,
+                    op,
+                    node,
+                    location: Some(location),
+                    inputs: inputs.iter().map(|t| Summary::of(t)).collect(),
+                    bad: Summary::of(value),
+                    input: None,
+                });
+            }
+        }
+    }
+
+    /// Checks a gradient node `i`'s VJP produced for its input `k`.
+    fn observe_backward(
+        &self,
+        i: usize,
+        node: &Node<T>,
+        x: &[&Tensor<T>],
+        k: usize,
+        grad: &Tensor<T>,
+    ) {
+        let mut tools = self.tools.borrow_mut();
+        if tools.anomaly.is_some() || grad.data().iter().all(|v| v.is_finite()) {
+            return;
+        }
+        let location = tools.location(i as u32);
+        tools.anomaly = Some(Anomaly {
+            phase: Phase::Backward,
+            op: node.op.name(),
+            node: i,
+            location,
+            inputs: x.iter().map(|t| Summary::of(t)).collect(),
+            bad: Summary::of(grad),
+            input: Some(k),
+        });
     }
 
     /// Gradients of `output` (seeded with `seed`, the output's shape) with
@@ -643,14 +859,25 @@ impl<T: Real> TensorTape<T> {
                     .collect::<Vec<_>>();
                 (&many_x[..], &many_need[..])
             };
+            let flags = self.flags.get();
+            let start = (flags & PROFILE != 0).then(Instant::now);
             vjp(&node.op, x, &node.value, &g, need, &mut |k, gk| {
                 let p = parents[k] as usize;
+                if flags & ANOMALY != 0 {
+                    self.observe_backward(i, node, x, k, &gk);
+                }
                 if nodes[p].requires_grad {
                     accumulate(&mut adj[p], gk, nodes[p].value.shape(), |acc, g| {
                         acc.add_assign_same(g)
                     });
                 }
             });
+            if let Some(start) = start {
+                let mut tools = self.tools.borrow_mut();
+                let row = tools.row(node.op.name());
+                row.backward_calls += 1;
+                row.backward += start.elapsed();
+            }
         }
         adj.clear();
         kept.reverse();
@@ -894,8 +1121,34 @@ impl<'t, T: Real> TensorVar<'t, T> {
     /// ```
     #[track_caller]
     pub fn backward(self) -> TensorGradients<T> {
+        match self.try_backward() {
+            Ok(g) => g,
+            Err(anomaly) => panic!("{anomaly}"),
+        }
+    }
+
+    /// As [`TensorVar::backward`], but with anomaly detection on, the first
+    /// NaN or infinity of the recording or of this sweep is an `Err` (see
+    /// [`TensorTape::set_anomaly_detection`]). Without it, always `Ok`.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// tape.set_anomaly_detection(true);
+    /// let x = tape.leaf(Tensor::from_vec(vec![2.0_f64], &[1]));
+    /// assert!(x.ln().sum().try_backward().is_ok());
+    /// ```
+    #[track_caller]
+    pub fn try_backward(self) -> Result<TensorGradients<T>, Box<Anomaly>> {
         let seed = scalar_seed("backward", self);
-        self.tape.vjp(self, &seed)
+        if let Some(a) = self.tape.anomaly() {
+            return Err(Box::new(a));
+        }
+        let g = self.tape.vjp(self, &seed);
+        match self.tape.anomaly() {
+            Some(a) => Err(Box::new(a)),
+            None => Ok(g),
+        }
     }
 
     #[track_caller]
@@ -910,6 +1163,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
     }
 
     /// Records a one-input operation whose value is `f(x)`.
+    #[track_caller]
     pub(crate) fn record_unary(self, op: Op<T>, f: impl FnOnce(&Tensor<T>) -> Tensor<T>) -> Self {
         self.tape.record_unary(op, self.index, f)
     }
@@ -924,6 +1178,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
         f: impl FnOnce(&Tensor<T>, &Tensor<T>) -> Tensor<T>,
     ) -> Self {
         self.check_same_tape(name, other);
+        let start = (self.tape.flags.get() & PROFILE != 0).then(Instant::now);
         let value = {
             let inner = self.tape.inner.borrow();
             f(
@@ -931,6 +1186,10 @@ impl<'t, T: Real> TensorVar<'t, T> {
                 &inner.nodes[other.index as usize].value,
             )
         };
+        if let Some(start) = start {
+            // The value's time; `record` counts the call.
+            self.tape.tools.borrow_mut().row(op.name()).forward += start.elapsed();
+        }
         self.tape.record(op, &[self, other], value)
     }
 
