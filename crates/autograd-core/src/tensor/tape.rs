@@ -528,17 +528,7 @@ impl<T: Real> TensorTape<T> {
         let value = if self.flags.get() == 0 {
             f(&input.value)
         } else {
-            let start = Instant::now();
-            let value = f(&input.value);
-            let took = start.elapsed();
-            self.observe_forward(
-                op.name(),
-                inner.nodes.len(),
-                &[&input.value],
-                &value,
-                Some(took),
-            );
-            value
+            self.timed_unary(op.name(), inner.nodes.len(), &input.value, f)
         };
         let input = &inner.nodes[x as usize];
         let requires_grad = input.requires_grad;
@@ -677,8 +667,29 @@ impl<T: Real> TensorTape<T> {
         tools.peak_value_bytes = tools.peak_value_bytes.max(b);
     }
 
+    /// `f(x)` with the tools' bookkeeping (only called with a tool on).
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn timed_unary(
+        &self,
+        op: &'static str,
+        node: usize,
+        x: &Tensor<T>,
+        f: impl FnOnce(&Tensor<T>) -> Tensor<T>,
+    ) -> Tensor<T> {
+        let start = Instant::now();
+        let value = f(x);
+        let took = start.elapsed();
+        self.observe_forward(op, node, &[x], &value, Some(took));
+        value
+    }
+
     /// Anomaly and profile bookkeeping for a value being recorded as node
-    /// `node` (only called with a tool on).
+    /// `node` (only called with a tool on; kept out of line so the hot path
+    /// stays small).
+    #[cold]
+    #[inline(never)]
     #[track_caller]
     fn observe_forward(
         &self,
@@ -712,7 +723,18 @@ impl<T: Real> TensorTape<T> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
+    fn note_backward_time(&self, op: &'static str, start: Instant) {
+        let mut tools = self.tools.borrow_mut();
+        let row = tools.row(op);
+        row.backward_calls += 1;
+        row.backward += start.elapsed();
+    }
+
     /// Checks a gradient node `i`'s VJP produced for its input `k`.
+    #[cold]
+    #[inline(never)]
     fn observe_backward(
         &self,
         i: usize,
@@ -873,10 +895,7 @@ impl<T: Real> TensorTape<T> {
                 }
             });
             if let Some(start) = start {
-                let mut tools = self.tools.borrow_mut();
-                let row = tools.row(node.op.name());
-                row.backward_calls += 1;
-                row.backward += start.elapsed();
+                self.note_backward_time(node.op.name(), start);
             }
         }
         adj.clear();
