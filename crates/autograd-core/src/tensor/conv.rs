@@ -191,7 +191,7 @@ impl<T: Real> Tensor<T> {
         self.unfold_geom(&g, pad)
     }
 
-    fn unfold_geom(&self, g: &Geometry, pad: T) -> Self {
+    pub(crate) fn unfold_geom(&self, g: &Geometry, pad: T) -> Self {
         let shape = g.cols_shape();
         let mut out = vec![pad; shape.iter().product()];
         let d = self.data();
@@ -204,7 +204,7 @@ impl<T: Real> Tensor<T> {
     }
 
     /// col2im: the adjoint of unfold, summing overlapping windows back.
-    fn fold_geom(&self, g: &Geometry) -> Self {
+    pub(crate) fn fold_geom(&self, g: &Geometry) -> Self {
         let shape = g.input_shape();
         let mut out = vec![T::ZERO; shape.iter().product()];
         let d = self.data();
@@ -345,7 +345,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
     }
 
     fn unfold_geom(self, g: Geometry, pad: T) -> Self {
-        self.record_unary(Op::Unfold(Box::new(g)), |x| x.unfold_geom(&g, pad))
+        self.record_unary(Op::Unfold(Box::new(g), pad), |x| x.unfold_geom(&g, pad))
     }
 
     fn fold_geom(self, g: Geometry) -> Self {

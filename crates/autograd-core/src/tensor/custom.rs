@@ -66,6 +66,7 @@ pub trait CustomOp<T: Real>: Send + Sync + 'static {
 #[doc(hidden)]
 pub trait DynCustomOp<T: Real>: Send + Sync {
     fn name(&self) -> &str;
+    fn forward_values(&self, x: &[&Tensor<T>]) -> Tensor<T>;
     fn vjp_tensor(&self, x: &[&Tensor<T>], y: &Tensor<T>, g: &Tensor<T>) -> Vec<Option<Tensor<T>>>;
     fn vjp_var<'t>(
         &self,
@@ -78,6 +79,9 @@ pub trait DynCustomOp<T: Real>: Send + Sync {
 impl<T: Real, O: CustomOp<T>> DynCustomOp<T> for O {
     fn name(&self) -> &str {
         CustomOp::name(self)
+    }
+    fn forward_values(&self, x: &[&Tensor<T>]) -> Tensor<T> {
+        CustomOp::forward(self, x)
     }
     fn vjp_tensor(&self, x: &[&Tensor<T>], y: &Tensor<T>, g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
         self.vjp(x, y, g)

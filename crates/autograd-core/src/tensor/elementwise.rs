@@ -722,7 +722,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
     /// ```
     #[track_caller]
     pub fn add_scalar(self, c: T) -> Self {
-        self.record_unary(Op::AddScalar, |x| x.add_scalar(c))
+        self.record_unary(Op::AddScalar(c), |x| x.add_scalar(c))
     }
 
     /// `self * c` for a number, recorded. VJP: c g.

@@ -154,7 +154,13 @@ impl<T: Real> Tensor<T> {
     }
 
     #[track_caller]
-    fn extremum_resolved(&self, op: &str, axes: &[usize], keepdim: bool, is_max: bool) -> Self {
+    pub(crate) fn extremum_resolved(
+        &self,
+        op: &str,
+        axes: &[usize],
+        keepdim: bool,
+        is_max: bool,
+    ) -> Self {
         check_nonempty_reduction(op, self.shape(), axes);
         let kept = if is_max {
             fold_axes(self, axes, -T::INFINITY, |a, v| {
@@ -266,7 +272,7 @@ impl<T: Real> Tensor<T> {
     }
 
     #[track_caller]
-    fn logsumexp_resolved(&self, axes: &[usize], keepdim: bool) -> Self {
+    pub(crate) fn logsumexp_resolved(&self, axes: &[usize], keepdim: bool) -> Self {
         let m = self.extremum_resolved("logsumexp", axes, true, true);
         // A row of -inf has max -inf; shifting by 0 there keeps exp finite.
         let shift = m.map(|v| if v.is_finite() { v } else { T::ZERO });
@@ -292,7 +298,7 @@ impl<T: Real> Tensor<T> {
         self.softmax_resolved(ax)
     }
 
-    fn softmax_resolved(&self, ax: usize) -> Self {
+    pub(crate) fn softmax_resolved(&self, ax: usize) -> Self {
         let m = self.extremum_resolved("softmax", &[ax], true, true);
         let shift = m.map(|v| if v.is_finite() { v } else { T::ZERO });
         let e = zip_broadcast("softmax", self, &shift, |x, m| (x - m).exp());
@@ -313,7 +319,7 @@ impl<T: Real> Tensor<T> {
     }
 
     #[track_caller]
-    fn log_softmax_resolved(&self, ax: usize) -> Self {
+    pub(crate) fn log_softmax_resolved(&self, ax: usize) -> Self {
         let lse = self.logsumexp_resolved(&[ax], true);
         self.sub(&lse)
     }
@@ -565,6 +571,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
             Op::Extremum {
                 axes: Axes::from(&axes[..]),
                 keepdim,
+                is_max,
             },
             &[self],
             value,

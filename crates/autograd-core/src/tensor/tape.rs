@@ -14,6 +14,7 @@ use super::algebra::Algebra;
 use super::checkpoint::Segment;
 use super::conv::Geometry;
 use super::custom::{self, CustomNode};
+use super::replay::Guard;
 use super::shape::{fmt_shape, Shape};
 use super::tools::{Anomaly, Phase, Profile, Summary, TapeStats, Tools, ANOMALY, PROFILE};
 use super::value::Tensor;
@@ -43,7 +44,7 @@ pub(crate) enum Op<T: Real> {
     Maximum,
     Minimum,
     Neg,
-    AddScalar,
+    AddScalar(T),
     Scale(T),
     Powf(T),
     Exp,
@@ -65,6 +66,7 @@ pub(crate) enum Op<T: Real> {
     Extremum {
         axes: Axes,
         keepdim: bool,
+        is_max: bool,
     },
     LogSumExp {
         axes: Axes,
@@ -105,10 +107,13 @@ pub(crate) enum Op<T: Real> {
         axis: usize,
         index: Box<Tensor<usize>>,
     },
-    Unfold(Box<Geometry>),
+    Unfold(Box<Geometry>, T),
     Fold(Box<Geometry>),
     Custom(CustomNode<T>),
     Checkpoint(Segment<T>),
+    /// A recorded comparison `x <cmp> c`: no gradient; replay checks that
+    /// its outcome is unchanged.
+    Guard(Box<Guard<T>>),
 }
 
 impl<T: Real> Op<T> {
@@ -125,7 +130,7 @@ impl<T: Real> Op<T> {
             Op::Maximum => "maximum",
             Op::Minimum => "minimum",
             Op::Neg => "neg",
-            Op::AddScalar => "add_scalar",
+            Op::AddScalar(_) => "add_scalar",
             Op::Scale(_) => "scale",
             Op::Powf(_) => "powf",
             Op::Exp => "exp",
@@ -156,10 +161,11 @@ impl<T: Real> Op<T> {
             Op::IndexAdd { .. } => "index_add",
             Op::Gather { .. } => "gather",
             Op::ScatterAdd { .. } => "scatter_add",
-            Op::Unfold(_) => "unfold2d",
+            Op::Unfold(..) => "unfold2d",
             Op::Fold(_) => "fold2d",
             Op::Custom(_) => "custom",
             Op::Checkpoint(_) => "checkpoint",
+            Op::Guard(_) => "guard",
         }
     }
 }
@@ -192,7 +198,7 @@ fn vjp<T: Real, V: Algebra<T>>(
     emit: &mut impl FnMut(usize, V),
 ) {
     match op {
-        Op::Leaf | Op::Constant => {}
+        Op::Leaf | Op::Constant | Op::Guard(_) => {}
         Op::Add => two(ew::add_vjp(g).map(Some), emit),
         Op::Sub => two(ew::sub_vjp(g).map(Some), emit),
         Op::Mul => two(ew::mul_vjp(x, g, need), emit),
@@ -202,7 +208,7 @@ fn vjp<T: Real, V: Algebra<T>>(
         Op::Minimum => two(ew::extremum_vjp(x, g, need, false), emit),
         Op::Where(mask) => two(ew::where_vjp(mask, g, need), emit),
         Op::Neg => one(g.neg(), emit),
-        Op::AddScalar => one(g.clone(), emit),
+        Op::AddScalar(_) => one(g.clone(), emit),
         Op::Scale(c) => one(g.scale(*c), emit),
         Op::Powf(p) => one(ew::powf_vjp(x[0], g, *p), emit),
         Op::Exp => one(ew::exp_vjp(y, g), emit),
@@ -216,7 +222,7 @@ fn vjp<T: Real, V: Algebra<T>>(
         Op::Relu => one(ew::relu_vjp(x[0], g), emit),
         Op::Clamp(lo, hi) => one(ew::clamp_vjp(x[0], g, *lo, *hi), emit),
         Op::Sum { axes, keepdim } => one(reduce::sum_vjp(x[0], g, axes, *keepdim), emit),
-        Op::Extremum { axes, keepdim } => {
+        Op::Extremum { axes, keepdim, .. } => {
             one(reduce::extremum_vjp(x[0], y, g, axes, *keepdim), emit)
         }
         Op::LogSumExp { axes, keepdim } => {
@@ -247,7 +253,7 @@ fn vjp<T: Real, V: Algebra<T>>(
         Op::IndexAdd { axis, idx } => one(g.index_select(*axis, idx), emit),
         Op::Gather { axis, index } => one(g.scatter_add_into(*axis, index, &x[0].shape()), emit),
         Op::ScatterAdd { axis, index } => one(index::scatter_vjp(g, *axis, index), emit),
-        Op::Unfold(geom) => one(conv::unfold_vjp(g, geom), emit),
+        Op::Unfold(geom, _) => one(conv::unfold_vjp(g, geom), emit),
         Op::Fold(geom) => one(conv::fold_vjp(g, geom), emit),
         Op::Custom(c) => custom::custom_vjp(&*c.0, x, y, g, emit),
         Op::Checkpoint(seg) => {
@@ -494,20 +500,13 @@ impl<T: Real> TensorTape<T> {
         let requires_grad = parents
             .iter()
             .any(|p| inner.nodes[p.index as usize].requires_grad);
-        let node = if requires_grad {
-            Node {
-                op,
-                parents: parents.iter().map(|p| p.index).collect(),
-                value,
-                requires_grad,
-            }
-        } else {
-            Node {
-                op: Op::Constant,
-                parents: SmallVec::new(),
-                value,
-                requires_grad,
-            }
+        // Ops on constants keep their op and parents too (the sweep skips
+        // them by `requires_grad`): a replay with new data recomputes them.
+        let node = Node {
+            op,
+            parents: parents.iter().map(|p| p.index).collect(),
+            value,
+            requires_grad,
         };
         let index = u32::try_from(inner.nodes.len()).expect("tensor tape: more than 2^32 nodes");
         inner.nodes.push(node);
@@ -530,13 +529,8 @@ impl<T: Real> TensorTape<T> {
         } else {
             self.timed_unary(op.name(), inner.nodes.len(), &input.value, f)
         };
-        let input = &inner.nodes[x as usize];
-        let requires_grad = input.requires_grad;
-        let (op, parents) = if requires_grad {
-            (op, smallvec::smallvec![x])
-        } else {
-            (Op::Constant, SmallVec::new())
-        };
+        let requires_grad = inner.nodes[x as usize].requires_grad;
+        let parents = smallvec::smallvec![x];
         let index = u32::try_from(inner.nodes.len()).expect("tensor tape: more than 2^32 nodes");
         inner.nodes.push(Node {
             op,

@@ -1,0 +1,285 @@
+//! Record once, replay many: recompute a recorded tape's values for new
+//! inputs without re-recording, then sweep as usual. Comparisons that steer
+//! the code (`guard_*`) are recorded too and checked on replay, so a replay
+//! that would take another branch is an error, not a silently wrong
+//! gradient.
+
+use std::fmt;
+use std::panic::Location;
+
+use super::shape::fmt_shape;
+use super::tape::{Op, TensorTape, TensorVar};
+use super::value::Tensor;
+use crate::Real;
+
+/// The comparison a guard recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cmp {
+    Lt,
+    Gt,
+}
+
+/// A recorded comparison `x <cmp> c`, where it was made, and its outcome.
+#[derive(Clone, Debug)]
+pub(crate) struct Guard<T> {
+    cmp: Cmp,
+    c: T,
+    at: &'static Location<'static>,
+}
+
+/// Why a replay was refused.
+///
+/// ```
+/// use autograd_core::{Tensor, TensorTape};
+/// let tape = TensorTape::new();
+/// let x = tape.leaf(Tensor::scalar(-1.0_f64));
+/// let y = if x.guard_lt(0.0) { x.neg() } else { x };
+/// let e = tape.replay(&[(x, Tensor::scalar(2.0))]).unwrap_err();
+/// assert!(e.to_string().contains("re-record"));
+/// # let _ = y;
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReplayError {
+    /// A recorded comparison came out differently: the code would take
+    /// another branch, so the recorded tape no longer describes it.
+    BranchChanged {
+        /// The guard's node.
+        node: usize,
+        /// Where the comparison was recorded.
+        location: &'static Location<'static>,
+    },
+    /// A new input has another shape than the recorded one.
+    Shape {
+        /// The input's node.
+        node: usize,
+        /// The recorded shape.
+        recorded: Vec<usize>,
+        /// The new shape.
+        given: Vec<usize>,
+    },
+    /// A new value was given for a node that is not an input (a leaf or a
+    /// constant).
+    NotAnInput {
+        /// The node.
+        node: usize,
+    },
+}
+
+impl fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReplayError::BranchChanged { node, location } => write!(
+                f,
+                "replay: the comparison recorded at {}:{}:{} (node {node}) now has another outcome; \
+                 the code takes another branch, so re-record the computation",
+                location.file(),
+                location.line(),
+                location.column()
+            ),
+            ReplayError::Shape { node, recorded, given } => write!(
+                f,
+                "replay: input node {node} was recorded with shape {} but is given shape {}; re-record for new shapes",
+                fmt_shape(recorded),
+                fmt_shape(given)
+            ),
+            ReplayError::NotAnInput { node } => {
+                write!(f, "replay: node {node} is computed, not an input (leaf or constant)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ReplayError {}
+
+fn compare<T: Real>(x: &Tensor<T>, cmp: Cmp, c: T) -> Tensor<T> {
+    x.map(|v| {
+        let hit = match cmp {
+            Cmp::Lt => v < c,
+            Cmp::Gt => v > c,
+        };
+        if hit {
+            T::ONE
+        } else {
+            T::ZERO
+        }
+    })
+}
+
+impl<'t, T: Real> TensorVar<'t, T> {
+    /// True when every element is below `c`; recorded, so that
+    /// [`TensorTape::replay`] refuses new inputs for which the answer
+    /// changes. Use it where code branches on values.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::scalar(-3.0_f64));
+    /// let y = if x.guard_lt(0.0) { x.neg() } else { x };   // |x|
+    /// assert_eq!(y.backward()[x].item(), -1.0);
+    /// tape.replay(&[(x, Tensor::scalar(-5.0))]).unwrap(); // same branch: fine
+    /// assert_eq!(y.item(), 5.0);
+    /// assert!(tape.replay(&[(x, Tensor::scalar(5.0))]).is_err());
+    /// ```
+    #[track_caller]
+    pub fn guard_lt(self, c: T) -> bool {
+        self.guard(Cmp::Lt, c)
+    }
+
+    /// True when every element is above `c`; recorded like
+    /// [`TensorVar::guard_lt`].
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::from_vec(vec![1.0_f64, 2.0], &[2]));
+    /// assert!(x.guard_gt(0.5));
+    /// ```
+    #[track_caller]
+    pub fn guard_gt(self, c: T) -> bool {
+        self.guard(Cmp::Gt, c)
+    }
+
+    #[track_caller]
+    fn guard(self, cmp: Cmp, c: T) -> bool {
+        let mask = compare(&self.value(), cmp, c);
+        let all = mask.data().iter().all(|&m| m == T::ONE);
+        let guard = Guard {
+            cmp,
+            c,
+            at: Location::caller(),
+        };
+        self.tape.push_node(
+            Op::Guard(Box::new(guard)),
+            smallvec::smallvec![self.index],
+            mask,
+            false,
+        );
+        all
+    }
+}
+
+/// A node's value recomputed from its inputs' values; `shape` is the
+/// recorded output shape (what shape-changing ops need).
+fn forward<T: Real>(op: &Op<T>, x: &[&Tensor<T>], shape: &[usize]) -> Tensor<T> {
+    match op {
+        Op::Leaf | Op::Constant => unreachable!("inputs have no parents"),
+        Op::Add => x[0].add(x[1]),
+        Op::Sub => x[0].sub(x[1]),
+        Op::Mul => x[0].mul(x[1]),
+        Op::Div => x[0].div(x[1]),
+        Op::Pow => x[0].pow(x[1]),
+        Op::Maximum => x[0].maximum(x[1]),
+        Op::Minimum => x[0].minimum(x[1]),
+        Op::Neg => x[0].neg(),
+        Op::AddScalar(c) => x[0].add_scalar(*c),
+        Op::Scale(c) => x[0].scale(*c),
+        Op::Powf(p) => x[0].powf(*p),
+        Op::Exp => x[0].exp(),
+        Op::Ln => x[0].ln(),
+        Op::Sqrt => x[0].sqrt(),
+        Op::Tanh => x[0].tanh(),
+        Op::Sigmoid => x[0].sigmoid(),
+        Op::Sin => x[0].sin(),
+        Op::Cos => x[0].cos(),
+        Op::Abs => x[0].abs(),
+        Op::Relu => x[0].relu(),
+        Op::Clamp(lo, hi) => x[0].clamp(*lo, *hi),
+        Op::Where(mask) => mask.where_cond(x[0], x[1]),
+        Op::Sum { axes, keepdim } => x[0].sum_resolved(axes, *keepdim),
+        Op::Extremum {
+            axes,
+            keepdim,
+            is_max,
+        } => x[0].extremum_resolved("replay", axes, *keepdim, *is_max),
+        Op::LogSumExp { axes, keepdim } => x[0].logsumexp_resolved(axes, *keepdim),
+        Op::Softmax(axis) => x[0].softmax_resolved(*axis),
+        Op::LogSoftmax(axis) => x[0].log_softmax_resolved(*axis),
+        Op::SumTo => x[0].sum_to(shape),
+        Op::BroadcastTo => x[0].broadcast_to(shape),
+        Op::Reshape => x[0].reshape(shape),
+        Op::Permute(perm) => x[0].permute_resolved(perm),
+        Op::Narrow { axis, start } => x[0].narrow_resolved(*axis, *start, shape[*axis]),
+        Op::Pad { axis, start } => x[0].pad_resolved(*axis, *start, shape[*axis]),
+        Op::Concat(axis) => Tensor::concat(x, *axis as isize),
+        Op::MatMul { ta, tb } => x[0].mm_ex(x[1], *ta, *tb),
+        Op::IndexSelect { axis, idx } => x[0].index_select_resolved(*axis, idx),
+        Op::IndexAdd { axis, idx } => x[0].index_add_into_resolved(*axis, idx, shape[*axis]),
+        Op::Gather { axis, index } => x[0].gather_resolved(*axis, index),
+        Op::ScatterAdd { axis, index } => x[0].scatter_add_into_resolved(*axis, index, shape),
+        Op::Unfold(g, pad) => x[0].unfold_geom(g, *pad),
+        Op::Fold(g) => x[0].fold_geom(g),
+        Op::Custom(c) => c.0.forward_values(x),
+        Op::Checkpoint(seg) => {
+            let scratch = TensorTape::new();
+            let vars: Vec<_> = x.iter().map(|v| scratch.constant((*v).clone())).collect();
+            (seg.0)(&vars).value()
+        }
+        Op::Guard(g) => compare(x[0], g.cmp, g.c),
+    }
+}
+
+impl<T: Real> TensorTape<T> {
+    /// Recomputes every recorded value for new values of some inputs
+    /// (leaves or constants: parameters, a data batch), in recording order,
+    /// without re-recording. Sweep afterwards as usual; the gradients are
+    /// those a fresh recording would give. Refused, before anything changes
+    /// when possible, for a new input shape or when a recorded comparison
+    /// (`guard_lt`/`guard_gt`) comes out differently (values recomputed
+    /// before that point are kept; re-record then).
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let w = tape.leaf(Tensor::from_vec(vec![1.0_f64, 2.0], &[2]));
+    /// let loss = w.square().sum();
+    /// assert_eq!(loss.backward()[w].to_vec(), vec![2.0, 4.0]);
+    /// tape.replay(&[(w, Tensor::from_vec(vec![3.0, -1.0], &[2]))]).unwrap();
+    /// assert_eq!(loss.item(), 10.0);
+    /// assert_eq!(loss.backward()[w].to_vec(), vec![6.0, -2.0]);
+    /// ```
+    pub fn replay(&self, inputs: &[(TensorVar<'_, T>, Tensor<T>)]) -> Result<(), ReplayError> {
+        let mut inner = self.inner.borrow_mut();
+        for (v, t) in inputs {
+            let node = &inner.nodes[v.index as usize];
+            if !node.parents.is_empty() || !matches!(node.op, Op::Leaf | Op::Constant) {
+                return Err(ReplayError::NotAnInput {
+                    node: v.index as usize,
+                });
+            }
+            if node.value.shape() != t.shape() {
+                return Err(ReplayError::Shape {
+                    node: v.index as usize,
+                    recorded: node.value.shape().to_vec(),
+                    given: t.shape().to_vec(),
+                });
+            }
+        }
+        for (v, t) in inputs {
+            inner.nodes[v.index as usize].value = t.clone();
+        }
+        for i in 0..inner.nodes.len() {
+            if inner.nodes[i].parents.is_empty() {
+                continue;
+            }
+            let value = {
+                let node = &inner.nodes[i];
+                let x: Vec<&Tensor<T>> = node
+                    .parents
+                    .iter()
+                    .map(|&p| &inner.nodes[p as usize].value)
+                    .collect();
+                forward(&node.op, &x, node.value.shape())
+            };
+            if let Op::Guard(g) = &inner.nodes[i].op {
+                if value != inner.nodes[i].value {
+                    return Err(ReplayError::BranchChanged {
+                        node: i,
+                        location: g.at,
+                    });
+                }
+            }
+            inner.nodes[i].value = value;
+        }
+        Ok(())
+    }
+}
