@@ -1,7 +1,8 @@
 //! Tensor workloads T2 and T3 of WORKLOADS.md.
 //!
 //! `T3/iter`: 1000 x (tanh, scale, add) on a 16-element tensor plus sum and
-//! backward (3001 recorded ops). `T2/step`: one SGD step of the
+//! backward (3001 recorded ops); `T3/replay`: the same from one recording,
+//! replayed (values recomputed, no re-recording) and swept. `T2/step`: one SGD step of the
 //! 784-1024-1024-10 MLP at batch 256. `T2/matmul`: the eight `gemm` calls
 //! of that step (3 forward, 5 backward) on the same shapes and strides, with
 //! nothing else: the ceiling `T2/step` can approach.
@@ -23,6 +24,22 @@ fn t3(c: &mut Criterion) {
     let mut tape = TensorTape::new();
     g.bench_function("iter", |b| {
         b.iter(|| black_box(t3_iter(&mut tape, black_box(&x))))
+    });
+    // Record once, then replay the recorded tape for the input and sweep.
+    let tape = TensorTape::new();
+    let leaf = tape.leaf(x.clone());
+    let mut y = leaf;
+    for _ in 0..1000 {
+        y = y + y.tanh() * 0.001;
+    }
+    let loss = y.sum();
+    g.bench_function("replay", |b| {
+        b.iter(|| {
+            tape.replay(&[(leaf, black_box(&x).clone())])
+                .expect("no branches");
+            let mut grads = loss.backward();
+            black_box(grads.take(leaf))
+        })
     });
     g.finish();
 }

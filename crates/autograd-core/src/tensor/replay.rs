@@ -221,7 +221,9 @@ fn forward<T: Real>(op: &Op<T>, x: &[&Tensor<T>], shape: &[usize]) -> Tensor<T> 
 impl<T: Real> TensorTape<T> {
     /// Recomputes every recorded value for new values of some inputs
     /// (leaves or constants: parameters, a data batch), in recording order,
-    /// without re-recording. Sweep afterwards as usual; the gradients are
+    /// without re-recording. Index tensors (`gather`, `index_select`,
+    /// `scatter_add`) and `where_cond` masks are part of the recording, not
+    /// inputs: pass labels that change as data (one-hot) to replay them. Sweep afterwards as usual; the gradients are
     /// those a fresh recording would give. Refused, before anything changes
     /// when possible, for a new input shape or when a recorded comparison
     /// (`guard_lt`/`guard_gt`) comes out differently (values recomputed
