@@ -2,13 +2,68 @@
 //! Wengert list before and after the reverse sweep, the sweep itself one
 //! adjoint update at a time, and the graph in Graphviz DOT form.
 //!
-//! Run: `cargo run --example wengert`
+//! `--xor`: the same for one training row of the article's XOR network
+//! (input (1, 0), target 1, the article's initial weights): the forward pass,
+//! the loss, and every adjoint the sweep computes, with the article's
+//! hand-written d_output and d_hidden next to them.
+//!
+//! Run: `cargo run --example wengert [-- --xor]`
 //! (`cargo run --example wengert -- --dot > tape.dot` prints only the graph;
 //! `dot -Tsvg tape.dot -o tape.svg` renders it.)
 
 use autograd::Tape;
 
+/// One XOR row on a traced tape, printed with the article's formulas.
+fn xor_row() {
+    let w1 = [
+        [0.417022004702574, 0.7203244934421581],
+        [0.00011437481734488664, 0.30233257263183977],
+    ];
+    let w2 = [0.14675589081711304, 0.0923385947687978];
+    let (x, target) = ([1.0, 0.0], 1.0);
+    let tape = Tape::traced();
+    let w = [
+        [
+            tape.var(w1[0][0]).named("w00"),
+            tape.var(w1[0][1]).named("w01"),
+        ],
+        [
+            tape.var(w1[1][0]).named("w10"),
+            tape.var(w1[1][1]).named("w11"),
+        ],
+    ];
+    let u = [tape.var(w2[0]).named("u0"), tape.var(w2[1]).named("u1")];
+    let z = [0, 1].map(|j| x[0] * w[0][j] + x[1] * w[1][j]);
+    let h = [z[0].sigmoid().named("h0"), z[1].sigmoid().named("h1")];
+    let o_in = (h[0] * u[0] + h[1] * u[1]).named("o_in");
+    let o = o_in.sigmoid().named("out");
+    let loss = ((target - o).square() * 0.5).named("loss");
+    let g = loss.backward();
+    println!("One XOR row: x = (1, 0), target 1, the article's initial weights\n");
+    println!("{}", tape.wengert(Some(&g)));
+    let out = o.value();
+    let d_output = (target - out) * out * (1.0 - out);
+    println!("The article's d_output = (y - out) * out * (1 - out) = {d_output:.9}");
+    println!(
+        "  the tape's adjoint of o_in (the output's pre-activation) = {:.9}",
+        g[o_in]
+    );
+    for j in 0..2 {
+        let hj = h[j].value();
+        let d_hidden = d_output * w2[j] * hj * (1.0 - hj);
+        println!(
+            "The article's d_hidden[{j}] = d_output * w2[{j}] * h{j} * (1 - h{j}) = {d_hidden:.9}; the tape's adjoint of z{j}: {:.9}",
+            g[z[j]]
+        );
+    }
+    println!("(the tape's adjoints are d loss / d node; the article's deltas are their negatives)");
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "--xor") {
+        xor_row();
+        return;
+    }
     let only_dot = std::env::args().any(|a| a == "--dot");
     let tape = Tape::traced();
     let x = tape.var(0.5).named("x");

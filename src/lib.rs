@@ -24,3 +24,13 @@ pub use autograd_nn as nn;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The book's chapters: every Rust block in them runs as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/01-xor-by-hand.md")]
+pub struct BookChapter1;
+
+/// See [`BookChapter1`].
+#[cfg(doctest)]
+#[doc = include_str!("../docs/02-xor-on-the-tape.md")]
+pub struct BookChapter2;

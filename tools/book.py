@@ -1,0 +1,62 @@
+"""Regenerates every program output quoted in the book (docs/*.md).
+
+A chapter marks an output block like this:
+
+    <!-- output: cargo run -q --example wengert -- --xor -->
+    ```text
+    ...what the command prints...
+    ```
+    <!-- end output -->
+
+`python3 tools/book.py` runs each command from the repository root and
+writes its output between the markers; `python3 tools/book.py --check`
+changes nothing and fails if any quoted output differs from what the
+command prints now (.ci/run runs the check). Only deterministic programs
+are quoted this way; timings are quoted from docs/performance.md.
+"""
+import pathlib
+import re
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BLOCK = re.compile(
+    r"(<!-- output: (?P<cmd>.+?) -->\n```text\n)(?P<body>.*?)(```\n<!-- end output -->)",
+    re.S,
+)
+
+
+def run(cmd: str) -> str:
+    out = subprocess.run(cmd, shell=True, cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"book: `{cmd}` failed:\n{out.stderr}")
+    return out.stdout if out.stdout.endswith("\n") else out.stdout + "\n"
+
+
+def main() -> None:
+    check = "--check" in sys.argv
+    stale = []
+    for path in sorted((ROOT / "docs").glob("*.md")):
+        text = path.read_text()
+        cache = {}
+
+        def fill(m: re.Match) -> str:
+            cmd = m.group("cmd")
+            if cmd not in cache:
+                cache[cmd] = run(cmd)
+            if cache[cmd] != m.group("body"):
+                stale.append(f"{path.relative_to(ROOT)}: {cmd}")
+            return m.group(1) + cache[cmd] + m.group(4)
+
+        new = BLOCK.sub(fill, text)
+        if not check and new != text:
+            path.write_text(new)
+    if check and stale:
+        sys.exit("book: quoted output differs from what the program prints now "
+                 "(run `python3 tools/book.py`):\n  " + "\n  ".join(stale))
+    print(f"book: {'checked' if check else 'regenerated'} the quoted outputs"
+          + (f" ({len(stale)} updated)" if stale and not check else ""))
+
+
+if __name__ == "__main__":
+    main()
