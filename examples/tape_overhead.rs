@@ -13,7 +13,6 @@
 mod seed;
 
 #[path = "../benches/common/digits.rs"]
-#[allow(dead_code)]
 mod digits;
 
 use std::hint::black_box;
