@@ -22,11 +22,13 @@
 #![warn(missing_docs)]
 
 pub mod forward;
+mod generic;
 pub mod gradcheck;
 mod real;
 pub mod scalar;
 pub mod tensor;
 
+pub use generic::{derivative, Scalar};
 pub use gradcheck::{gradcheck, GradCheck, GradCheckError, GradCheckReport};
 pub use real::Real;
 pub use scalar::{GradientError, Gradients, Tape, Var};
