@@ -32,6 +32,7 @@ mod index;
 mod linalg;
 mod operators;
 mod param;
+pub(crate) mod pool;
 mod reduce;
 mod replay;
 mod shape;
