@@ -3,17 +3,11 @@
 use autograd_core::tensor::Phase;
 use autograd_core::{Tensor, TensorTape};
 
+mod common;
+
 /// The line of this file holding `text` (which must occur once).
 fn line_of(text: &str) -> u32 {
-    let src = include_str!("tape_tools.rs");
-    let hits: Vec<usize> = src
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.trim() == text)
-        .map(|(i, _)| i + 1)
-        .collect();
-    assert_eq!(hits.len(), 1, "{text} must occur once");
-    hits[0] as u32
+    common::line_of(include_str!("tape_tools.rs"), text)
 }
 
 #[test]

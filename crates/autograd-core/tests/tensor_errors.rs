@@ -31,17 +31,11 @@ fn panic_of(f: impl FnOnce()) -> (String, String, u32) {
     (msg, file, line)
 }
 
+mod common;
+
 /// The line of this file holding `text` (which must occur once).
 fn line_of(text: &str) -> u32 {
-    let src = include_str!("tensor_errors.rs");
-    let hits: Vec<usize> = src
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.trim() == text)
-        .map(|(i, _)| i + 1)
-        .collect();
-    assert_eq!(hits.len(), 1, "{text} must occur once");
-    hits[0] as u32
+    common::line_of(include_str!("tensor_errors.rs"), text)
 }
 
 #[test]

@@ -296,6 +296,15 @@ pub(crate) struct Inner<T: Real> {
     id: u64,
 }
 
+impl<T: Real> Inner<T> {
+    /// Appends a node; its index.
+    fn push(&mut self, node: Node<T>) -> u32 {
+        let index = u32::try_from(self.nodes.len()).expect("tensor tape: more than 2^32 nodes");
+        self.nodes.push(node);
+        index
+    }
+}
+
 /// A tape that records tensor operations for reverse-mode differentiation.
 ///
 /// Record a computation through [`TensorVar`] handles, then ask for
@@ -477,9 +486,7 @@ impl<T: Real> TensorTape<T> {
         value: Tensor<T>,
         requires_grad: bool,
     ) -> TensorVar<'_, T> {
-        let mut inner = self.inner.borrow_mut();
-        let index = u32::try_from(inner.nodes.len()).expect("tensor tape: more than 2^32 nodes");
-        inner.nodes.push(Node {
+        let index = self.inner.borrow_mut().push(Node {
             op,
             parents,
             value,
@@ -488,8 +495,8 @@ impl<T: Real> TensorTape<T> {
         TensorVar { tape: self, index }
     }
 
-    /// Records an operation's result: as a node with its parents when any of
-    /// them needs a gradient, else as a constant (nothing to sweep).
+    /// Records an operation's result with its parents; it needs a gradient
+    /// when any parent does.
     #[track_caller]
     pub(crate) fn record(
         &self,
@@ -510,14 +517,12 @@ impl<T: Real> TensorTape<T> {
             .any(|p| inner.nodes[p.index as usize].requires_grad);
         // Ops on constants keep their op and parents too (the sweep skips
         // them by `requires_grad`): a replay with new data recomputes them.
-        let node = Node {
+        let index = inner.push(Node {
             op,
             parents: parents.iter().map(|p| p.index).collect(),
             value,
             requires_grad,
-        };
-        let index = u32::try_from(inner.nodes.len()).expect("tensor tape: more than 2^32 nodes");
-        inner.nodes.push(node);
+        });
         TensorVar { tape: self, index }
     }
 
@@ -538,11 +543,9 @@ impl<T: Real> TensorTape<T> {
             self.timed_unary(op.name(), inner.nodes.len(), &input.value, f)
         };
         let requires_grad = inner.nodes[x as usize].requires_grad;
-        let parents = smallvec::smallvec![x];
-        let index = u32::try_from(inner.nodes.len()).expect("tensor tape: more than 2^32 nodes");
-        inner.nodes.push(Node {
+        let index = inner.push(Node {
             op,
-            parents,
+            parents: smallvec::smallvec![x],
             value,
             requires_grad,
         });
