@@ -21,7 +21,7 @@ use crate::Real;
 /// a tight loop (contiguous or constant on each side, so it vectorises); the
 /// outer dimensions advance an odometer.
 #[track_caller]
-pub(crate) fn zip_broadcast<A: Copy, B: Copy, R: Copy + 'static>(
+pub(crate) fn zip_broadcast<A: Copy, B: Copy, R: Copy>(
     op: &str,
     a: &Tensor<A>,
     b: &Tensor<B>,

@@ -32,7 +32,6 @@ mod index;
 mod linalg;
 mod operators;
 mod param;
-pub(crate) mod pool;
 mod reduce;
 mod replay;
 mod shape;

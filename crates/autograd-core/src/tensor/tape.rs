@@ -271,7 +271,7 @@ fn accumulate<T: Real, V: Algebra<T>>(
     slot: &mut Option<V>,
     grad: V,
     shape: &[usize],
-    add_in_place: impl FnOnce(&mut V, V),
+    add_in_place: impl FnOnce(&mut V, &V),
 ) {
     let grad = if !grad.has_shape(shape) {
         grad.sum_to(shape)
@@ -280,7 +280,7 @@ fn accumulate<T: Real, V: Algebra<T>>(
     };
     match slot {
         None => *slot = Some(grad),
-        Some(acc) => add_in_place(acc, grad),
+        Some(acc) => add_in_place(acc, &grad),
     }
 }
 
@@ -458,14 +458,6 @@ impl<T: Real> TensorTape<T> {
         tools.locations.clear();
         tools.anomaly = None;
         let inner = self.inner.get_mut();
-        // Large values go back to the buffer pool for the next recording
-        // (a check per node; small ones are freed as usual, which is faster).
-        for node in inner.nodes.iter_mut() {
-            if super::pool::worth_pooling::<T>(node.value.numel()) {
-                let empty = Tensor::from_parts(Shape::from_slice(&[0]), Vec::new());
-                std::mem::replace(&mut node.value, empty).recycle();
-            }
-        }
         inner.nodes.clear();
         inner.id = fresh_id();
     }
@@ -895,17 +887,12 @@ impl<T: Real> TensorTape<T> {
                 }
                 if nodes[p].requires_grad {
                     accumulate(&mut adj[p], gk, nodes[p].value.shape(), |acc, g| {
-                        acc.add_assign_same(&g);
-                        g.recycle();
+                        acc.add_assign_same(g)
                     });
                 }
             });
             if let Some(start) = start {
                 self.note_backward_time(node.op.name(), start);
-            }
-            // This node's adjoint has been passed on: its buffer can be reused.
-            if super::pool::worth_pooling::<T>(g.numel()) {
-                g.recycle();
             }
         }
         adj.clear();
@@ -980,7 +967,9 @@ impl<T: Real> TensorTape<T> {
                 let p = parents[k];
                 if need[k] {
                     let shape = self.with_node(p, |n| Shape::from_slice(n.value.shape()));
-                    accumulate(&mut adj[p as usize], gk, &shape, |acc, g| *acc = acc.add(g));
+                    accumulate(&mut adj[p as usize], gk, &shape, |acc, g| {
+                        *acc = acc.add(*g)
+                    });
                 }
             });
         }

@@ -72,10 +72,7 @@ impl<T: Copy> Tensor<T> {
     /// let t = autograd_core::Tensor::full(&[2, 2], 7.0_f32);
     /// assert_eq!(t.to_vec(), vec![7.0; 4]);
     /// ```
-    pub fn full(shape: &[usize], value: T) -> Self
-    where
-        T: 'static,
-    {
+    pub fn full(shape: &[usize], value: T) -> Self {
         Self::filled(Shape::from_slice(shape), value)
     }
 
@@ -100,51 +97,15 @@ impl<T: Copy> Tensor<T> {
     /// A tensor from an iterator of exactly its element count. Iterators
     /// that know their length (maps and zips over slices) fill one
     /// allocation directly: no intermediate `Vec`.
-    pub(crate) fn from_exact_iter(shape: Shape, iter: impl Iterator<Item = T>) -> Self
-    where
-        T: 'static,
-    {
-        let n = numel(&shape);
-        if super::pool::worth_pooling::<T>(n) {
-            if let Some(data) = super::pool::take::<T>(n) {
-                return Self::fill_pooled(shape, data, iter);
-            }
-        }
+    pub(crate) fn from_exact_iter(shape: Shape, iter: impl Iterator<Item = T>) -> Self {
         let data: Arc<[T]> = iter.collect();
-        debug_assert_eq!(data.len(), n);
+        debug_assert_eq!(data.len(), numel(&shape));
         Tensor { shape, data }
-    }
-
-    #[inline(never)]
-    fn fill_pooled(shape: Shape, mut data: Arc<[T]>, iter: impl Iterator<Item = T>) -> Self {
-        {
-            let buf = Arc::get_mut(&mut data).expect("pooled buffers are unshared");
-            for (d, v) in buf.iter_mut().zip(iter) {
-                *d = v;
-            }
-        }
-        Tensor { shape, data }
-    }
-
-    /// Hands the buffer back to the per-thread pool if nothing else shares
-    /// it (the tape does this when it is cleared and after the sweep has
-    /// used a gradient).
-    #[inline]
-    pub(crate) fn recycle(self)
-    where
-        T: 'static,
-    {
-        if super::pool::worth_pooling::<T>(self.data.len()) {
-            super::pool::give(self.data)
-        }
     }
 
     /// `n` copies of `value` in one allocation, for kernels that then write
     /// through [`Tensor::data_mut`] (unshared, so no copy).
-    pub(crate) fn filled(shape: Shape, value: T) -> Self
-    where
-        T: 'static,
-    {
+    pub(crate) fn filled(shape: Shape, value: T) -> Self {
         let n = numel(&shape);
         Self::from_exact_iter(shape, std::iter::repeat_n(value, n))
     }
@@ -280,7 +241,7 @@ impl<T: Copy> Tensor<T> {
     /// let t = autograd_core::Tensor::from_vec(vec![1.5_f32, -2.0], &[2]);
     /// assert_eq!(t.map(|x| x > 0.0).to_vec(), vec![true, false]);
     /// ```
-    pub fn map<U: Copy + 'static>(&self, f: impl Fn(T) -> U) -> Tensor<U> {
+    pub fn map<U: Copy>(&self, f: impl Fn(T) -> U) -> Tensor<U> {
         Tensor::from_exact_iter(
             Shape::from_slice(&self.shape),
             self.data.iter().map(|&x| f(x)),
