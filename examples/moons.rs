@@ -67,16 +67,7 @@ pub fn train(
 /// Fraction of points classified right.
 pub fn accuracy(model: &Sequential<f32>, x: &Tensor<f32>, y: &Tensor<usize>) -> f64 {
     let tape = TensorTape::new();
-    let pred = model
-        .forward(tape.constant(x.clone()))
-        .value()
-        .argmax(1, false);
-    pred.data()
-        .iter()
-        .zip(y.data())
-        .filter(|(a, b)| a == b)
-        .count() as f64
-        / y.numel() as f64
+    autograd::nn::accuracy(&model.forward(tape.constant(x.clone())).value(), y)
 }
 
 /// The plane coloured by the predicted class, with the points on top.

@@ -60,17 +60,7 @@ pub fn step(
 /// Fraction of rows whose largest logit is the label.
 pub fn accuracy(model: &Sequential<f32>, x: &Tensor<f32>, y: &Tensor<usize>) -> f64 {
     let tape = TensorTape::new();
-    let pred = model
-        .forward(tape.constant(x.clone()))
-        .value()
-        .argmax(1, false);
-    let right = pred
-        .data()
-        .iter()
-        .zip(y.data())
-        .filter(|(p, t)| p == t)
-        .count();
-    right as f64 / y.numel() as f64
+    autograd::nn::accuracy(&model.forward(tape.constant(x.clone())).value(), y)
 }
 
 /// One epoch of shuffled batches of 32; returns the mean batch loss.

@@ -52,8 +52,8 @@ pub use layers::{
     mlp, Activation, Dropout, Embedding, Flatten, Gelu, LayerNorm, Linear, Relu, Sigmoid, Tanh,
 };
 pub use loss::{
-    binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss, nll_loss,
-    Reduction,
+    accuracy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss,
+    nll_loss, Reduction,
 };
 pub use module::{LoadError, Module, ParamGrads, Sequential};
 pub use optim::{

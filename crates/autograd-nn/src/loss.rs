@@ -216,3 +216,31 @@ pub fn cross_entropy<'t, T: Real>(
     };
     reduce(per_row, r)
 }
+
+/// The fraction of rows of `logits` (`[batch, classes]`) whose largest
+/// entry is at the row's label: classification accuracy (no gradient).
+///
+/// ```
+/// use autograd_core::Tensor;
+/// let logits = Tensor::from_vec(vec![0.1_f32, 0.9, 0.8, 0.2, 0.3, 0.7], &[3, 2]);
+/// let labels = Tensor::from_vec(vec![1_usize, 0, 0], &[3]);
+/// assert!((autograd_nn::accuracy(&logits, &labels) - 2.0 / 3.0).abs() < 1e-12);
+/// ```
+#[track_caller]
+pub fn accuracy<T: Real>(logits: &Tensor<T>, labels: &Tensor<usize>) -> f64 {
+    let (n, _) = logits_2d("accuracy", logits.shape());
+    if labels.shape() != [n] {
+        panic!(
+            "accuracy: labels must have shape [{n}], got {:?}",
+            labels.shape()
+        );
+    }
+    let pred = logits.argmax(1, false);
+    let right = pred
+        .data()
+        .iter()
+        .zip(labels.data())
+        .filter(|(p, t)| p == t)
+        .count();
+    right as f64 / n.max(1) as f64
+}
