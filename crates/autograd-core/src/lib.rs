@@ -25,12 +25,14 @@ pub mod forward;
 mod generic;
 pub mod gradcheck;
 mod real;
+mod replay;
 pub mod scalar;
 pub mod tensor;
 
 pub use generic::{derivative, Scalar};
 pub use gradcheck::{gradcheck, GradCheck, GradCheckError, GradCheckReport};
 pub use real::Real;
+pub use replay::ReplayError;
 pub use scalar::{GradientError, Gradients, Tape, Var};
 pub use tensor::{
     tensor_gradcheck, tensor_gradcheck_with, Algebra, Conv2d, CustomOp, Element, Parameter, Shape,

@@ -2,17 +2,29 @@
 //! reaches a steady state with no allocation per step.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 use autograd_core::{Gradients, Tape};
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    // Per thread: the test harness and the other tests allocate on their own
+    // threads at times of their own.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count() {
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.alloc(layout) }
     }
@@ -21,7 +33,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -39,7 +51,7 @@ fn optimisation_loop_allocates_nothing_after_the_first_steps() {
     let mut grads = Gradients::new();
     let mut per_step = Vec::with_capacity(200);
     for _ in 0..200 {
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        let before = allocations();
         {
             let w0 = tape.var(w[0]);
             let w1 = tape.var(w[1]);
@@ -52,7 +64,7 @@ fn optimisation_loop_allocates_nothing_after_the_first_steps() {
             w[1] -= 0.5 * grads[w1];
         }
         tape.clear();
-        per_step.push(ALLOCATIONS.load(Ordering::Relaxed) - before);
+        per_step.push(allocations() - before);
     }
     assert!(per_step[0] > 0, "the first step allocates the tape");
     assert!(
@@ -60,4 +72,56 @@ fn optimisation_loop_allocates_nothing_after_the_first_steps() {
         "allocations per step: {per_step:?}"
     );
     assert!(w[0] > 1.0, "and it did learn: {w:?}");
+}
+
+#[test]
+fn replaying_a_recorded_tape_allocates_nothing() {
+    // The same loss, recorded once on a traced tape and then replayed for
+    // every new parameter value: no allocation at all after the recording,
+    // and the same trajectory, bit for bit, as re-recording every step.
+    let data = [(0.0, 0.1), (1.0, 0.4), (2.0, 0.8), (3.0, 0.9)];
+    fn record<'t>(tape: &'t Tape, w: [f64; 2], data: &[(f64, f64)]) -> [autograd_core::Var<'t>; 3] {
+        let w0 = tape.var(w[0]);
+        let w1 = tape.var(w[1]);
+        let mut loss = tape.constant(0.0);
+        for &(x, y) in data {
+            loss += ((w0 * x + w1).sigmoid() - y).square();
+        }
+        [w0, w1, loss]
+    }
+    // Started on the side of zero each w0 x + w1 ends on, so the guard in
+    // sigmoid never sees a sign change.
+    let start = [0.5, -1.0];
+    let mut replayed = Vec::with_capacity(200);
+    {
+        let mut w = start;
+        let tape = Tape::traced();
+        let [w0, w1, loss] = record(&tape, w, &data);
+        let mut grads = Gradients::new();
+        tape.gradient_into(loss, &mut grads);
+        let before = allocations();
+        for _ in 0..200 {
+            w[0] -= 0.5 * grads[w0];
+            w[1] -= 0.5 * grads[w1];
+            tape.replay(&[(w0, w[0]), (w1, w[1])])
+                .expect("no sign change of w0 x + w1 in this run");
+            tape.gradient_into(loss, &mut grads);
+            replayed.push((w, loss.value()));
+        }
+        assert_eq!(allocations() - before, 0, "allocations in 200 replays");
+    }
+    let mut w = start;
+    let mut tape = Tape::new();
+    for (step, &(w_replayed, loss_replayed)) in replayed.iter().enumerate() {
+        let [w0, w1, loss] = record(&tape, w, &data);
+        let g = loss.backward();
+        w[0] -= 0.5 * g[w0];
+        w[1] -= 0.5 * g[w1];
+        tape.clear();
+        let [w0, w1, loss] = record(&tape, w, &data);
+        let _ = (w0, w1);
+        assert_eq!((w, loss.value()), (w_replayed, loss_replayed), "step {step}");
+        tape.clear();
+    }
+    assert!(replayed[199].1 < replayed[0].1 * 0.5, "it trains: {:?}", (replayed[0], replayed[199]));
 }

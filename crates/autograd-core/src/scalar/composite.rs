@@ -18,7 +18,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// assert_eq!(s.backward()[x], 0.25);
     /// ```
     pub fn sigmoid(self) -> Self {
-        if self.value >= T::ZERO {
+        if !self.guard_lt(T::ZERO) {
             (-self).exp().add_scalar(T::ONE).rdiv_scalar(T::ONE)
         } else {
             let e = self.exp();
@@ -36,34 +36,11 @@ impl<'t, T: Real> Var<'t, T> {
     /// assert_eq!(y.backward()[x], 1.0);
     /// ```
     pub fn softplus(self) -> Self {
-        if self.value > T::ZERO {
+        if self.guard_gt(T::ZERO) {
             self + (-self).exp().ln_1p()
         } else {
             self.exp().ln_1p()
         }
-    }
-
-    /// max(x, 0), written as x times a 0/1 mask read off the value. The mask is
-    /// a constant, so the derivative is 1 for x > 0 and 0 for x <= 0 (the
-    /// subgradient PyTorch uses at 0).
-    ///
-    /// ```
-    /// let tape = autograd_core::Tape::new();
-    /// let x = tape.var(-2.0);
-    /// assert_eq!(x.relu().value(), 0.0);
-    /// assert_eq!(x.relu().backward()[x], 0.0);
-    /// ```
-    pub fn relu(self) -> Self {
-        let mask = if self.value > T::ZERO {
-            T::ONE
-        } else {
-            T::ZERO
-        };
-        self.unary(
-            self.value * mask,
-            mask,
-            super::trace::Op::MulConst(mask.to_f64()),
-        )
     }
 
     /// x^2 (same as `powi(2)`).
@@ -121,10 +98,10 @@ pub fn logsumexp<'t, T: Real>(xs: &[Var<'t, T>]) -> Var<'t, T> {
             "logsumexp: empty slice of variables (the log of an empty sum is -inf and has no tape)"
         );
     }
-    let mut m = xs[0].value;
+    let mut m = xs[0].value();
     for x in &xs[1..] {
-        if x.value > m {
-            m = x.value;
+        if x.value() > m {
+            m = x.value();
         }
     }
     // An infinite maximum would turn x - m into NaN; the shift is only for

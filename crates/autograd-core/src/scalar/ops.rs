@@ -18,6 +18,123 @@ use super::tape::Var;
 use super::trace::Op;
 use crate::Real;
 
+/// Every primitive's value and local partial derivatives, side by side: the
+/// one table that recording ([`Var`]'s methods below) and replay
+/// ([`super::Tape::replay`]) both read, so the two cannot disagree. `b` is the
+/// second argument of a binary operation and is ignored by unary ones.
+/// Constants carried by the operation are stored as `f64` for printing;
+/// `f32 -> f64 -> f32` is exact, so no value changes on the way.
+#[inline(always)]
+pub(crate) fn local<T: Real>(op: Op, a: T, b: T) -> (T, [T; 2]) {
+    let k = T::from_f64;
+    let z = T::ZERO;
+    match op {
+        Op::Input | Op::Constant => (a, [z, z]),
+        Op::Add => (a + b, [T::ONE, T::ONE]),
+        Op::Sub => (a - b, [T::ONE, -T::ONE]),
+        Op::Mul => (a * b, [b, a]),
+        Op::Div => {
+            let q = a / b;
+            (q, [T::ONE / b, -q / b])
+        }
+        Op::Neg => (-a, [-T::ONE, z]),
+        Op::AddConst(c) => (a + k(c), [T::ONE, z]),
+        Op::SubConst(c) => (a - k(c), [T::ONE, z]),
+        Op::ConstSub(c) => (k(c) - a, [-T::ONE, z]),
+        Op::MulConst(c) => (a * k(c), [k(c), z]),
+        Op::DivConst(c) => (a / k(c), [T::ONE / k(c), z]),
+        Op::ConstDiv(c) => {
+            let q = k(c) / a;
+            (q, [-q / a, z])
+        }
+        Op::Exp => {
+            let e = a.exp();
+            (e, [e, z])
+        }
+        Op::Ln => (a.ln(), [T::ONE / a, z]),
+        Op::Ln1p => (a.ln_1p(), [T::ONE / (T::ONE + a), z]),
+        Op::Sqrt => {
+            let s = a.sqrt();
+            (s, [T::HALF / s, z])
+        }
+        Op::Powi(n) => {
+            let d = match n {
+                0 => z,
+                1 => T::ONE,
+                2 => T::TWO * a,
+                _ => T::from_i32(n) * a.powi(n - 1),
+            };
+            (a.powi(n), [d, z])
+        }
+        Op::PowConst(c) => {
+            let c = k(c);
+            let d = if c == z { z } else { c * a.powf(c - T::ONE) };
+            (a.powf(c), [d, z])
+        }
+        Op::Pow => {
+            let p = a.powf(b);
+            let da = if b == z { z } else { b * a.powf(b - T::ONE) };
+            let db = if a == z { z } else { p * a.ln() };
+            (p, [da, db])
+        }
+        Op::Sin => (a.sin(), [a.cos(), z]),
+        Op::Cos => (a.cos(), [-a.sin(), z]),
+        Op::Tan => {
+            let t = a.tan();
+            (t, [T::ONE + t * t, z])
+        }
+        Op::Tanh => {
+            let t = a.tanh();
+            (t, [T::ONE - t * t, z])
+        }
+        Op::Abs => {
+            let d = if a > z {
+                T::ONE
+            } else if a < z {
+                -T::ONE
+            } else if a == z {
+                z
+            } else {
+                a // NaN stays NaN
+            };
+            (a.abs(), [d, z])
+        }
+        Op::Relu => {
+            let mask = if a > z { T::ONE } else { z };
+            (a * mask, [mask, z])
+        }
+        Op::Max | Op::Min => {
+            let (v, da, db) = pick(a, b, matches!(op, Op::Max));
+            (v, [da, db])
+        }
+        Op::MaxConst(c) | Op::MinConst(c) => {
+            let (v, d, _) = pick(a, k(c), matches!(op, Op::MaxConst(_)));
+            (v, [d, z])
+        }
+        // A custom primitive's value and partials come from its caller;
+        // replay refuses tapes that hold one before reaching here.
+        Op::Custom(name) => unreachable!("custom primitive {name} has no entry in the table"),
+    }
+}
+
+impl<'t, T: Real> Var<'t, T> {
+    /// Records a unary primitive, its value and partial from [`local`].
+    /// `value()`, not the handle's copy: after a replay the handle is stale.
+    #[inline(always)]
+    fn apply1(self, op: Op) -> Self {
+        let (v, [d, _]) = local(op, self.value(), T::ZERO);
+        self.unary(v, d, op)
+    }
+
+    /// Records a binary primitive, its value and partials from [`local`].
+    #[inline(always)]
+    #[track_caller]
+    fn apply2(self, y: Self, op: Op) -> Self {
+        let (v, [da, db]) = local(op, self.value(), y.value());
+        self.binary(y, v, da, db, op)
+    }
+}
+
 impl<'t, T: Real> Var<'t, T> {
     /// e^x. d/dx = e^x.
     ///
@@ -28,8 +145,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn exp(self) -> Self {
-        let e = self.value.exp();
-        self.unary(e, e, Op::Exp)
+        self.apply1(Op::Exp)
     }
 
     /// Natural logarithm. d/dx = 1/x (NaN value for x < 0, -inf at 0).
@@ -41,7 +157,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn ln(self) -> Self {
-        self.unary(self.value.ln(), T::ONE / self.value, Op::Ln)
+        self.apply1(Op::Ln)
     }
 
     /// ln(1 + x), accurate for small x. d/dx = 1/(1 + x).
@@ -53,7 +169,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn ln_1p(self) -> Self {
-        self.unary(self.value.ln_1p(), T::ONE / (T::ONE + self.value), Op::Ln1p)
+        self.apply1(Op::Ln1p)
     }
 
     /// Square root. d/dx = 1/(2 sqrt(x)) (infinite at 0).
@@ -65,8 +181,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn sqrt(self) -> Self {
-        let s = self.value.sqrt();
-        self.unary(s, T::HALF / s, Op::Sqrt)
+        self.apply1(Op::Sqrt)
     }
 
     /// x^n for an integer n. d/dx = n x^(n-1).
@@ -78,14 +193,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn powi(self, n: i32) -> Self {
-        let x = self.value;
-        let d = match n {
-            0 => T::ZERO,
-            1 => T::ONE,
-            2 => T::TWO * x,
-            _ => T::from_i32(n) * x.powi(n - 1),
-        };
-        self.unary(x.powi(n), d, Op::Powi(n))
+        self.apply1(Op::Powi(n))
     }
 
     /// x^e where the exponent is a plain number or another variable (both
@@ -114,7 +222,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn sin(self) -> Self {
-        self.unary(self.value.sin(), self.value.cos(), Op::Sin)
+        self.apply1(Op::Sin)
     }
 
     /// Cosine. d/dx = -sin x.
@@ -126,7 +234,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn cos(self) -> Self {
-        self.unary(self.value.cos(), -self.value.sin(), Op::Cos)
+        self.apply1(Op::Cos)
     }
 
     /// Tangent. d/dx = 1 + tan^2 x.
@@ -138,8 +246,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn tan(self) -> Self {
-        let t = self.value.tan();
-        self.unary(t, T::ONE + t * t, Op::Tan)
+        self.apply1(Op::Tan)
     }
 
     /// Hyperbolic tangent. d/dx = 1 - tanh^2 x.
@@ -151,8 +258,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn tanh(self) -> Self {
-        let t = self.value.tanh();
-        self.unary(t, T::ONE - t * t, Op::Tanh)
+        self.apply1(Op::Tanh)
     }
 
     /// Absolute value. d/dx = sign(x), and 0 at x = 0.
@@ -164,17 +270,23 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn abs(self) -> Self {
-        let x = self.value;
-        let d = if x > T::ZERO {
-            T::ONE
-        } else if x < T::ZERO {
-            -T::ONE
-        } else if x == T::ZERO {
-            T::ZERO
-        } else {
-            x // NaN stays NaN
-        };
-        self.unary(x.abs(), d, Op::Abs)
+        self.apply1(Op::Abs)
+    }
+
+    /// max(x, 0). d/dx = 1 for x > 0 and 0 for x <= 0 (the subgradient
+    /// PyTorch uses at 0). A primitive rather than `x * mask`, so that a
+    /// replayed tape ([`super::Tape::replay`]) recomputes the mask from the
+    /// new value instead of keeping the recorded one.
+    ///
+    /// ```
+    /// let tape = autograd_core::Tape::new();
+    /// let x = tape.var(-2.0);
+    /// assert_eq!(x.relu().value(), 0.0);
+    /// assert_eq!(x.relu().backward()[x], 0.0);
+    /// ```
+    #[inline]
+    pub fn relu(self) -> Self {
+        self.apply1(Op::Relu)
     }
 
     /// The larger of two values (a variable or a plain number). The larger
@@ -264,15 +376,7 @@ impl<'t, T: Real> Exponent<'t, T> for Var<'t, T> {
     #[inline]
     #[track_caller]
     fn raise(self, base: Var<'t, T>) -> Var<'t, T> {
-        let (x, e) = (base.value, self.value);
-        let z = x.powf(e);
-        let dx = if e == T::ZERO {
-            T::ZERO
-        } else {
-            e * x.powf(e - T::ONE)
-        };
-        let de = if x == T::ZERO { T::ZERO } else { z * x.ln() };
-        base.binary(self, z, dx, de, Op::Pow)
+        base.apply2(self, Op::Pow)
     }
 }
 
@@ -280,9 +384,7 @@ impl<'t, T: Real> Operand<'t, T> for Var<'t, T> {
     #[inline]
     #[track_caller]
     fn extremum(self, a: Var<'t, T>, want_max: bool) -> Var<'t, T> {
-        let (v, da, db) = pick(a.value, self.value, want_max);
-        let op = if want_max { Op::Max } else { Op::Min };
-        a.binary(self, v, da, db, op)
+        a.apply2(self, if want_max { Op::Max } else { Op::Min })
     }
 }
 
@@ -297,7 +399,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn add_scalar(self, c: T) -> Self {
-        self.unary(self.value + c, T::ONE, Op::AddConst(c.to_f64()))
+        self.apply1(Op::AddConst(c.to_f64()))
     }
 
     /// x - c. d/dx = 1.
@@ -308,7 +410,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn sub_scalar(self, c: T) -> Self {
-        self.unary(self.value - c, T::ONE, Op::SubConst(c.to_f64()))
+        self.apply1(Op::SubConst(c.to_f64()))
     }
 
     /// c - x. d/dx = -1.
@@ -319,7 +421,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn rsub_scalar(self, c: T) -> Self {
-        self.unary(c - self.value, -T::ONE, Op::ConstSub(c.to_f64()))
+        self.apply1(Op::ConstSub(c.to_f64()))
     }
 
     /// x * c. d/dx = c.
@@ -330,7 +432,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn mul_scalar(self, c: T) -> Self {
-        self.unary(self.value * c, c, Op::MulConst(c.to_f64()))
+        self.apply1(Op::MulConst(c.to_f64()))
     }
 
     /// x / c. d/dx = 1/c.
@@ -341,7 +443,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn div_scalar(self, c: T) -> Self {
-        self.unary(self.value / c, T::ONE / c, Op::DivConst(c.to_f64()))
+        self.apply1(Op::DivConst(c.to_f64()))
     }
 
     /// c / x. d/dx = -c/x^2.
@@ -353,8 +455,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn rdiv_scalar(self, c: T) -> Self {
-        let q = c / self.value;
-        self.unary(q, -q / self.value, Op::ConstDiv(c.to_f64()))
+        self.apply1(Op::ConstDiv(c.to_f64()))
     }
 
     /// x^c for a plain number c. d/dx = c x^(c-1).
@@ -366,13 +467,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn pow_scalar(self, c: T) -> Self {
-        let x = self.value;
-        let d = if c == T::ZERO {
-            T::ZERO
-        } else {
-            c * x.powf(c - T::ONE)
-        };
-        self.unary(x.powf(c), d, Op::PowConst(c.to_f64()))
+        self.apply1(Op::PowConst(c.to_f64()))
     }
 
     /// max(x, c) for a plain number c (see [`Var::max`] for ties and NaN).
@@ -383,8 +478,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn max_scalar(self, c: T) -> Self {
-        let (v, d, _) = pick(self.value, c, true);
-        self.unary(v, d, Op::MaxConst(c.to_f64()))
+        self.apply1(Op::MaxConst(c.to_f64()))
     }
 
     /// min(x, c) for a plain number c (see [`Var::max`] for ties and NaN).
@@ -395,8 +489,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline]
     pub fn min_scalar(self, c: T) -> Self {
-        let (v, d, _) = pick(self.value, c, false);
-        self.unary(v, d, Op::MinConst(c.to_f64()))
+        self.apply1(Op::MinConst(c.to_f64()))
     }
 }
 
@@ -512,7 +605,7 @@ impl<'t, T: Real> Add for Var<'t, T> {
     #[inline]
     #[track_caller]
     fn add(self, y: Self) -> Self {
-        self.binary(y, self.value + y.value, T::ONE, T::ONE, Op::Add)
+        self.apply2(y, Op::Add)
     }
 }
 
@@ -522,7 +615,7 @@ impl<'t, T: Real> Sub for Var<'t, T> {
     #[inline]
     #[track_caller]
     fn sub(self, y: Self) -> Self {
-        self.binary(y, self.value - y.value, T::ONE, -T::ONE, Op::Sub)
+        self.apply2(y, Op::Sub)
     }
 }
 
@@ -532,7 +625,7 @@ impl<'t, T: Real> Mul for Var<'t, T> {
     #[inline]
     #[track_caller]
     fn mul(self, y: Self) -> Self {
-        self.binary(y, self.value * y.value, y.value, self.value, Op::Mul)
+        self.apply2(y, Op::Mul)
     }
 }
 
@@ -542,8 +635,7 @@ impl<'t, T: Real> Div for Var<'t, T> {
     #[inline]
     #[track_caller]
     fn div(self, y: Self) -> Self {
-        let q = self.value / y.value;
-        self.binary(y, q, T::ONE / y.value, -q / y.value, Op::Div)
+        self.apply2(y, Op::Div)
     }
 }
 
@@ -552,7 +644,7 @@ impl<'t, T: Real> Neg for Var<'t, T> {
     /// -x. Partial -1.
     #[inline]
     fn neg(self) -> Self {
-        self.unary(-self.value, -T::ONE, Op::Neg)
+        self.apply1(Op::Neg)
     }
 }
 

@@ -150,7 +150,8 @@ impl<T: Real> Tape<T> {
     /// SAFETY argument (for this and [`Tape::inner_mut`]): `Tape` is not
     /// `Sync` (it holds an `UnsafeCell`), so all access comes from one thread.
     /// The only `&mut Inner` is made inside `inner_mut`'s callers, which are
-    /// short, non-reentrant functions (`push`, `named`) that call no user
+    /// short, non-reentrant functions (`push`, `named`, `record_guard`,
+    /// `replay`) that call no user
     /// code and return no reference into the storage. Every `&Inner` from
     /// this function is used within one call of a crate method that records
     /// nothing while holding it. So a `&mut Inner` and any other reference
@@ -161,10 +162,11 @@ impl<T: Real> Tape<T> {
         unsafe { &*self.inner.get() }
     }
 
-    /// Exclusive access to the storage, for `push` and `named` only.
+    /// Exclusive access to the storage, for `push`, `named`, `record_guard`
+    /// and `replay` only.
     #[inline(always)]
     #[allow(clippy::mut_from_ref)]
-    fn inner_mut(&self) -> &mut Inner<T> {
+    pub(super) fn inner_mut(&self) -> &mut Inner<T> {
         // SAFETY: see `inner`; callers hold this only within their own body,
         // call nothing that reaches the tape, and create no other reference.
         unsafe { &mut *self.inner.get() }
@@ -449,6 +451,16 @@ impl<T: Real> Tape<T> {
 
     #[inline(always)]
     #[track_caller]
+    /// Keeps a guard on a traced tape; an untraced one cannot be replayed,
+    /// so it keeps nothing.
+    pub(super) fn record_guard(&self, mut guard: super::replay::Guard) {
+        let inner = self.inner_mut();
+        if let Some(trace) = inner.trace.as_mut() {
+            guard.after = inner.nodes.len() as u32;
+            trace.guards.push(guard);
+        }
+    }
+
     pub(crate) fn check_own(&self, v: Var<'_, T>, op: &str) {
         if !std::ptr::eq(self, v.tape) {
             different_tapes(op, self.id, v.tape.id);
@@ -500,18 +512,19 @@ pub struct Var<'t, T: Real = f64> {
 
 impl<T: Real> fmt::Debug for Var<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Var(v{} = {:?})", self.index, self.value)
+        write!(f, "Var(v{} = {:?})", self.index, self.value())
     }
 }
 
 impl<T: Real> fmt::Display for Var<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.value, f)
+        fmt::Display::fmt(&self.value(), f)
     }
 }
 
 impl<'t, T: Real> Var<'t, T> {
-    /// The value computed in the forward pass.
+    /// The value computed in the forward pass; on a traced tape, the latest
+    /// one ([`Tape::replay`] recomputes values).
     ///
     /// ```
     /// let tape = autograd_core::Tape::new();
@@ -519,7 +532,10 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     #[inline(always)]
     pub fn value(&self) -> T {
-        self.value
+        match &self.tape.inner().trace {
+            None => self.value,
+            Some(trace) => trace.values[self.index as usize],
+        }
     }
 
     /// Position of this variable's node on its tape, from 0. Rows of the

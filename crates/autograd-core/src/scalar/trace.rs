@@ -70,6 +70,8 @@ pub enum Op {
     Tanh,
     /// |x|
     Abs,
+    /// max(x, 0)
+    Relu,
     /// max(x, y)
     Max,
     /// min(x, y)
@@ -108,6 +110,7 @@ impl Op {
             Op::Tan => "tan",
             Op::Tanh => "tanh",
             Op::Abs => "abs",
+            Op::Relu => "relu",
             Op::Max | Op::MaxConst(_) => "max",
             Op::Min | Op::MinConst(_) => "min",
             Op::Custom(name) => name,
@@ -142,10 +145,15 @@ impl Op {
     }
 }
 
-/// Per-node operation and value, kept only by a traced tape.
+/// Per-node operation and value, kept only by a traced tape, and the
+/// comparisons (`guard_*`) that steered the recorded code: together the plan
+/// that [`Tape::replay`] runs again.
 pub(crate) struct Trace<T> {
-    ops: Vec<Op>,
-    values: Vec<T>,
+    pub(crate) ops: Vec<Op>,
+    pub(crate) values: Vec<T>,
+    pub(crate) guards: Vec<super::replay::Guard>,
+    /// The first custom primitive, which replay cannot recompute.
+    pub(crate) first_custom: Option<u32>,
 }
 
 impl<T: Real> Trace<T> {
@@ -153,11 +161,18 @@ impl<T: Real> Trace<T> {
         Trace {
             ops: Vec::new(),
             values: Vec::new(),
+            guards: Vec::new(),
+            first_custom: None,
         }
     }
 
     #[inline]
     pub(crate) fn push(&mut self, op: Op, value: T) {
+        if let Op::Custom(_) = op {
+            if self.first_custom.is_none() {
+                self.first_custom = Some(self.ops.len() as u32);
+            }
+        }
         self.ops.push(op);
         self.values.push(value);
     }
@@ -165,6 +180,8 @@ impl<T: Real> Trace<T> {
     pub(crate) fn clear(&mut self) {
         self.ops.clear();
         self.values.clear();
+        self.guards.clear();
+        self.first_custom = None;
     }
 }
 

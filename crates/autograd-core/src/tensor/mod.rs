@@ -34,7 +34,7 @@ mod operators;
 mod param;
 mod reduce;
 mod replay;
-mod shape;
+pub(crate) mod shape;
 mod shape_ops;
 mod tape;
 mod tools;

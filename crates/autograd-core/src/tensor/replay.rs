@@ -4,13 +4,12 @@
 //! that would take another branch is an error, not a silently wrong
 //! gradient.
 
-use std::fmt;
 use std::panic::Location;
 
-use super::shape::fmt_shape;
 use super::tape::{Op, TensorTape, TensorVar};
 use super::value::Tensor;
 use crate::Real;
+pub use crate::replay::ReplayError;
 
 /// The comparison a guard recorded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,69 +26,6 @@ pub(crate) struct Guard<T> {
     at: &'static Location<'static>,
 }
 
-/// Why a replay was refused.
-///
-/// ```
-/// use autograd_core::{Tensor, TensorTape};
-/// let tape = TensorTape::new();
-/// let x = tape.leaf(Tensor::scalar(-1.0_f64));
-/// let y = if x.guard_lt(0.0) { x.neg() } else { x };
-/// let e = tape.replay(&[(x, Tensor::scalar(2.0))]).unwrap_err();
-/// assert!(e.to_string().contains("re-record"));
-/// # let _ = y;
-/// ```
-#[derive(Clone, Debug, PartialEq)]
-pub enum ReplayError {
-    /// A recorded comparison came out differently: the code would take
-    /// another branch, so the recorded tape no longer describes it.
-    BranchChanged {
-        /// The guard's node.
-        node: usize,
-        /// Where the comparison was recorded.
-        location: &'static Location<'static>,
-    },
-    /// A new input has another shape than the recorded one.
-    Shape {
-        /// The input's node.
-        node: usize,
-        /// The recorded shape.
-        recorded: Vec<usize>,
-        /// The new shape.
-        given: Vec<usize>,
-    },
-    /// A new value was given for a node that is not an input (a leaf or a
-    /// constant).
-    NotAnInput {
-        /// The node.
-        node: usize,
-    },
-}
-
-impl fmt::Display for ReplayError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReplayError::BranchChanged { node, location } => write!(
-                f,
-                "replay: the comparison recorded at {}:{}:{} (node {node}) now has another outcome; \
-                 the code takes another branch, so re-record the computation",
-                location.file(),
-                location.line(),
-                location.column()
-            ),
-            ReplayError::Shape { node, recorded, given } => write!(
-                f,
-                "replay: input node {node} was recorded with shape {} but is given shape {}; re-record for new shapes",
-                fmt_shape(recorded),
-                fmt_shape(given)
-            ),
-            ReplayError::NotAnInput { node } => {
-                write!(f, "replay: node {node} is computed, not an input (leaf or constant)")
-            }
-        }
-    }
-}
-
-impl std::error::Error for ReplayError {}
 
 fn compare<T: Real>(x: &Tensor<T>, cmp: Cmp, c: T) -> Tensor<T> {
     x.map(|v| {
