@@ -106,6 +106,7 @@ fn scalar(c: &mut Criterion) {
             s1_reverse_crate(&rtape, black_box(&x1), &mut out)
         })
     });
+    replay_benches(&mut g, s1_tape, &x1, &mut out);
     g.finish();
 
     let mut g = c.benchmark_group("S2");
@@ -114,7 +115,36 @@ fn scalar(c: &mut Criterion) {
     g.bench_function("grad", |b| {
         reused_tape_gradient(b, &mut tape, &mut grads, &mut out, s2_tape, &x2)
     });
+    replay_benches(&mut g, s2_tape, &x2, &mut out);
     g.finish();
+}
+
+/// `S*/grad_traced`: as `S*/grad` on a traced tape (what a replayable
+/// recording costs). `S*/replay`: that recording replayed for the inputs,
+/// then swept and read out; no recording, no allocation.
+fn replay_benches(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    f: for<'t> fn(&[autograd::Var<'t>]) -> autograd::Var<'t>,
+    x: &[f64],
+    out: &mut [f64],
+) {
+    let mut traced = Tape::traced();
+    let mut grads = Gradients::new();
+    g.bench_function("grad_traced", |b| {
+        reused_tape_gradient(b, &mut traced, &mut grads, out, f, x)
+    });
+    traced.clear();
+    let xs = traced.vars(x);
+    let y = f(&xs);
+    let inputs: Vec<_> = xs.iter().zip(x).map(|(&v, &value)| (v, value)).collect();
+    g.bench_function("replay", |b| {
+        b.iter(|| {
+            traced.replay(black_box(&inputs)).unwrap();
+            traced.gradient_into(y, &mut grads);
+            grads.wrt_into(&xs, out);
+            y.value()
+        })
+    });
 }
 
 criterion_group!(benches, scalar);

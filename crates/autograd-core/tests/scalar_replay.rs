@@ -160,3 +160,16 @@ fn gradients_from_before_a_replay_stay_valid_for_the_same_variables() {
     let after = f.backward();
     assert_eq!((before[x], after[x]), (4.0, 6.0));
 }
+
+#[test]
+fn recording_after_a_replay_uses_the_replayed_values() {
+    // `y` still carries 4.0 in its handle; the node recorded next must be
+    // computed from the replayed 9.0.
+    let tape = Tape::traced();
+    let x = tape.var(2.0);
+    let y = x * x;
+    tape.replay(&[(x, 3.0)]).unwrap();
+    let z = y * 2.0 + x.sin();
+    assert_eq!(z.value(), 18.0 + 3.0_f64.sin());
+    assert_eq!(z.backward()[x], 12.0 + 3.0_f64.cos());
+}

@@ -119,10 +119,9 @@ pub(crate) fn local<T: Real>(op: Op, a: T, b: T) -> (T, [T; 2]) {
 
 impl<'t, T: Real> Var<'t, T> {
     /// Records a unary primitive, its value and partial from [`local`].
-    /// `value()`, not the handle's copy: after a replay the handle is stale.
     #[inline(always)]
     fn apply1(self, op: Op) -> Self {
-        let (v, [d, _]) = local(op, self.value(), T::ZERO);
+        let (v, [d, _]) = local(op, self.value, T::ZERO);
         self.unary(v, d, op)
     }
 
@@ -130,7 +129,7 @@ impl<'t, T: Real> Var<'t, T> {
     #[inline(always)]
     #[track_caller]
     fn apply2(self, y: Self, op: Op) -> Self {
-        let (v, [da, db]) = local(op, self.value(), y.value());
+        let (v, [da, db]) = local(op, self.value, y.value);
         self.binary(y, v, da, db, op)
     }
 }

@@ -33,6 +33,8 @@ pub(crate) struct Inner<T> {
     /// Present only on a traced tape: op kind and value of every node.
     pub(crate) trace: Option<Trace<T>>,
     pub(crate) names: Vec<(u32, Cow<'static, str>)>,
+    /// The most nodes any recording of this tape has had (updated on clear).
+    pub(crate) peak_nodes: usize,
 }
 
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
@@ -140,6 +142,7 @@ impl<T: Real> Tape<T> {
                 nodes: Vec::with_capacity(nodes),
                 trace: None,
                 names: Vec::new(),
+                peak_nodes: 0,
             }),
             id: fresh_id(),
         }
@@ -321,6 +324,49 @@ impl<T: Real> Tape<T> {
         std::mem::size_of::<Node<T>>()
     }
 
+    /// Node counts by operation (on a traced tape; an untraced one does not
+    /// know its operations) and bytes held, now and at the peak over this
+    /// tape's recordings. The reverse sweep needs only the 24-byte nodes:
+    /// `value_bytes` counts what a traced tape keeps on top (each node's
+    /// operation and value, the plan [`Tape::replay`] runs), 0 otherwise.
+    ///
+    /// ```
+    /// let mut tape = autograd_core::Tape::traced();
+    /// let x = tape.var(2.0);
+    /// let _ = x * x + x.exp();
+    /// let s = tape.stats();
+    /// assert_eq!((s.nodes, s.node_bytes), (4, 4 * 24));
+    /// assert_eq!(s.by_op[0], ("add", 1)); // ties in name order
+    /// tape.clear();
+    /// assert_eq!((tape.stats().nodes, tape.stats().peak_nodes), (0, 4));
+    /// ```
+    pub fn stats(&self) -> crate::tensor::TapeStats {
+        let inner = self.inner();
+        let n = inner.nodes.len();
+        let peak = inner.peak_nodes.max(n);
+        let mut by_op: Vec<(&'static str, usize)> = Vec::new();
+        let mut trace_bytes_per_node = 0;
+        if let Some(trace) = &inner.trace {
+            trace_bytes_per_node = std::mem::size_of::<Op>() + std::mem::size_of::<T>();
+            for op in &trace.ops {
+                let name = op.name();
+                match by_op.iter_mut().find(|(k, _)| *k == name) {
+                    Some((_, c)) => *c += 1,
+                    None => by_op.push((name, 1)),
+                }
+            }
+            by_op.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        }
+        crate::tensor::TapeStats {
+            nodes: n,
+            by_op,
+            node_bytes: n * Self::bytes_per_node(),
+            value_bytes: n * trace_bytes_per_node,
+            peak_nodes: peak,
+            peak_value_bytes: peak * trace_bytes_per_node,
+        }
+    }
+
     /// Forgets every recorded node but keeps the allocated memory, so that a
     /// loop re-recording the same computation reaches a steady state with no
     /// allocation. Gradients computed before the clear are no longer valid for
@@ -338,6 +384,7 @@ impl<T: Real> Tape<T> {
     /// ```
     pub fn clear(&mut self) {
         let inner = self.inner.get_mut();
+        inner.peak_nodes = inner.peak_nodes.max(inner.nodes.len());
         inner.nodes.clear();
         inner.names.clear();
         if let Some(trace) = inner.trace.as_mut() {
@@ -366,7 +413,7 @@ impl<T: Real> Tape<T> {
             partials,
         });
         if let Some(trace) = inner.trace.as_mut() {
-            trace.push(op, value);
+            trace_node(trace, &mut inner.nodes, op, value);
         }
         Var {
             tape: self,
@@ -465,6 +512,24 @@ impl<T: Real> Tape<T> {
         if !std::ptr::eq(self, v.tape) {
             different_tapes(op, self.id, v.tape.id);
         }
+    }
+}
+
+/// A traced tape's record of the node just pushed; out of line, so that the
+/// untraced recording path stays as small as it is. After a replay the node
+/// is recomputed from the trace's current values: the handle values it was
+/// computed from may predate the replay. (The handle returned for it may be
+/// stale too; on a traced tape nothing reads that copy but this fix-up, and
+/// [`Var::value`] reads the trace.)
+#[inline(never)]
+fn trace_node<T: Real>(trace: &mut Trace<T>, nodes: &mut [Node<T>], op: Op, value: T) {
+    trace.push(op, value);
+    if trace.replayed {
+        let index = nodes.len() - 1;
+        let node = &mut nodes[index];
+        let (value, partials) = trace.recompute(op, node.parents, index, value, node.partials);
+        node.partials = partials;
+        trace.values[index] = value;
     }
 }
 

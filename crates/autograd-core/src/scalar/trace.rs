@@ -154,6 +154,8 @@ pub(crate) struct Trace<T> {
     pub(crate) guards: Vec<super::replay::Guard>,
     /// The first custom primitive, which replay cannot recompute.
     pub(crate) first_custom: Option<u32>,
+    /// Set by a replay: values in `Var` handles may be stale since.
+    pub(crate) replayed: bool,
 }
 
 impl<T: Real> Trace<T> {
@@ -163,7 +165,31 @@ impl<T: Real> Trace<T> {
             values: Vec::new(),
             guards: Vec::new(),
             first_custom: None,
+            replayed: false,
         }
+    }
+
+    /// A new node's value and partials from the trace's current values of
+    /// its parents, for recording after a replay.
+    pub(crate) fn recompute(
+        &self,
+        op: Op,
+        parents: [u32; 2],
+        index: usize,
+        value: T,
+        partials: [T; 2],
+    ) -> (T, [T; 2]) {
+        if matches!(op, Op::Input | Op::Constant | Op::Custom(_)) {
+            return (value, partials);
+        }
+        let arg = |p: u32| {
+            if p as usize == index {
+                T::ZERO // a unary op's unused slot points at the node itself
+            } else {
+                self.values[p as usize]
+            }
+        };
+        super::ops::local(op, arg(parents[0]), arg(parents[1]))
     }
 
     #[inline]
@@ -182,6 +208,7 @@ impl<T: Real> Trace<T> {
         self.values.clear();
         self.guards.clear();
         self.first_custom = None;
+        self.replayed = false;
     }
 }
 
