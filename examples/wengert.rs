@@ -8,13 +8,14 @@
 //! hand-written d_output and d_hidden next to them.
 //!
 //! Run: `cargo run --example wengert [-- --xor]`
-//! (`cargo run --example wengert -- --dot > tape.dot` prints only the graph;
-//! `dot -Tsvg tape.dot -o tape.svg` renders it.)
+//! (`cargo run --example wengert -- [--xor] --dot > tape.dot` prints only the
+//! graph; `dot -Tsvg tape.dot -o tape.svg` renders it; `python3 tools/book.py
+//! --pictures` renders both into docs/pictures/.)
 
 use autograd::Tape;
 
 /// One XOR row on a traced tape, printed with the article's formulas.
-fn xor_row() {
+fn xor_row(only_dot: bool) {
     let w1 = [
         [0.417022004702574, 0.7203244934421581],
         [0.00011437481734488664, 0.30233257263183977],
@@ -39,6 +40,10 @@ fn xor_row() {
     let o = o_in.sigmoid().named("out");
     let loss = ((target - o).square() * 0.5).named("loss");
     let g = loss.backward();
+    if only_dot {
+        print!("{}", tape.to_dot(Some(&g)));
+        return;
+    }
     println!("One XOR row: x = (1, 0), target 1, the article's initial weights\n");
     println!("{}", tape.wengert(Some(&g)));
     let out = o.value();
@@ -60,11 +65,11 @@ fn xor_row() {
 }
 
 fn main() {
+    let only_dot = std::env::args().any(|a| a == "--dot");
     if std::env::args().any(|a| a == "--xor") {
-        xor_row();
+        xor_row(only_dot);
         return;
     }
-    let only_dot = std::env::args().any(|a| a == "--dot");
     let tape = Tape::traced();
     let x = tape.var(0.5).named("x");
     let y = tape.var(4.2).named("y");

@@ -34,3 +34,33 @@ pub struct BookChapter1;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/02-xor-on-the-tape.md")]
 pub struct BookChapter2;
+
+/// See [`BookChapter1`].
+#[cfg(doctest)]
+#[doc = include_str!("../docs/03-why-reverse-mode.md")]
+pub struct BookChapter3;
+
+/// See [`BookChapter1`].
+#[cfg(doctest)]
+#[doc = include_str!("../docs/04-tensors.md")]
+pub struct BookChapter4;
+
+/// See [`BookChapter1`].
+#[cfg(doctest)]
+#[doc = include_str!("../docs/05-training-real-models.md")]
+pub struct BookChapter5;
+
+/// See [`BookChapter1`].
+#[cfg(doctest)]
+#[doc = include_str!("../docs/06-beyond-first-order.md")]
+pub struct BookChapter6;
+
+/// See [`BookChapter1`].
+#[cfg(doctest)]
+#[doc = include_str!("../docs/07-pitfalls.md")]
+pub struct BookChapter7;
+
+/// See [`BookChapter1`].
+#[cfg(doctest)]
+#[doc = include_str!("../docs/08-exercises.md")]
+pub struct BookChapter8;

@@ -28,6 +28,24 @@ fn links(text: &str) -> Vec<String> {
     out
 }
 
+/// GitHub's anchor for a heading: lower case, punctuation dropped, spaces
+/// to hyphens.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+#[test]
+fn slugs_follow_github() {
+    assert_eq!(slug(" Training: T1"), "training-t1");
+    assert_eq!(slug("Record once, replay many"), "record-once-replay-many");
+}
+
 #[test]
 fn relative_links_resolve() {
     let mut checked = 0;
@@ -37,13 +55,27 @@ fn relative_links_resolve() {
             if target.starts_with("http") || target.starts_with('#') || target.contains(' ') {
                 continue;
             }
-            let path = target.split('#').next().unwrap();
+            let (path, anchor) = match target.split_once('#') {
+                Some((p, a)) => (p, Some(a)),
+                None => (target.as_str(), None),
+            };
             let resolved = file.parent().unwrap().join(path);
             assert!(
                 resolved.exists(),
                 "{}: link to {target} does not resolve",
                 file.display()
             );
+            if let Some(anchor) = anchor.filter(|_| path.ends_with(".md")) {
+                let headings = std::fs::read_to_string(&resolved).unwrap();
+                assert!(
+                    headings
+                        .lines()
+                        .filter(|l| l.starts_with('#'))
+                        .any(|l| slug(l.trim_start_matches('#')) == anchor),
+                    "{}: link to {target}: no heading with anchor #{anchor}",
+                    file.display()
+                );
+            }
             checked += 1;
         }
     }

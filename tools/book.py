@@ -13,6 +13,11 @@ writes its output between the markers; `python3 tools/book.py --check`
 changes nothing and fails if any quoted output differs from what the
 command prints now (.ci/run runs the check). Only deterministic programs
 are quoted this way; timings are quoted from docs/performance.md.
+
+`python3 tools/book.py --pictures` also redraws the book's pictures in
+docs/pictures/: the tapes as graphs (the examples print Graphviz DOT, and
+Graphviz's `dot -Tsvg` renders it: `apt-get install graphviz`), the digits
+curves and the moons decision boundary (SVG written by the examples).
 """
 import pathlib
 import re
@@ -33,7 +38,29 @@ def run(cmd: str) -> str:
     return out.stdout if out.stdout.endswith("\n") else out.stdout + "\n"
 
 
+PICTURES = [
+    ("cargo run -q --example wengert -- --dot", "dot", "tape_fxy.svg"),
+    ("cargo run -q --example wengert -- --xor --dot", "dot", "tape_xor_row.svg"),
+    ("cargo run -q --release --example digits -- --plot docs/pictures/digits_curves.svg", None, None),
+    ("cargo run -q --release --example moons -- --plot docs/pictures/moons.svg", None, None),
+]
+
+
+def pictures() -> None:
+    out_dir = ROOT / "docs" / "pictures"
+    out_dir.mkdir(exist_ok=True)
+    for cmd, renderer, name in PICTURES:
+        text = run(cmd)
+        if renderer == "dot":
+            svg = subprocess.run(["dot", "-Tsvg"], input=text, capture_output=True,
+                                 text=True, check=True).stdout
+            (out_dir / name).write_text(svg)
+    print(f"book: redrew the pictures in {out_dir.relative_to(ROOT)}")
+
+
 def main() -> None:
+    if "--pictures" in sys.argv:
+        pictures()
     check = "--check" in sys.argv
     stale = []
     for path in sorted((ROOT / "docs").glob("*.md")):

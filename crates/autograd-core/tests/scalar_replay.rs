@@ -14,7 +14,12 @@ use rand::{Rng, SeedableRng};
 fn every_op<'t>(x: Var<'t>, y: Var<'t>) -> Var<'t> {
     let c = 0.75;
     let p = x * y + (x - y) / (y * y + c) - (-x);
-    let q = p.add_scalar(c).sub_scalar(c).rsub_scalar(c).mul_scalar(c).div_scalar(c);
+    let q = p
+        .add_scalar(c)
+        .sub_scalar(c)
+        .rsub_scalar(c)
+        .mul_scalar(c)
+        .div_scalar(c);
     let r = q.rdiv_scalar(c).exp().ln_1p() + (x * x + c).ln() + (y * y + c).sqrt();
     let s = r.powi(3) + r.powi(2) + r.powi(1) + r.powi(0) + (x * x + c).pow_scalar(c);
     let t = (x * x + c).powf(y) + x.sin() * y.cos() + (x * c).tan() + y.tanh();
@@ -47,7 +52,11 @@ fn replay_equals_recording_bit_for_bit_for_every_primitive() {
         let fresh = Tape::new();
         let (fx, fy, ff) = record_f64(&fresh, a, b);
         let fg = ff.backward();
-        assert_eq!(f.value().to_bits(), ff.value().to_bits(), "value at ({a}, {b})");
+        assert_eq!(
+            f.value().to_bits(),
+            ff.value().to_bits(),
+            "value at ({a}, {b})"
+        );
         assert_eq!(g[x].to_bits(), fg[fx].to_bits(), "d/dx at ({a}, {b})");
         assert_eq!(g[y].to_bits(), fg[fy].to_bits(), "d/dy at ({a}, {b})");
     }
@@ -83,7 +92,10 @@ fn a_changed_branch_is_refused_with_the_line_that_branched() {
     assert_eq!(location.file(), file!());
     assert_eq!(
         location.line(),
-        common::line_of(source, "let y = if x.guard_lt(0.0) { x * x } else { x * 3.0 };")
+        common::line_of(
+            source,
+            "let y = if x.guard_lt(0.0) { x * x } else { x * 3.0 };"
+        )
     );
     assert!(e.to_string().contains("re-record"), "{e}");
 }
@@ -111,12 +123,21 @@ fn what_cannot_be_replayed_is_refused_before_anything_changes() {
     let tape = Tape::traced();
     let x = tape.var(1.0);
     let y = x * 2.0;
-    assert_eq!(tape.replay(&[(y, 2.0)]), Err(ReplayError::NotAnInput { node: 1 }));
+    assert_eq!(
+        tape.replay(&[(y, 2.0)]),
+        Err(ReplayError::NotAnInput { node: 1 })
+    );
     assert_eq!(y.value(), 2.0, "nothing changed");
 
     let cube = tape.custom_unary("cube", y, 8.0, 12.0);
     let e = tape.replay(&[(x, 3.0)]).unwrap_err();
-    assert_eq!(e, ReplayError::NotReplayable { node: cube.index(), op: "cube" });
+    assert_eq!(
+        e,
+        ReplayError::NotReplayable {
+            node: cube.index(),
+            op: "cube"
+        }
+    );
     assert!(e.to_string().contains("cube"), "{e}");
     assert_eq!((x.value(), y.value()), (1.0, 2.0), "nothing changed");
 }

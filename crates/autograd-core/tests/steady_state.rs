@@ -120,8 +120,16 @@ fn replaying_a_recorded_tape_allocates_nothing() {
         tape.clear();
         let [w0, w1, loss] = record(&tape, w, &data);
         let _ = (w0, w1);
-        assert_eq!((w, loss.value()), (w_replayed, loss_replayed), "step {step}");
+        assert_eq!(
+            (w, loss.value()),
+            (w_replayed, loss_replayed),
+            "step {step}"
+        );
         tape.clear();
     }
-    assert!(replayed[199].1 < replayed[0].1 * 0.5, "it trains: {:?}", (replayed[0], replayed[199]));
+    assert!(
+        replayed[199].1 < replayed[0].1 * 0.5,
+        "it trains: {:?}",
+        (replayed[0], replayed[199])
+    );
 }

@@ -162,7 +162,9 @@ impl<T: Real> Tape<T> {
                     });
                 }
                 next_guard += 1;
-                check_at = guards.get(next_guard).map_or(usize::MAX, |g| g.after as usize);
+                check_at = guards
+                    .get(next_guard)
+                    .map_or(usize::MAX, |g| g.after as usize);
             }
         }
         Ok(())

@@ -8,8 +8,8 @@ use std::panic::Location;
 
 use super::tape::{Op, TensorTape, TensorVar};
 use super::value::Tensor;
-use crate::Real;
 pub use crate::replay::ReplayError;
+use crate::Real;
 
 /// The comparison a guard recorded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,7 +25,6 @@ pub(crate) struct Guard<T> {
     c: T,
     at: &'static Location<'static>,
 }
-
 
 fn compare<T: Real>(x: &Tensor<T>, cmp: Cmp, c: T) -> Tensor<T> {
     x.map(|v| {
