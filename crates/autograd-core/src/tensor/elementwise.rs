@@ -406,6 +406,22 @@ impl<T: Real> Tensor<T> {
         zip_broadcast("eq_elem", self, other, |a, b| a == b)
     }
 
+    /// [`Tensor::add_assign_same`] taking `other` by value: when `self` is
+    /// shared but `other` is not, the sum goes into `other`'s buffer and
+    /// replaces `self`, so no buffer is allocated.
+    pub(crate) fn add_assign_owned(&mut self, mut other: Self) {
+        if self.is_shared() {
+            if let Some(data) = other.data_if_unique() {
+                for (a, &b) in data.iter_mut().zip(self.data()) {
+                    *a += b;
+                }
+                *self = other;
+                return;
+            }
+        }
+        self.add_assign_same(&other);
+    }
+
     /// Adds `other` (same shape) into `self`: in place when `self` owns
     /// its data, else into a new buffer in one pass (copying first and then
     /// adding would read everything twice). The sweep's accumulation.

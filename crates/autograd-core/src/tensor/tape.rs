@@ -186,6 +186,33 @@ fn one<V>(g: V, emit: &mut impl FnMut(usize, V)) {
     emit(0, g)
 }
 
+/// For unary elementwise ops, the VJP written into `g` itself when no other
+/// tensor shares its buffer (the common case in a chain: each adjoint is
+/// used once), saving an allocation per node. False when not applicable;
+/// the general rule in [`vjp`] is the reference, and tests compare both.
+fn vjp_in_place<T: Real>(op: &Op<T>, y: &Tensor<T>, g: &mut Tensor<T>) -> bool {
+    if !matches!(
+        op,
+        Op::Tanh | Op::Sigmoid | Op::Scale(_) | Op::Neg | Op::Exp | Op::AddScalar(_)
+    ) || g.shape() != y.shape()
+    {
+        return false;
+    }
+    let Some(d) = g.data_if_unique() else {
+        return false;
+    };
+    let y = y.data();
+    match op {
+        Op::Tanh => d.iter_mut().zip(y).for_each(|(g, &y)| *g *= T::ONE - y * y),
+        Op::Sigmoid => d.iter_mut().zip(y).for_each(|(g, &y)| *g *= y * (T::ONE - y)),
+        Op::Exp => d.iter_mut().zip(y).for_each(|(g, &y)| *g *= y),
+        Op::Scale(c) => d.iter_mut().for_each(|g| *g *= *c),
+        Op::Neg => d.iter_mut().for_each(|g| *g = -*g),
+        _ => {} // AddScalar: the adjoint passes through unchanged
+    }
+    true
+}
+
 /// The vector-Jacobian product of one node: the gradients of its inputs
 /// given the adjoint `g` of its output, in the output's broadcast shape.
 /// Each arm calls the rule that sits beside the op's forward code.
@@ -271,7 +298,7 @@ fn accumulate<T: Real, V: Algebra<T>>(
     slot: &mut Option<V>,
     grad: V,
     shape: &[usize],
-    add_in_place: impl FnOnce(&mut V, &V),
+    add_in_place: impl FnOnce(&mut V, V),
 ) {
     let grad = if !grad.has_shape(shape) {
         grad.sum_to(shape)
@@ -280,7 +307,7 @@ fn accumulate<T: Real, V: Algebra<T>>(
     };
     match slot {
         None => *slot = Some(grad),
-        Some(acc) => add_in_place(acc, &grad),
+        Some(acc) => add_in_place(acc, grad),
     }
 }
 
@@ -855,7 +882,7 @@ impl<T: Real> TensorTape<T> {
                 }
                 continue;
             }
-            let Some(g) = adj[i].take() else { continue };
+            let Some(mut g) = adj[i].take() else { continue };
             if wanted {
                 kept.push((i as u32, Some(g.clone())));
             }
@@ -879,6 +906,15 @@ impl<T: Real> TensorTape<T> {
                 (&many_x[..], &many_need[..])
             };
             let flags = self.flags.get();
+            if flags == 0 && need[0] && vjp_in_place(&node.op, &node.value, &mut g) {
+                // A unary elementwise op whose adjoint nobody else holds:
+                // its VJP was computed into the adjoint's own buffer.
+                let p = parents[0] as usize;
+                accumulate(&mut adj[p], g, nodes[p].value.shape(), |acc, g| {
+                    acc.add_assign_owned(g)
+                });
+                continue;
+            }
             let start = (flags & PROFILE != 0).then(Instant::now);
             vjp(&node.op, x, &node.value, &g, need, &mut |k, gk| {
                 let p = parents[k] as usize;
@@ -887,7 +923,7 @@ impl<T: Real> TensorTape<T> {
                 }
                 if nodes[p].requires_grad {
                     accumulate(&mut adj[p], gk, nodes[p].value.shape(), |acc, g| {
-                        acc.add_assign_same(g)
+                        acc.add_assign_owned(g)
                     });
                 }
             });
@@ -968,7 +1004,7 @@ impl<T: Real> TensorTape<T> {
                 if need[k] {
                     let shape = self.with_node(p, |n| Shape::from_slice(n.value.shape()));
                     accumulate(&mut adj[p as usize], gk, &shape, |acc, g| {
-                        *acc = acc.add(*g)
+                        *acc = acc.add(g)
                     });
                 }
             });

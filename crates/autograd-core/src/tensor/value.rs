@@ -177,6 +177,11 @@ impl<T: Copy> Tensor<T> {
         Arc::make_mut(&mut self.data)
     }
 
+    /// Whether another tensor shares these elements.
+    pub(crate) fn is_shared(&self) -> bool {
+        Arc::strong_count(&self.data) > 1 || Arc::weak_count(&self.data) > 0
+    }
+
     /// The elements for writing if no other tensor shares them.
     pub(crate) fn data_if_unique(&mut self) -> Option<&mut [T]> {
         Arc::get_mut(&mut self.data)
