@@ -15,7 +15,7 @@ use super::checkpoint::Segment;
 use super::conv::Geometry;
 use super::custom::{self, CustomNode};
 use super::replay::Guard;
-use super::shape::{fmt_shape, Shape};
+use super::shape::{fmt_shape, same_shape, Shape};
 use super::tools::{Anomaly, Phase, Profile, Summary, TapeStats, Tools, ANOMALY, PROFILE};
 use super::value::Tensor;
 use super::{conv, elementwise as ew, index, linalg, reduce, shape_ops};
@@ -194,7 +194,7 @@ fn vjp_in_place<T: Real>(op: &Op<T>, y: &Tensor<T>, g: &mut Tensor<T>) -> bool {
     if !matches!(
         op,
         Op::Tanh | Op::Sigmoid | Op::Scale(_) | Op::Neg | Op::Exp | Op::AddScalar(_)
-    ) || g.shape() != y.shape()
+    ) || !same_shape(g.shape(), y.shape())
     {
         return false;
     }
