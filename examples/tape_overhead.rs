@@ -141,7 +141,9 @@ fn main() {
         "tensor tape (f64, 2x2 mats)  {t_tensor:>11.0}   {:>8.1}",
         t_tensor / t_hand
     );
-    println!("\nscalar tape (traced, as replay needs; untraced keeps only the records): {scalar_stats}");
+    println!(
+        "\nscalar tape (traced, as replay needs; untraced keeps only the records): {scalar_stats}"
+    );
     println!("tensor tape: {tensor_stats}");
 
     println!("== T1: one training step of the 64-128-128-10 MLP, batch 32 ==\n");

@@ -1,9 +1,47 @@
 //! Record once, replay many: gradients after a replay equal those of a fresh
 //! recording; a changed branch or shape is refused.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
 use autograd_core::{Tensor, TensorTape, TensorVar};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+
+struct Counting;
+
+thread_local! {
+    // Per thread, so the other tests running alongside do not count.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count() {
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 fn model<'t>(
     tape: &'t TensorTape<f64>,
@@ -109,4 +147,46 @@ fn every_op_family_replays() {
     let fo = f(fi, fk);
     assert_eq!(out.item(), fo.item());
     assert_eq!(tape.grad(out, &[img, k]), fresh.grad(fo, &[fi, fk]));
+}
+
+#[test]
+fn replaying_an_elementwise_chain_allocates_nothing() {
+    // T3's shape: y = y + 0.001 tanh(y), 100 times, then a sum. Every
+    // value is recomputed into its recorded buffer.
+    let tape = TensorTape::<f32>::new();
+    let x = tape.leaf(Tensor::from_vec(
+        (0..16).map(|j| j as f32 / 8.0 - 1.0).collect(),
+        &[16],
+    ));
+    let mut y = x;
+    for _ in 0..100 {
+        y = y + y.tanh() * 0.001;
+    }
+    let loss = y.sum();
+    let _ = loss.backward();
+    let new_x = Tensor::from_vec((0..16).map(|j| j as f32 / 16.0).collect(), &[16]);
+    let before = allocations();
+    tape.replay(&[(x, new_x.clone())]).unwrap();
+    assert_eq!(allocations() - before, 0, "allocations in the replay");
+
+    // The sweep still allocates where an adjoint fans out: `y` feeds both
+    // `tanh(y)` and the next `+`, so the `* 0.001` VJP cannot reuse the
+    // shared adjoint's buffer. One per step, and a handful per sweep.
+    let before = allocations();
+    let g = loss.backward();
+    let in_sweep = allocations() - before;
+    assert!(
+        (100..=110).contains(&in_sweep),
+        "allocations in the sweep: {in_sweep}"
+    );
+    drop(g);
+
+    // And the values are those of a fresh recording.
+    let fresh = TensorTape::<f32>::new();
+    let fx = fresh.leaf(new_x);
+    let mut fy = fx;
+    for _ in 0..100 {
+        fy = fy + fy.tanh() * 0.001;
+    }
+    assert_eq!(loss.item(), fy.sum().item());
 }

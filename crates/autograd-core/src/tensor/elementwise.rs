@@ -488,6 +488,69 @@ impl Tensor<bool> {
 }
 
 #[inline]
+/// A unary elementwise op's function computed into an existing buffer, for
+/// [`TensorTape::replay`](crate::TensorTape::replay). The closures are the
+/// ones the methods above use, so a replayed value equals a recorded one
+/// bit for bit (tests/replay.rs checks it). False for an op without an
+/// in-place kernel here; replay then allocates.
+pub(crate) fn unary_into<T: Real>(op: &Op<T>, x: &[T], out: &mut [T]) -> bool {
+    fn run<T: Copy>(x: &[T], out: &mut [T], f: impl Fn(T) -> T) {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = f(v);
+        }
+    }
+    debug_assert_eq!(x.len(), out.len());
+    match *op {
+        Op::Neg => run(x, out, |x| -x),
+        Op::AddScalar(c) => run(x, out, |x| x + c),
+        Op::Scale(c) => run(x, out, |x| x * c),
+        Op::Exp => run(x, out, T::exp),
+        Op::Ln => run(x, out, T::ln),
+        Op::Sqrt => run(x, out, T::sqrt),
+        Op::Tanh => run(x, out, T::tanh_fast),
+        Op::Sigmoid => run(x, out, sigmoid),
+        Op::Sin => run(x, out, T::sin),
+        Op::Cos => run(x, out, T::cos),
+        Op::Abs => run(x, out, T::abs),
+        Op::Relu => run(x, out, |x| if x < T::ZERO { T::ZERO } else { x }),
+        _ => return false,
+    }
+    true
+}
+
+/// A binary elementwise op computed into an existing buffer, when each
+/// operand has the output's length or is a single element (the broadcasts
+/// a replay meets most: same shapes, or a scalar). Same closures as the
+/// methods above.
+pub(crate) fn binary_into<T: Real>(op: &Op<T>, a: &[T], b: &[T], out: &mut [T]) -> bool {
+    fn run<T: Copy>(a: &[T], b: &[T], out: &mut [T], f: impl Fn(T, T) -> T) -> bool {
+        let n = out.len();
+        match (a.len() == n, b.len() == n) {
+            (true, true) => out
+                .iter_mut()
+                .zip(a.iter().zip(b))
+                .for_each(|(o, (&x, &y))| *o = f(x, y)),
+            (true, false) if b.len() == 1 => {
+                out.iter_mut().zip(a).for_each(|(o, &x)| *o = f(x, b[0]))
+            }
+            (false, true) if a.len() == 1 => {
+                out.iter_mut().zip(b).for_each(|(o, &y)| *o = f(a[0], y))
+            }
+            _ => return false,
+        }
+        true
+    }
+    match op {
+        Op::Add => run(a, b, out, |a, b| a + b),
+        Op::Sub => run(a, b, out, |a, b| a - b),
+        Op::Mul => run(a, b, out, |a, b| a * b),
+        Op::Div => run(a, b, out, |a, b| a / b),
+        Op::Maximum => run(a, b, out, |a, b| if b > a { b } else { a }),
+        Op::Minimum => run(a, b, out, |a, b| if b < a { b } else { a }),
+        _ => false,
+    }
+}
+
 pub(crate) fn sigmoid<T: Real>(x: T) -> T {
     // Two branches so that e^x never overflows.
     if x >= T::ZERO {

@@ -196,16 +196,53 @@ impl<T: Real> Tensor<T> {
     ) -> Self {
         let mut out_shape = Shape::from_slice(batch);
         out_shape.extend([m, n]);
-        let nb = numel(batch);
         let mut result = Tensor::filled(out_shape, T::ZERO);
-        let out = result.data_mut();
+        self.mm_kernel_into(other, batch, m, k, n, ta, tb, result.data_mut());
+        result
+    }
+
+    /// `self @ other` (with transposes) into `out`'s own buffer, for replay:
+    /// false (and nothing written) when `out` has another shape than the
+    /// product, or another tensor shares its buffer.
+    pub(crate) fn mm_into(&self, other: &Self, ta: bool, tb: bool, out: &mut Self) -> bool {
+        if self.ndim() < 2 || other.ndim() < 2 {
+            return false;
+        }
+        let (batch, m, k, n) = mm_shapes("matmul", self.shape(), other.shape(), ta, tb);
+        let mut shape = batch.clone();
+        shape.extend([m, n]);
+        if !super::shape::same_shape(&shape, out.shape()) {
+            return false;
+        }
+        match out.data_if_unique() {
+            Some(d) => {
+                self.mm_kernel_into(other, &batch, m, k, n, ta, tb, d);
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn mm_kernel_into(
+        &self,
+        other: &Self,
+        batch: &[usize],
+        m: usize,
+        k: usize,
+        n: usize,
+        ta: bool,
+        tb: bool,
+        out: &mut [T],
+    ) {
+        let nb = numel(batch);
         let (ad, bd) = (self.data(), other.data());
         let a_batch = &self.shape()[..self.ndim() - 2];
         let b_batch = &other.shape()[..other.ndim() - 2];
         if numel(b_batch) == 1 && !ta && nb > 0 {
             // The batch of `a` folds into its rows: one large product.
             gemm_into(out, ad, bd, nb * m, k, n, false, tb);
-            return result;
+            return;
         }
         // Batch strides, in matrices, with 0 along broadcast axes.
         let sa = broadcast_strides(a_batch, batch);
@@ -220,7 +257,6 @@ impl<T: Real> Tensor<T> {
             }
             gemm_into(dst, &ad[oa * m * k..], &bd[ob * k * n..], m, k, n, ta, tb);
         }
-        result
     }
 }
 

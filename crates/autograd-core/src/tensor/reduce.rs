@@ -20,9 +20,27 @@ fn fold_block<T: Copy, R: Copy>(
     init: R,
     f: impl Fn(R, T) -> R,
 ) -> Tensor<R> {
+    let (outer, _, inner) = split3(x.shape(), a, b);
+    let mut out = vec![init; outer * inner];
+    fold_block_into(x, a, b, f, &mut out);
+    let mut shape = Shape::from_slice(x.shape());
+    for s in &mut shape[a..b] {
+        *s = 1;
+    }
+    Tensor::from_parts(shape, out)
+}
+
+/// [`fold_block`] into `out`, which holds the initial values.
+fn fold_block_into<T: Copy, R: Copy>(
+    x: &Tensor<T>,
+    a: usize,
+    b: usize,
+    f: impl Fn(R, T) -> R,
+    out: &mut [R],
+) {
     let (outer, len, inner) = split3(x.shape(), a, b);
     let d = x.data();
-    let mut out = vec![init; outer * inner];
+    debug_assert_eq!(out.len(), outer * inner);
     for o in 0..outer {
         let row = &mut out[o * inner..(o + 1) * inner];
         for l in 0..len {
@@ -32,11 +50,21 @@ fn fold_block<T: Copy, R: Copy>(
             }
         }
     }
-    let mut shape = Shape::from_slice(x.shape());
-    for s in &mut shape[a..b] {
-        *s = 1;
+}
+
+/// A sum over `axes` into `out`'s buffer, for replay, when the axes are one
+/// contiguous block: then `fold_axes` is this one `fold_block`, so the
+/// order of the additions, and the result, are the same. False otherwise.
+pub(crate) fn sum_into<T: Real>(x: &Tensor<T>, axes: &[usize], out: &mut [T]) -> bool {
+    let Some((&first, _)) = axes.split_first() else {
+        return false;
+    };
+    if axes.iter().enumerate().any(|(i, &a)| a != first + i) {
+        return false;
     }
-    Tensor::from_parts(shape, out)
+    out.fill(T::ZERO);
+    fold_block_into(x, first, first + axes.len(), |a, v| a + v, out);
+    true
 }
 
 /// Folds over sorted `axes` (one contiguous block at a time), keeping them.

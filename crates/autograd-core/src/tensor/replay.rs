@@ -6,6 +6,7 @@
 
 use std::panic::Location;
 
+use super::shape::same_shape;
 use super::tape::{Op, TensorTape, TensorVar};
 use super::value::Tensor;
 pub use crate::replay::ReplayError;
@@ -90,6 +91,30 @@ impl<'t, T: Real> TensorVar<'t, T> {
             false,
         );
         all
+    }
+}
+
+/// [`forward`] into `out`'s own buffer, for the elementwise ops with an
+/// in-place kernel (same closures as the allocating methods) and matrix
+/// products. False when there is no kernel, a broadcast it does not handle,
+/// or another tensor shares `out`'s buffer.
+fn forward_in_place<T: Real>(op: &Op<T>, x: &[&Tensor<T>], out: &mut Tensor<T>) -> bool {
+    use super::elementwise::{binary_into, unary_into};
+    match (x, op) {
+        ([a], Op::Sum { axes, .. }) => match out.data_if_unique() {
+            Some(d) => super::reduce::sum_into(a, axes, d),
+            None => false,
+        },
+        ([a], _) if same_shape(a.shape(), out.shape()) => match out.data_if_unique() {
+            Some(d) => unary_into(op, a.data(), d),
+            None => false,
+        },
+        ([a, b], Op::MatMul { ta, tb }) => a.mm_into(b, *ta, *tb, out),
+        ([a, b], _) => match out.data_if_unique() {
+            Some(d) => binary_into(op, a.data(), b.data(), d),
+            None => false,
+        },
+        _ => false,
     }
 }
 
@@ -195,27 +220,41 @@ impl<T: Real> TensorTape<T> {
             inner.nodes[v.index as usize].value = t.clone();
         }
         for i in 0..inner.nodes.len() {
-            if inner.nodes[i].parents.is_empty() {
+            let (before, rest) = inner.nodes.split_at_mut(i);
+            let node = &mut rest[0];
+            if node.parents.is_empty() {
                 continue;
             }
-            let value = {
-                let node = &inner.nodes[i];
-                let x: Vec<&Tensor<T>> = node
-                    .parents
+            let parents = &node.parents;
+            // One or two inputs (nearly every op) on the stack, not a Vec.
+            let (pair, many);
+            let x: &[&Tensor<T>] = if parents.len() <= 2 {
+                pair = [
+                    &before[parents[0] as usize].value,
+                    &before[parents[parents.len() - 1] as usize].value,
+                ];
+                &pair[..parents.len()]
+            } else {
+                many = parents
                     .iter()
-                    .map(|&p| &inner.nodes[p as usize].value)
-                    .collect();
-                forward(&node.op, &x, node.value.shape())
+                    .map(|&p| &before[p as usize].value)
+                    .collect::<Vec<_>>();
+                &many
             };
-            if let Op::Guard(g) = &inner.nodes[i].op {
-                if value != inner.nodes[i].value {
+            if let Op::Guard(g) = &node.op {
+                if forward(&node.op, x, node.value.shape()) != node.value {
                     return Err(ReplayError::BranchChanged {
                         node: i,
                         location: g.at,
                     });
                 }
+                continue;
             }
-            inner.nodes[i].value = value;
+            // Into the recorded buffer where a kernel exists and nobody
+            // else holds the old value; a fresh tensor otherwise.
+            if !forward_in_place(&node.op, x, &mut node.value) {
+                node.value = forward(&node.op, x, node.value.shape());
+            }
         }
         Ok(())
     }

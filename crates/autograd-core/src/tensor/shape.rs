@@ -24,7 +24,6 @@ pub(crate) fn numel(shape: &[usize]) -> usize {
 /// Shape equality without a `memcmp` call: shapes are a few words long, and
 /// this runs several times per recorded operation.
 #[inline]
-#[inline]
 pub(crate) fn same_shape(a: &[usize], b: &[usize]) -> bool {
     // Short shapes compared inline: a slice `==` (or a loop LLVM turns into
     // one) calls `memcmp`, which was 5% of T3's time.

@@ -204,7 +204,10 @@ fn vjp_in_place<T: Real>(op: &Op<T>, y: &Tensor<T>, g: &mut Tensor<T>) -> bool {
     let y = y.data();
     match op {
         Op::Tanh => d.iter_mut().zip(y).for_each(|(g, &y)| *g *= T::ONE - y * y),
-        Op::Sigmoid => d.iter_mut().zip(y).for_each(|(g, &y)| *g *= y * (T::ONE - y)),
+        Op::Sigmoid => d
+            .iter_mut()
+            .zip(y)
+            .for_each(|(g, &y)| *g = *g * y * (T::ONE - y)),
         Op::Exp => d.iter_mut().zip(y).for_each(|(g, &y)| *g *= y),
         Op::Scale(c) => d.iter_mut().for_each(|g| *g *= *c),
         Op::Neg => d.iter_mut().for_each(|g| *g = -*g),
@@ -1003,9 +1006,7 @@ impl<T: Real> TensorTape<T> {
                 let p = parents[k];
                 if need[k] {
                     let shape = self.with_node(p, |n| Shape::from_slice(n.value.shape()));
-                    accumulate(&mut adj[p as usize], gk, &shape, |acc, g| {
-                        *acc = acc.add(g)
-                    });
+                    accumulate(&mut adj[p as usize], gk, &shape, |acc, g| *acc = acc.add(g));
                 }
             });
         }
@@ -1389,5 +1390,35 @@ mod tests {
     fn nodes_stay_small() {
         assert!(std::mem::size_of::<super::Op<f32>>() <= 32);
         assert!(std::mem::size_of::<super::Node<f32>>() <= 128);
+    }
+
+    use super::*;
+    use rand::SeedableRng;
+
+    /// The in-place VJPs must give exactly what the general rules give:
+    /// which path runs depends only on whether a buffer is shared.
+    #[test]
+    fn in_place_vjps_equal_the_general_rules_bit_for_bit() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let x = Tensor::<f32>::rand_uniform(&[7, 3], -3.0, 3.0, &mut rng);
+        let g = Tensor::<f32>::rand_uniform(&[7, 3], -2.0, 2.0, &mut rng);
+        let ops = [
+            (Op::Tanh, x.tanh()),
+            (Op::Sigmoid, x.sigmoid()),
+            (Op::Exp, x.exp()),
+            (Op::Scale(0.37), x.scale(0.37)),
+            (Op::Neg, x.neg()),
+            (Op::AddScalar(1.5), x.add_scalar(1.5)),
+        ];
+        for (op, y) in ops {
+            let mut general = None;
+            vjp(&op, &[&x], &y, &g, &[true], &mut |_, gk| general = Some(gk));
+            let mut in_place = Tensor::from_vec(g.to_vec(), g.shape());
+            assert!(vjp_in_place(&op, &y, &mut in_place), "{}", op.name());
+            assert_eq!(general.unwrap(), in_place, "{}", op.name());
+        }
+        // Shared adjoints are left to the general rule.
+        let mut shared = g.clone();
+        assert!(!vjp_in_place(&Op::Tanh, &x.tanh(), &mut shared));
     }
 }
