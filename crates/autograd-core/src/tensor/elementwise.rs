@@ -408,8 +408,9 @@ impl<T: Real> Tensor<T> {
 
     /// [`Tensor::add_assign_same`] taking `other` by value: when `self` is
     /// shared but `other` is not, the sum goes into `other`'s buffer and
-    /// replaces `self`, so no buffer is allocated.
-    pub(crate) fn add_assign_owned(&mut self, mut other: Self) {
+    /// replaces `self`, so no buffer is allocated. A left-over `other` that
+    /// nobody else holds goes to `spare` (while it has room) for reuse.
+    pub(crate) fn add_assign_owned(&mut self, mut other: Self, spare: &mut Vec<Self>) {
         if self.is_shared() {
             if let Some(data) = other.data_if_unique() {
                 for (a, &b) in data.iter_mut().zip(self.data()) {
@@ -420,6 +421,9 @@ impl<T: Real> Tensor<T> {
             }
         }
         self.add_assign_same(&other);
+        if spare.len() < spare.capacity() && !other.is_shared() {
+            spare.push(other);
+        }
     }
 
     /// Adds `other` (same shape) into `self`: in place when `self` owns

@@ -186,35 +186,69 @@ fn one<V>(g: V, emit: &mut impl FnMut(usize, V)) {
     emit(0, g)
 }
 
-/// For unary elementwise ops, the VJP written into `g` itself when no other
-/// tensor shares its buffer (the common case in a chain: each adjoint is
-/// used once), saving an allocation per node. False when not applicable;
-/// the general rule in [`vjp`] is the reference, and tests compare both.
-fn vjp_in_place<T: Real>(op: &Op<T>, y: &Tensor<T>, g: &mut Tensor<T>) -> bool {
-    if !matches!(
+/// The unary elementwise ops whose VJP the sweep may compute into a buffer
+/// it already has ([`unary_vjp_into`]).
+fn has_vjp_into<T: Real>(op: &Op<T>) -> bool {
+    matches!(
         op,
         Op::Tanh | Op::Sigmoid | Op::Scale(_) | Op::Neg | Op::Exp | Op::AddScalar(_)
-    ) || !same_shape(g.shape(), y.shape())
-    {
+    )
+}
+
+/// A unary elementwise op's VJP into `out`, reading the adjoint from `g`,
+/// or from `out` itself when `g` is `None` (the adjoint's own buffer). Same
+/// formulas, in the same order, as the general rules in [`vjp`] (a unit
+/// test compares them bit for bit), so which buffer is used never shows.
+fn unary_vjp_into<T: Real>(op: &Op<T>, y: &[T], g: Option<&[T]>, out: &mut [T]) {
+    fn run<T: Copy>(out: &mut [T], g: Option<&[T]>, y: &[T], f: impl Fn(T, T) -> T) {
+        match g {
+            None => out.iter_mut().zip(y).for_each(|(o, &y)| *o = f(*o, y)),
+            Some(g) => out
+                .iter_mut()
+                .zip(g.iter().zip(y))
+                .for_each(|(o, (&g, &y))| *o = f(g, y)),
+        }
+    }
+    match *op {
+        Op::Tanh => run(out, g, y, |g, y| g * (T::ONE - y * y)),
+        Op::Sigmoid => run(out, g, y, |g, y| g * y * (T::ONE - y)),
+        Op::Exp => run(out, g, y, |g, y| g * y),
+        Op::Scale(c) => run(out, g, y, |g, _| g * c),
+        Op::Neg => run(out, g, y, |g, _| -g),
+        Op::AddScalar(_) => run(out, g, y, |g, _| g),
+        _ => unreachable!("has_vjp_into"),
+    }
+}
+
+/// The VJP of a unary elementwise op without allocating: into the adjoint's
+/// own buffer when nobody shares it (the common case in a chain; true),
+/// else into a spare buffer of the right size, which then replaces `g`
+/// (true). False, with `g` untouched, when neither is possible.
+fn vjp_reusing<T: Real>(
+    op: &Op<T>,
+    y: &Tensor<T>,
+    g: &mut Tensor<T>,
+    spare: &mut Vec<Tensor<T>>,
+) -> bool {
+    if !has_vjp_into(op) || !same_shape(g.shape(), y.shape()) {
         return false;
     }
-    let Some(d) = g.data_if_unique() else {
+    if let Some(d) = g.data_if_unique() {
+        unary_vjp_into(op, y.data(), None, d);
+        return true;
+    }
+    let Some(k) = spare.iter().rposition(|s| s.numel() == g.numel()) else {
         return false;
     };
-    let y = y.data();
-    match op {
-        Op::Tanh => d.iter_mut().zip(y).for_each(|(g, &y)| *g *= T::ONE - y * y),
-        Op::Sigmoid => d
-            .iter_mut()
-            .zip(y)
-            .for_each(|(g, &y)| *g = *g * y * (T::ONE - y)),
-        Op::Exp => d.iter_mut().zip(y).for_each(|(g, &y)| *g *= y),
-        Op::Scale(c) => d.iter_mut().for_each(|g| *g *= *c),
-        Op::Neg => d.iter_mut().for_each(|g| *g = -*g),
-        _ => {} // AddScalar: the adjoint passes through unchanged
-    }
+    let mut out = spare.swap_remove(k);
+    let d = out.data_if_unique().expect("spare buffers are unshared");
+    unary_vjp_into(op, y.data(), Some(g.data()), d);
+    *g = out.into_shape(g.shape());
     true
 }
+
+/// At most this many left-over gradient buffers wait for reuse in a sweep.
+const SPARE_BUFFERS: usize = 4;
 
 /// The vector-Jacobian product of one node: the gradients of its inputs
 /// given the adjoint `g` of its output, in the output's broadcast shape.
@@ -874,6 +908,9 @@ impl<T: Real> TensorTape<T> {
         adj.resize(nodes.len(), None);
         adj[output as usize] = Some(seed);
         let mut kept = Vec::new();
+        // Gradient buffers left over (the smaller term of an accumulation,
+        // a spent adjoint), reused by `vjp_reusing` within this sweep.
+        let mut spare: Vec<Tensor<T>> = Vec::with_capacity(SPARE_BUFFERS);
         for i in (0..nodes.len()).rev() {
             let node = &nodes[i];
             let wanted = keep(i, node);
@@ -909,12 +946,10 @@ impl<T: Real> TensorTape<T> {
                 (&many_x[..], &many_need[..])
             };
             let flags = self.flags.get();
-            if flags == 0 && need[0] && vjp_in_place(&node.op, &node.value, &mut g) {
-                // A unary elementwise op whose adjoint nobody else holds:
-                // its VJP was computed into the adjoint's own buffer.
+            if flags == 0 && need[0] && vjp_reusing(&node.op, &node.value, &mut g, &mut spare) {
                 let p = parents[0] as usize;
                 accumulate(&mut adj[p], g, nodes[p].value.shape(), |acc, g| {
-                    acc.add_assign_owned(g)
+                    acc.add_assign_owned(g, &mut spare)
                 });
                 continue;
             }
@@ -926,10 +961,13 @@ impl<T: Real> TensorTape<T> {
                 }
                 if nodes[p].requires_grad {
                     accumulate(&mut adj[p], gk, nodes[p].value.shape(), |acc, g| {
-                        acc.add_assign_owned(g)
+                        acc.add_assign_owned(g, &mut spare)
                     });
                 }
             });
+            if spare.len() < SPARE_BUFFERS && !g.is_shared() {
+                spare.push(g);
+            }
             if let Some(start) = start {
                 self.note_backward_time(node.op.name(), start);
             }
@@ -1413,12 +1451,23 @@ mod tests {
         for (op, y) in ops {
             let mut general = None;
             vjp(&op, &[&x], &y, &g, &[true], &mut |_, gk| general = Some(gk));
-            let mut in_place = Tensor::from_vec(g.to_vec(), g.shape());
-            assert!(vjp_in_place(&op, &y, &mut in_place), "{}", op.name());
-            assert_eq!(general.unwrap(), in_place, "{}", op.name());
+            let general = general.unwrap();
+            // Into the adjoint's own buffer.
+            let mut own = Tensor::from_vec(g.to_vec(), g.shape());
+            assert!(vjp_reusing(&op, &y, &mut own, &mut Vec::new()));
+            assert_eq!(general, own, "{}", op.name());
+            // Into a spare buffer, the adjoint being shared.
+            let mut spare = vec![Tensor::<f32>::zeros(&[21])];
+            let mut shared = g.clone();
+            assert!(vjp_reusing(&op, &y, &mut shared, &mut spare));
+            assert_eq!(general, shared, "{}", op.name());
+            assert_eq!(shared.shape(), g.shape());
+            assert!(spare.is_empty());
         }
-        // Shared adjoints are left to the general rule.
+        // Shared, and no spare of the right size: left to the general rule.
+        let mut spare = vec![Tensor::<f32>::zeros(&[5])];
         let mut shared = g.clone();
-        assert!(!vjp_in_place(&Op::Tanh, &x.tanh(), &mut shared));
+        assert!(!vjp_reusing(&Op::Tanh, &x.tanh(), &mut shared, &mut spare));
+        assert_eq!(shared, g);
     }
 }

@@ -111,6 +111,16 @@ impl<T: Copy> Tensor<T> {
     }
 
     /// The same elements under another shape of the same size (no copy).
+    /// The same elements under another shape of the same size, keeping the
+    /// buffer (and its sharing).
+    pub(crate) fn into_shape(self, shape: &[usize]) -> Self {
+        debug_assert_eq!(numel(shape), self.numel());
+        Tensor {
+            shape: Shape::from_slice(shape),
+            data: self.data,
+        }
+    }
+
     pub(crate) fn with_shape(&self, shape: Shape) -> Self {
         debug_assert_eq!(numel(&shape), self.numel());
         Tensor {
