@@ -523,9 +523,10 @@ pub(crate) fn unary_into<T: Real>(op: &Op<T>, x: &[T], out: &mut [T]) -> bool {
 }
 
 /// A binary elementwise op computed into an existing buffer, when each
-/// operand has the output's length or is a single element (the broadcasts
-/// a replay meets most: same shapes, or a scalar). Same closures as the
-/// methods above.
+/// operand has the output's length or is a single element, or `b` is a row
+/// repeated along leading axes (the broadcasts a replay meets most: same
+/// shapes, a scalar, a bias). The caller checks shapes, this function
+/// only lengths. Same closures as the methods above.
 pub(crate) fn binary_into<T: Real>(op: &Op<T>, a: &[T], b: &[T], out: &mut [T]) -> bool {
     fn run<T: Copy>(a: &[T], b: &[T], out: &mut [T], f: impl Fn(T, T) -> T) -> bool {
         let n = out.len();
@@ -539,6 +540,15 @@ pub(crate) fn binary_into<T: Real>(op: &Op<T>, a: &[T], b: &[T], out: &mut [T]) 
             }
             (false, true) if a.len() == 1 => {
                 out.iter_mut().zip(b).for_each(|(o, &y)| *o = f(a[0], y))
+            }
+            // `b` repeated along the leading axes (a bias row); the caller
+            // checked that its shape is the output's trailing shape.
+            (true, false) if !b.is_empty() && n % b.len() == 0 => {
+                for (o, a) in out.chunks_mut(b.len()).zip(a.chunks(b.len())) {
+                    o.iter_mut()
+                        .zip(a.iter().zip(b))
+                        .for_each(|(o, (&x, &y))| *o = f(x, y));
+                }
             }
             _ => return false,
         }

@@ -52,6 +52,46 @@ fn fold_block_into<T: Copy, R: Copy>(
     }
 }
 
+/// Softmax (or log-softmax) along `ax` into `out`, one pass per line along
+/// the axis and no temporaries. The arithmetic is, element by element, the
+/// composite it replaces (`m` = the line's maximum, NaN-propagating; shift
+/// by `m` where finite, else 0; `s` = the sum of `e^(x - shift)` in axis
+/// order; softmax `e^(x - shift) / s`, log-softmax `x - (ln s + shift)`),
+/// so results did not change when it was fused. Recording and replay both
+/// call it.
+pub(crate) fn softmax_into<T: Real>(x: &Tensor<T>, ax: usize, log: bool, out: &mut [T]) {
+    let (outer, len, inner) = split3(x.shape(), ax, ax + 1);
+    let d = x.data();
+    debug_assert_eq!(out.len(), d.len());
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |l: usize| (o * len + l) * inner + i;
+            let mut m = -T::INFINITY;
+            for l in 0..len {
+                let v = d[at(l)];
+                if is_max_better(m, v) {
+                    m = v;
+                }
+            }
+            let shift = if m.is_finite() { m } else { T::ZERO };
+            let mut s = T::ZERO;
+            for l in 0..len {
+                s += (d[at(l)] - shift).exp();
+            }
+            if log {
+                let lse = s.ln() + shift;
+                for l in 0..len {
+                    out[at(l)] = d[at(l)] - lse;
+                }
+            } else {
+                for l in 0..len {
+                    out[at(l)] = (d[at(l)] - shift).exp() / s;
+                }
+            }
+        }
+    }
+}
+
 /// A sum over `axes` into `out`'s buffer, for replay, when the axes are one
 /// contiguous block: then `fold_axes` is this one `fold_block`, so the
 /// order of the additions, and the result, are the same. False otherwise.
@@ -327,10 +367,10 @@ impl<T: Real> Tensor<T> {
     }
 
     pub(crate) fn softmax_resolved(&self, ax: usize) -> Self {
-        let m = self.extremum_resolved("softmax", &[ax], true, true);
-        let shift = m.map(|v| if v.is_finite() { v } else { T::ZERO });
-        let e = zip_broadcast("softmax", self, &shift, |x, m| (x - m).exp());
-        e.div(&e.sum_resolved(&[ax], true))
+        check_nonempty_reduction("softmax", self.shape(), &[ax]);
+        let mut out = Tensor::filled(Shape::from_slice(self.shape()), T::ZERO);
+        softmax_into(self, ax, false, out.data_mut());
+        out
     }
 
     /// x - logsumexp(x) along `axis`: log-probabilities, stable for large
@@ -348,8 +388,10 @@ impl<T: Real> Tensor<T> {
 
     #[track_caller]
     pub(crate) fn log_softmax_resolved(&self, ax: usize) -> Self {
-        let lse = self.logsumexp_resolved(&[ax], true);
-        self.sub(&lse)
+        check_nonempty_reduction("log_softmax", self.shape(), &[ax]);
+        let mut out = Tensor::filled(Shape::from_slice(self.shape()), T::ZERO);
+        softmax_into(self, ax, true, out.data_mut());
+        out
     }
 
     /// Sums this tensor down to `shape`, which must broadcast to this

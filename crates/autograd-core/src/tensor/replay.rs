@@ -105,16 +105,38 @@ fn forward_in_place<T: Real>(op: &Op<T>, x: &[&Tensor<T>], out: &mut Tensor<T>) 
             Some(d) => super::reduce::sum_into(a, axes, d),
             None => false,
         },
+        ([a], Op::Softmax(ax) | Op::LogSoftmax(ax)) => match out.data_if_unique() {
+            Some(d) => {
+                super::reduce::softmax_into(a, *ax, matches!(op, Op::LogSoftmax(_)), d);
+                true
+            }
+            None => false,
+        },
         ([a], _) if same_shape(a.shape(), out.shape()) => match out.data_if_unique() {
             Some(d) => unary_into(op, a.data(), d),
             None => false,
         },
         ([a, b], Op::MatMul { ta, tb }) => a.mm_into(b, *ta, *tb, out),
-        ([a, b], _) => match out.data_if_unique() {
-            Some(d) => binary_into(op, a.data(), b.data(), d),
-            None => false,
-        },
+        ([a, b], _) if broadcasts_simply(a.shape(), b.shape(), out.shape()) => {
+            match out.data_if_unique() {
+                Some(d) => binary_into(op, a.data(), b.data(), d),
+                None => false,
+            }
+        }
         _ => false,
+    }
+}
+
+/// The broadcasts `binary_into` computes: `a` has the output's shape and
+/// `b` is the output's trailing shape (leading 1s aside) or one element, or
+/// the mirror case of a one-element `a`.
+fn broadcasts_simply(a: &[usize], b: &[usize], out: &[usize]) -> bool {
+    let numel = |s: &[usize]| s.iter().product::<usize>();
+    if same_shape(a, out) {
+        let b = &b[b.iter().take_while(|&&d| d == 1).count()..];
+        numel(b) == 1 || (b.len() <= out.len() && same_shape(b, &out[out.len() - b.len()..]))
+    } else {
+        numel(a) == 1 && same_shape(b, out)
     }
 }
 

@@ -191,7 +191,7 @@ fn one<V>(g: V, emit: &mut impl FnMut(usize, V)) {
 fn has_vjp_into<T: Real>(op: &Op<T>) -> bool {
     matches!(
         op,
-        Op::Tanh | Op::Sigmoid | Op::Scale(_) | Op::Neg | Op::Exp | Op::AddScalar(_)
+        Op::Tanh | Op::Sigmoid | Op::Scale(_) | Op::Neg | Op::Exp | Op::AddScalar(_) | Op::Relu
     )
 }
 
@@ -216,6 +216,9 @@ fn unary_vjp_into<T: Real>(op: &Op<T>, y: &[T], g: Option<&[T]>, out: &mut [T]) 
         Op::Scale(c) => run(out, g, y, |g, _| g * c),
         Op::Neg => run(out, g, y, |g, _| -g),
         Op::AddScalar(_) => run(out, g, y, |g, _| g),
+        // relu(x) > 0 exactly where x > 0 (NaN in neither), so the output
+        // gives the general rule's mask.
+        Op::Relu => run(out, g, y, |g, y| if y > T::ZERO { g } else { T::ZERO }),
         _ => unreachable!("has_vjp_into"),
     }
 }
@@ -1447,6 +1450,7 @@ mod tests {
             (Op::Scale(0.37), x.scale(0.37)),
             (Op::Neg, x.neg()),
             (Op::AddScalar(1.5), x.add_scalar(1.5)),
+            (Op::Relu, x.relu()),
         ];
         for (op, y) in ops {
             let mut general = None;
