@@ -14,6 +14,12 @@ changes nothing and fails if any quoted output differs from what the
 command prints now (.ci/run runs the check). Only deterministic programs
 are quoted this way; timings are quoted from docs/performance.md.
 
+Timings cannot be checked, only refreshed: a block marked
+`<!-- timing: CMD -->` ... `<!-- end timing -->` holds a table a program
+measured (as Markdown, not in a code fence). `python3 tools/book.py
+--timings` reruns those programs and rewrites the blocks; `--check` leaves
+them alone.
+
 `python3 tools/book.py --pictures` also redraws the book's pictures in
 docs/pictures/: the tapes as graphs (the examples print Graphviz DOT, and
 Graphviz's `dot -Tsvg` renders it: `apt-get install graphviz`), the digits
@@ -25,6 +31,10 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+TIMING = re.compile(
+    r"(<!-- timing: (?P<cmd>.+?) -->\n)(?P<body>.*?)(<!-- end timing -->)",
+    re.S,
+)
 BLOCK = re.compile(
     r"(<!-- output: (?P<cmd>.+?) -->\n```text\n)(?P<body>.*?)(```\n<!-- end output -->)",
     re.S,
@@ -76,6 +86,8 @@ def main() -> None:
             return m.group(1) + cache[cmd] + m.group(4)
 
         new = BLOCK.sub(fill, text)
+        if "--timings" in sys.argv and not check:
+            new = TIMING.sub(lambda m: m.group(1) + run(m.group("cmd")) + m.group(4), new)
         if not check and new != text:
             path.write_text(new)
     if check and stale:
