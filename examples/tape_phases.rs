@@ -4,7 +4,8 @@
 //! the minimum over 50 repetitions in one process. The criterion benches
 //! (`cargo bench --bench scalar`) give the end-to-end figures; this splits them.
 //!
-//! Run: `cargo run --release --example tape_phases`
+//! Run: `cargo run --release --example tape_phases` (`-- --markdown` prints
+//! a Markdown table, which the book's chapter 3 quotes).
 
 #[path = "../benches/common/scalar_workloads.rs"]
 mod workloads;
@@ -52,6 +53,22 @@ fn phases(name: &str, f: for<'t> fn(&[Var<'t>]) -> Var<'t>, plain: fn(&[f64]) ->
         black_box(plain(black_box(x)));
     });
     let per = |t: f64| t * 1e9 / nodes as f64;
+    let total = record + sweep + readout;
+    if std::env::args().any(|a| a == "--markdown") {
+        // Per recorded operation: the leaves are not operations.
+        let ops = (nodes - x.len()) as f64;
+        println!(
+            "| {name} | {ops} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.1} ns | {:.1} |",
+            t_plain * 1e3,
+            record * 1e3,
+            sweep * 1e3,
+            readout * 1e3,
+            total * 1e3,
+            total * 1e9 / ops,
+            total / t_plain
+        );
+        return;
+    }
     println!(
         "{name}: {nodes} nodes | plain {:.3} ms | record {:.3} ms ({:.2} ns/node) | sweep {:.3} ms ({:.2} ns/node) \
          | read-out {:.3} ms | total {:.3} ms ({:.2} ns/node, {:.2}x plain)",
@@ -61,14 +78,19 @@ fn phases(name: &str, f: for<'t> fn(&[Var<'t>]) -> Var<'t>, plain: fn(&[f64]) ->
         sweep * 1e3,
         per(sweep),
         readout * 1e3,
-        (record + sweep + readout) * 1e3,
-        per(record + sweep + readout),
-        (record + sweep + readout) / t_plain
+        total * 1e3,
+        per(total),
+        total / t_plain
     );
 }
 
 fn main() {
-    println!("bytes per node: {}", Tape::<f64>::bytes_per_node());
+    if std::env::args().any(|a| a == "--markdown") {
+        println!("| workload | recorded ops | plain | record | sweep | read-out | gradient in all | per recorded op | gradient / plain |");
+        println!("|---|---|---|---|---|---|---|---|---|");
+    } else {
+        println!("bytes per node: {}", Tape::<f64>::bytes_per_node());
+    }
     phases("S1", s1_tape, s1_plain, &s1_input(N));
     phases("S2", s2_tape, s2_plain, &s2_input(N));
 }

@@ -44,8 +44,8 @@ fn replay_equals_recording_bit_for_bit_for_every_primitive() {
     let mut replays = 0;
     for _ in 0..200 {
         let (a, b): (f64, f64) = (rng.random_range(0.05..1.5), rng.random_range(0.05..1.5));
-        // x, y > 0 keep the branches sigmoid and softplus recorded; max, min,
-        // abs and relu are not branches and re-pick on replay.
+        // x, y > 0 keep the branches sigmoid, softplus and relu recorded;
+        // max, min and abs are not branches and re-pick on replay.
         tape.replay(&[(x, a), (y, b)]).unwrap();
         replays += 1;
         tape.gradient_into(f, &mut g);
@@ -64,15 +64,29 @@ fn replay_equals_recording_bit_for_bit_for_every_primitive() {
 }
 
 #[test]
-fn max_min_abs_and_relu_recompute_their_choice_without_a_guard() {
+fn max_min_and_abs_recompute_their_choice_without_a_guard() {
     // Not control flow: the primitive itself picks, so replay re-picks.
     let tape = Tape::traced();
     let (x, y) = (tape.var(1.0), tape.var(2.0));
-    let f = x.max(y) * 3.0 + x.abs() + y.relu();
+    let f = x.max(y) * 3.0 + x.abs() + y.min(0.5);
     tape.replay(&[(x, 5.0), (y, -2.0)]).unwrap();
     let g = f.backward();
-    assert_eq!(f.value(), 15.0 + 5.0 + 0.0);
-    assert_eq!((g[x], g[y]), (3.0 + 1.0, 0.0));
+    assert_eq!(f.value(), 15.0 + 5.0 - 2.0);
+    assert_eq!((g[x], g[y]), (3.0 + 1.0, 1.0));
+}
+
+#[test]
+fn relu_guards_the_mask_it_reads_off_the_value() {
+    // relu is a composite, x times a mask read off the value: a branch.
+    let tape = Tape::traced();
+    let x = tape.var(2.0);
+    let r = x.relu();
+    tape.replay(&[(x, 3.0)]).unwrap();
+    assert_eq!((r.value(), r.backward()[x]), (3.0, 1.0));
+    assert!(matches!(
+        tape.replay(&[(x, -1.0)]),
+        Err(ReplayError::BranchChanged { .. })
+    ));
 }
 
 #[test]

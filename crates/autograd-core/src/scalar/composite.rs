@@ -43,6 +43,27 @@ impl<'t, T: Real> Var<'t, T> {
         }
     }
 
+    /// max(x, 0), written as x times a 0/1 mask read off the value. The mask
+    /// is a constant, so the derivative is 1 for x > 0 and 0 for x <= 0 (the
+    /// subgradient PyTorch uses at 0). Reading the mask is a branch on the
+    /// value, so it is guarded: replaying a tape where x changes sign is
+    /// refused, not answered with the old mask.
+    ///
+    /// ```
+    /// let tape = autograd_core::Tape::new();
+    /// let x = tape.var(-2.0);
+    /// assert_eq!(x.relu().value(), 0.0);
+    /// assert_eq!(x.relu().backward()[x], 0.0);
+    /// ```
+    pub fn relu(self) -> Self {
+        let mask = if self.guard_gt(T::ZERO) {
+            T::ONE
+        } else {
+            T::ZERO
+        };
+        self.mul_scalar(mask)
+    }
+
     /// x^2 (same as `powi(2)`).
     ///
     /// ```

@@ -99,10 +99,6 @@ pub(crate) fn local<T: Real>(op: Op, a: T, b: T) -> (T, [T; 2]) {
             };
             (a.abs(), [d, z])
         }
-        Op::Relu => {
-            let mask = if a > z { T::ONE } else { z };
-            (a * mask, [mask, z])
-        }
         Op::Max | Op::Min => {
             let (v, da, db) = pick(a, b, matches!(op, Op::Max));
             (v, [da, db])
@@ -270,22 +266,6 @@ impl<'t, T: Real> Var<'t, T> {
     #[inline]
     pub fn abs(self) -> Self {
         self.apply1(Op::Abs)
-    }
-
-    /// max(x, 0). d/dx = 1 for x > 0 and 0 for x <= 0 (the subgradient
-    /// PyTorch uses at 0). A primitive rather than `x * mask`, so that a
-    /// replayed tape ([`super::Tape::replay`]) recomputes the mask from the
-    /// new value instead of keeping the recorded one.
-    ///
-    /// ```
-    /// let tape = autograd_core::Tape::new();
-    /// let x = tape.var(-2.0);
-    /// assert_eq!(x.relu().value(), 0.0);
-    /// assert_eq!(x.relu().backward()[x], 0.0);
-    /// ```
-    #[inline]
-    pub fn relu(self) -> Self {
-        self.apply1(Op::Relu)
     }
 
     /// The larger of two values (a variable or a plain number). The larger

@@ -70,8 +70,6 @@ pub enum Op {
     Tanh,
     /// |x|
     Abs,
-    /// max(x, 0)
-    Relu,
     /// max(x, y)
     Max,
     /// min(x, y)
@@ -110,7 +108,6 @@ impl Op {
             Op::Tan => "tan",
             Op::Tanh => "tanh",
             Op::Abs => "abs",
-            Op::Relu => "relu",
             Op::Max | Op::MaxConst(_) => "max",
             Op::Min | Op::MinConst(_) => "min",
             Op::Custom(name) => name,
