@@ -9,23 +9,12 @@
 use std::hint::black_box;
 
 use autograd::forward::{gradient, Dual};
-use autograd::{Scalar, Tape, Var};
+use autograd::{Tape, Var};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 
-/// Workload S2's function, written once over `Scalar`: the same code runs
-/// on f64, dual numbers and tape variables.
-fn s2<S: Scalar>(x: &[S]) -> S {
-    let n = x.len();
-    let mut s = x[0] * 0.0;
-    for i in 0..n {
-        let xi = x[i];
-        s = s
-            + xi.sin() * (xi * xi * -0.5).exp()
-            + (xi * xi + 1.0).ln()
-            + (xi * x[(i + 1) % n]).tanh();
-    }
-    s
-}
+#[path = "common/scalar_workloads.rs"]
+mod workloads;
+use workloads::s2_generic as s2;
 
 fn s2_tape<'t>(x: &[Var<'t>]) -> Var<'t> {
     s2(x)

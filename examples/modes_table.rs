@@ -11,21 +11,11 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use autograd::forward::{gradient, Dual};
-use autograd::{Scalar, Tape};
+use autograd::Tape;
 
-/// Workload S2's function, written once over `Scalar`.
-fn s2<S: Scalar>(x: &[S]) -> S {
-    let n = x.len();
-    let mut s = x[0] * 0.0;
-    for i in 0..n {
-        let xi = x[i];
-        s = s
-            + xi.sin() * (xi * xi * -0.5).exp()
-            + (xi * xi + 1.0).ln()
-            + (xi * x[(i + 1) % n]).tanh();
-    }
-    s
-}
+#[path = "../benches/common/scalar_workloads.rs"]
+mod workloads;
+use workloads::s2_generic as s2;
 
 /// Median nanoseconds per call of `f`, over 31 timed batches.
 fn median_ns(mut f: impl FnMut()) -> f64 {

@@ -3,7 +3,7 @@
 //! benches/scalar.rs and tests/workloads.rs.
 #![allow(dead_code)]
 
-use autograd::{Gradients, Tape, Var};
+use autograd::{Gradients, Scalar, Tape, Var};
 
 pub const N: usize = 100_000;
 
@@ -59,6 +59,21 @@ pub fn s2_plain(x: &[f64]) -> f64 {
     for i in 0..n {
         let sq = x[i] * x[i];
         s += x[i].sin() * (sq * -0.5).exp() + (1.0 + sq).ln() + (x[i] * x[(i + 1) % n]).tanh();
+    }
+    s
+}
+
+/// S2 written once over `Scalar`: the same code runs on f64, dual numbers
+/// and tape variables (benches/modes.rs, examples/modes_table.rs).
+pub fn s2_generic<S: Scalar>(x: &[S]) -> S {
+    let n = x.len();
+    let mut s = x[0] * 0.0;
+    for i in 0..n {
+        let xi = x[i];
+        s = s
+            + xi.sin() * (xi * xi * -0.5).exp()
+            + (xi * xi + 1.0).ln()
+            + (xi * x[(i + 1) % n]).tanh();
     }
     s
 }

@@ -176,29 +176,15 @@ impl<T: Real> Tensor<T> {
     #[track_caller]
     fn mm_checked(&self, op: &str, other: &Self, ta: bool, tb: bool) -> Self {
         let (batch, m, k, n) = mm_shapes(op, self.shape(), other.shape(), ta, tb);
-        self.mm_kernel(other, &batch, m, k, n, ta, tb)
+        let mut out_shape = batch.clone();
+        out_shape.extend([m, n]);
+        let mut result = Tensor::filled(out_shape, T::ZERO);
+        self.mm_kernel_into(other, &batch, m, k, n, ta, tb, result.data_mut());
+        result
     }
 
     pub(crate) fn mm_ex(&self, other: &Self, ta: bool, tb: bool) -> Self {
         self.mm_checked("matmul", other, ta, tb)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn mm_kernel(
-        &self,
-        other: &Self,
-        batch: &[usize],
-        m: usize,
-        k: usize,
-        n: usize,
-        ta: bool,
-        tb: bool,
-    ) -> Self {
-        let mut out_shape = Shape::from_slice(batch);
-        out_shape.extend([m, n]);
-        let mut result = Tensor::filled(out_shape, T::ZERO);
-        self.mm_kernel_into(other, batch, m, k, n, ta, tb, result.data_mut());
-        result
     }
 
     /// `self @ other` (with transposes) into `out`'s own buffer, for replay:
@@ -357,9 +343,10 @@ impl<'t, T: Real> TensorVar<'t, T> {
     #[track_caller]
     fn mm_record(self, name: &str, other: Self, ta: bool, tb: bool) -> Self {
         self.check_same_tape(name, other);
-        let (batch, m, k, n) = mm_shapes(name, &self.shape(), &other.shape(), ta, tb);
+        // Shapes checked before recording, so a mismatch names this call.
+        mm_shapes(name, &self.shape(), &other.shape(), ta, tb);
         self.record_binary(other, name, Op::MatMul { ta, tb }, |a, b| {
-            a.mm_kernel(b, &batch, m, k, n, ta, tb)
+            a.mm_checked(name, b, ta, tb)
         })
     }
 }

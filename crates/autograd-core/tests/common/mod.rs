@@ -13,3 +13,40 @@ pub fn line_of(source: &str, text: &str) -> u32 {
     assert_eq!(hits.len(), 1, "{text} must occur once");
     hits[0] as u32
 }
+
+/// A global allocator that counts allocations (and reallocations) per
+/// thread, so that tests running alongside, and the test harness, do not
+/// show in a test's count. A test binary installs it with
+/// `#[global_allocator] static GLOBAL: common::Counting = common::Counting;`.
+pub struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: the allocator also runs while thread-locals are torn down.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+/// Allocations made by this thread so far.
+pub fn allocations() -> usize {
+    ALLOCATIONS.with(std::cell::Cell::get)
+}
+
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}
