@@ -157,13 +157,24 @@ fn what_cannot_be_replayed_is_refused_before_anything_changes() {
 }
 
 #[test]
-#[should_panic(expected = "replay")]
-fn a_variable_of_another_tape_is_refused() {
+fn a_variable_of_another_tape_is_refused_at_the_callers_line() {
     let a = Tape::traced();
     let b = Tape::traced();
     let x = a.var(1.0);
     let _ = b.var(1.0) * 2.0;
-    let _ = b.replay(&[(x, 2.0)]);
+    let (msg, file, line) = common::panic_of(|| {
+        let _ = b.replay(&[(x, 2.0)]);
+    });
+    assert!(
+        msg.starts_with("replay") && msg.contains("two different tapes"),
+        "{msg}"
+    );
+    assert_eq!(file, file!());
+    let source = include_str!("scalar_replay.rs");
+    assert_eq!(
+        line,
+        common::line_of(source, "let _ = b.replay(&[(x, 2.0)]);")
+    );
 }
 
 #[test]

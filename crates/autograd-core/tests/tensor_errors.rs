@@ -2,36 +2,10 @@
 //! caller's line; edge cases (empty tensors, zero-size axes) have defined
 //! results.
 
-use std::cell::RefCell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use autograd_core::{Tensor, TensorTape};
 
-thread_local! {
-    static LOCATION: RefCell<Option<(String, u32)>> = const { RefCell::new(None) };
-}
-
-/// Runs `f`, expecting a panic; returns its message and the file and line it
-/// was reported at.
-fn panic_of(f: impl FnOnce()) -> (String, String, u32) {
-    let prev = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|info| {
-        let loc = info.location().map(|l| (l.file().to_string(), l.line()));
-        LOCATION.with(|c| *c.borrow_mut() = loc);
-    }));
-    let r = catch_unwind(AssertUnwindSafe(f));
-    std::panic::set_hook(prev);
-    let payload = r.expect_err("expected a panic");
-    let msg = payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default();
-    let (file, line) = LOCATION.with(|c| c.borrow_mut().take()).unwrap_or_default();
-    (msg, file, line)
-}
-
 mod common;
+use common::panic_of;
 
 /// The line of this file holding `text` (which must occur once).
 fn line_of(text: &str) -> u32 {

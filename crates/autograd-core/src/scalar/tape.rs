@@ -496,8 +496,6 @@ impl<T: Real> Tape<T> {
         self.push2([x.index, y.index], [dx, dy], value, Op::Custom(name))
     }
 
-    #[inline(always)]
-    #[track_caller]
     /// Keeps a guard on a traced tape; an untraced one cannot be replayed,
     /// so it keeps nothing.
     pub(super) fn record_guard(&self, mut guard: super::replay::Guard) {
@@ -508,6 +506,8 @@ impl<T: Real> Tape<T> {
         }
     }
 
+    #[inline(always)]
+    #[track_caller]
     pub(crate) fn check_own(&self, v: Var<'_, T>, op: &str) {
         if !std::ptr::eq(self, v.tape) {
             different_tapes(op, self.id, v.tape.id);

@@ -50,3 +50,27 @@ unsafe impl std::alloc::GlobalAlloc for Counting {
         unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
     }
 }
+
+thread_local! {
+    static LOCATION: std::cell::RefCell<Option<(String, u32)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f`, expecting a panic; returns its message and the file and line it
+/// was reported at.
+pub fn panic_of(f: impl FnOnce()) -> (String, String, u32) {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        let loc = info.location().map(|l| (l.file().to_string(), l.line()));
+        LOCATION.with(|c| *c.borrow_mut() = loc);
+    }));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(prev);
+    let payload = r.expect_err("expected a panic");
+    let msg = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    let (file, line) = LOCATION.with(|c| c.borrow_mut().take()).unwrap_or_default();
+    (msg, file, line)
+}
