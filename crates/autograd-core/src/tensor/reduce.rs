@@ -367,9 +367,15 @@ impl<T: Real> Tensor<T> {
     }
 
     pub(crate) fn softmax_resolved(&self, ax: usize) -> Self {
-        check_nonempty_reduction("softmax", self.shape(), &[ax]);
+        self.fused_softmax("softmax", ax, false)
+    }
+
+    /// Softmax or log-softmax into a new tensor (see [`softmax_into`]).
+    #[track_caller]
+    fn fused_softmax(&self, op: &str, ax: usize, log: bool) -> Self {
+        check_nonempty_reduction(op, self.shape(), &[ax]);
         let mut out = Tensor::filled(Shape::from_slice(self.shape()), T::ZERO);
-        softmax_into(self, ax, false, out.data_mut());
+        softmax_into(self, ax, log, out.data_mut());
         out
     }
 
@@ -388,10 +394,7 @@ impl<T: Real> Tensor<T> {
 
     #[track_caller]
     pub(crate) fn log_softmax_resolved(&self, ax: usize) -> Self {
-        check_nonempty_reduction("log_softmax", self.shape(), &[ax]);
-        let mut out = Tensor::filled(Shape::from_slice(self.shape()), T::ZERO);
-        softmax_into(self, ax, true, out.data_mut());
-        out
+        self.fused_softmax("log_softmax", ax, true)
     }
 
     /// Sums this tensor down to `shape`, which must broadcast to this
