@@ -12,7 +12,10 @@
 #![allow(clippy::should_implement_trait)]
 
 use super::algebra::Algebra;
-use super::shape::{broadcast_shapes, broadcast_strides, numel, same_shape, Shape};
+use super::pool;
+use super::shape::{
+    broadcast_shapes, broadcast_strides, broadcasts_simply, numel, same_shape, Shape,
+};
 use super::tape::{Op, TensorVar};
 use super::value::Tensor;
 use crate::Real;
@@ -912,6 +915,47 @@ pub(crate) fn sub_vjp<T: Real, V: Algebra<T>>(g: &V) -> [V; 2] {
 
 pub(crate) fn mul_vjp<T: Real, V: Algebra<T>>(x: &[&V], g: &V, need: &[bool]) -> [Option<V>; 2] {
     [need[0].then(|| g.mul(x[1])), need[1].then(|| g.mul(x[0]))]
+}
+
+/// [`mul_vjp`] and [`sub_vjp`] into buffers from the sweep's pool (see
+/// `pool.rs`), same arithmetic, when each product's other factor has `g`'s
+/// shape, its trailing shape (a bias row) or one element.
+pub(crate) fn mul_sub_vjp_pooled<T: Real>(
+    op: &Op<T>,
+    x: &[&Tensor<T>],
+    g: &Tensor<T>,
+    need: &[bool],
+    pool: &mut Vec<Tensor<T>>,
+) -> Option<[Option<Tensor<T>>; 2]> {
+    let product = |pool: &mut Vec<Tensor<T>>, other: &Tensor<T>| {
+        let mut out = pool::take(pool, g.shape());
+        let done = binary_into(&Op::Mul, g.data(), other.data(), pool::unique(&mut out));
+        debug_assert!(done, "checked by broadcasts_simply");
+        out
+    };
+    match op {
+        Op::Mul => {
+            let fits = |k: usize, other: &Tensor<T>| {
+                !need[k] || broadcasts_simply(g.shape(), other.shape(), g.shape())
+            };
+            if !fits(0, x[1]) || !fits(1, x[0]) {
+                return None;
+            }
+            Some([
+                need[0].then(|| product(pool, x[1])),
+                need[1].then(|| product(pool, x[0])),
+            ])
+        }
+        Op::Sub => Some([
+            need[0].then(|| g.clone()),
+            need[1].then(|| {
+                let mut out = pool::take(pool, g.shape());
+                unary_into(&Op::Neg, g.data(), pool::unique(&mut out));
+                out
+            }),
+        ]),
+        _ => None,
+    }
 }
 
 pub(crate) fn div_vjp<T: Real, V: Algebra<T>>(

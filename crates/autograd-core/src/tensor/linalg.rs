@@ -10,6 +10,7 @@
 use std::any::TypeId;
 
 use super::algebra::Algebra;
+use super::pool;
 use super::shape::{broadcast_strides, fmt_shape, numel, strides, try_broadcast, Shape};
 use super::tape::{Op, TensorVar};
 use super::value::Tensor;
@@ -373,4 +374,51 @@ pub(crate) fn mm_vjp<T: Real, V: Algebra<T>>(
         (true, true) => g.mm(a, true, true),
     });
     [da, db]
+}
+
+/// [`mm_vjp`] for two matrices, each gradient a product computed into a
+/// buffer from the sweep's pool (see `pool.rs`) by the same kernel call as
+/// `mm`. `None`, with nothing taken from the pool, for batched operands.
+pub(crate) fn mm_vjp_pooled<T: Real>(
+    x: &[&Tensor<T>],
+    g: &Tensor<T>,
+    ta: bool,
+    tb: bool,
+    need: &[bool],
+    pool: &mut Vec<Tensor<T>>,
+) -> Option<[Option<Tensor<T>>; 2]> {
+    let (a, b) = (x[0], x[1]);
+    if a.ndim() != 2 || b.ndim() != 2 || g.ndim() != 2 {
+        return None;
+    }
+    // The products of `mm_vjp`, as (left, right, transposes); for matrices
+    // each has the shape of the input it is the gradient of.
+    let da = match (ta, tb) {
+        (false, false) => (g, b, false, true),
+        (false, true) => (g, b, false, false),
+        (true, false) => (b, g, false, true),
+        (true, true) => (b, g, true, true),
+    };
+    let db = match (ta, tb) {
+        (false, false) => (a, g, true, false),
+        (false, true) => (g, a, true, false),
+        (true, false) => (a, g, false, false),
+        (true, true) => (g, a, true, true),
+    };
+    let mut out = [None, None];
+    for (k, (l, r, tl, tr)) in [da, db].into_iter().enumerate() {
+        if !need[k] {
+            continue;
+        }
+        let mut d = pool::take(pool, x[k].shape());
+        if !l.mm_into(r, tl, tr, &mut d) {
+            pool::give(pool, d);
+            for t in out.into_iter().flatten() {
+                pool::give(pool, t);
+            }
+            return None;
+        }
+        out[k] = Some(d);
+    }
+    Some(out)
 }

@@ -32,6 +32,7 @@ mod index;
 mod linalg;
 mod operators;
 mod param;
+mod pool;
 mod reduce;
 mod replay;
 pub(crate) mod shape;

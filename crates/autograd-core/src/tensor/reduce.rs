@@ -2,6 +2,7 @@
 
 use super::algebra::Algebra;
 use super::elementwise::zip_broadcast;
+use super::pool;
 use super::shape::{broadcasts_to, fmt_shape, norm_axes, norm_axis, numel, reduced_shape, Shape};
 use super::tape::{Axes, Op, TensorVar};
 use super::value::Tensor;
@@ -479,10 +480,12 @@ fn check_broadcast_to(from: &[usize], to: &[usize]) {
 /// The axes of `from` that summing down to `to` reduces (leading extra axes
 /// and those where `to` has length 1).
 fn sum_to_axes(from: &[usize], to: &[usize]) -> Axes {
+    sum_to_axes_iter(from, to).collect()
+}
+
+fn sum_to_axes_iter<'a>(from: &'a [usize], to: &'a [usize]) -> impl Iterator<Item = usize> + 'a {
     let off = from.len() - to.len();
-    (0..from.len())
-        .filter(|&d| d < off || (to[d - off] == 1 && from[d] != 1))
-        .collect()
+    (0..from.len()).filter(move |&d| d < off || (to[d - off] == 1 && from[d] != 1))
 }
 
 fn mean_composite<T: Real, V: Algebra<T>>(x: &V, axes: &[usize], keepdim: bool) -> V {
@@ -794,4 +797,96 @@ pub(crate) fn softmax_vjp<T: Real, V: Algebra<T>>(y: &V, g: &V, axis: usize) -> 
 
 pub(crate) fn log_softmax_vjp<T: Real, V: Algebra<T>>(y: &V, g: &V, axis: usize) -> V {
     g.sub(&y.exp().mul(&g.sum_axes(&[axis], true)))
+}
+
+// ---------------------------------------------------------------------------
+// The same VJPs into buffers of the sweep's pool (see `pool.rs`). Each does,
+// element by element, the arithmetic of the rule above it (sums from zero in
+// axis order), so which path ran never shows in the result; a unit test in
+// `pool.rs` compares them bit for bit. `None` (nothing taken from the pool)
+// for the cases they do not cover.
+
+/// [`Tensor::sum_to`] into a pooled buffer, when the summed axes are one
+/// contiguous block.
+pub(crate) fn sum_to_pooled<T: Real>(
+    g: &Tensor<T>,
+    shape: &[usize],
+    pool: &mut Vec<Tensor<T>>,
+) -> Option<Tensor<T>> {
+    // Inline storage: no allocation for up to four axes.
+    let axes: Shape = sum_to_axes_iter(g.shape(), shape).collect();
+    let mut out = pool::take(pool, shape);
+    if sum_into(g, &axes, pool::unique(&mut out)) {
+        Some(out)
+    } else {
+        pool::give(pool, out);
+        None
+    }
+}
+
+/// [`sum_vjp`]: `g` repeated along the summed axes, when they are one
+/// contiguous block (or all of them).
+pub(crate) fn sum_vjp_pooled<T: Real>(
+    x: &Tensor<T>,
+    g: &Tensor<T>,
+    axes: &[usize],
+    pool: &mut Vec<Tensor<T>>,
+) -> Option<Tensor<T>> {
+    let shape = x.shape();
+    let (&first, _) = axes.split_first()?;
+    let contiguous = axes.iter().enumerate().all(|(i, &a)| a == first + i);
+    let (outer, len, inner) = split3(shape, first, first + axes.len());
+    if !contiguous || g.numel() != outer * inner {
+        return None;
+    }
+    let mut out = pool::take(pool, shape);
+    let (d, gd) = (pool::unique(&mut out), g.data());
+    for o in 0..outer {
+        let src = &gd[o * inner..(o + 1) * inner];
+        for l in 0..len {
+            d[(o * len + l) * inner..(o * len + l + 1) * inner].copy_from_slice(src);
+        }
+    }
+    Some(out)
+}
+
+/// [`softmax_vjp`] (`log` false) or [`log_softmax_vjp`] (`log` true) in one
+/// pass per line along `axis`, when `g` has the output's shape.
+pub(crate) fn softmax_vjp_pooled<T: Real>(
+    y: &Tensor<T>,
+    g: &Tensor<T>,
+    axis: usize,
+    log: bool,
+    pool: &mut Vec<Tensor<T>>,
+) -> Option<Tensor<T>> {
+    if !super::shape::same_shape(y.shape(), g.shape()) {
+        return None;
+    }
+    let (outer, len, inner) = split3(y.shape(), axis, axis + 1);
+    let mut out = pool::take(pool, y.shape());
+    let (d, yd, gd) = (pool::unique(&mut out), y.data(), g.data());
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |l: usize| (o * len + l) * inner + i;
+            let mut s = T::ZERO;
+            if log {
+                // g - exp(y) * sum(g)
+                for l in 0..len {
+                    s += gd[at(l)];
+                }
+                for l in 0..len {
+                    d[at(l)] = gd[at(l)] - yd[at(l)].exp() * s;
+                }
+            } else {
+                // g y - y * sum(g y)
+                for l in 0..len {
+                    s += gd[at(l)] * yd[at(l)];
+                }
+                for l in 0..len {
+                    d[at(l)] = gd[at(l)] * yd[at(l)] - yd[at(l)] * s;
+                }
+            }
+        }
+    }
+    Some(out)
 }

@@ -6,7 +6,7 @@
 
 use std::panic::Location;
 
-use super::shape::same_shape;
+use super::shape::{broadcasts_simply, same_shape, Shape};
 use super::tape::{Op, TensorTape, TensorVar};
 use super::value::Tensor;
 pub use crate::replay::ReplayError;
@@ -127,19 +127,6 @@ fn forward_in_place<T: Real>(op: &Op<T>, x: &[&Tensor<T>], out: &mut Tensor<T>) 
     }
 }
 
-/// The broadcasts `binary_into` computes: `a` has the output's shape and
-/// `b` is the output's trailing shape (leading 1s aside) or one element, or
-/// the mirror case of a one-element `a`.
-fn broadcasts_simply(a: &[usize], b: &[usize], out: &[usize]) -> bool {
-    let numel = |s: &[usize]| s.iter().product::<usize>();
-    if same_shape(a, out) {
-        let b = &b[b.iter().take_while(|&&d| d == 1).count()..];
-        numel(b) == 1 || (b.len() <= out.len() && same_shape(b, &out[out.len() - b.len()..]))
-    } else {
-        numel(a) == 1 && same_shape(b, out)
-    }
-}
-
 /// A node's value recomputed from its inputs' values; `shape` is the
 /// recorded output shape (what shape-changing ops need).
 fn forward<T: Real>(op: &Op<T>, x: &[&Tensor<T>], shape: &[usize]) -> Tensor<T> {
@@ -205,7 +192,10 @@ impl<T: Real> TensorTape<T> {
     /// (leaves or constants: parameters, a data batch), in recording order,
     /// without re-recording. Index tensors (`gather`, `index_select`,
     /// `scatter_add`) and `where_cond` masks are part of the recording, not
-    /// inputs: pass labels that change as data (one-hot) to replay them. Sweep afterwards as usual; the gradients are
+    /// inputs: pass labels that change as data (one-hot) to replay them. The
+    /// values are copied into buffers the tape owns (made once, the first
+    /// time an input's recorded value is shared), so the caller's tensors
+    /// stay its own. Sweep afterwards as usual; the gradients are
     /// those a fresh recording would give. Refused, before anything changes
     /// when possible, for a new input shape or when a recorded comparison
     /// (`guard_lt`/`guard_gt`) comes out differently (values recomputed
@@ -239,7 +229,14 @@ impl<T: Real> TensorTape<T> {
             }
         }
         for (v, t) in inputs {
-            inner.nodes[v.index as usize].value = t.clone();
+            // Copied into the tape's own buffer rather than shared, so the
+            // caller keeps sole ownership and may update its tensor in place
+            // (an optimiser step) without a copy-on-write allocation.
+            let value = &mut inner.nodes[v.index as usize].value;
+            match value.data_if_unique() {
+                Some(d) => d.copy_from_slice(t.data()),
+                None => *value = Tensor::from_parts(Shape::from_slice(t.shape()), t.to_vec()),
+            }
         }
         for i in 0..inner.nodes.len() {
             let (before, rest) = inner.nodes.split_at_mut(i);

@@ -18,7 +18,7 @@ use super::replay::Guard;
 use super::shape::{fmt_shape, same_shape, Shape};
 use super::tools::{Anomaly, Phase, Profile, Summary, TapeStats, Tools, ANOMALY, PROFILE};
 use super::value::Tensor;
-use super::{conv, elementwise as ew, index, linalg, reduce, shape_ops};
+use super::{conv, elementwise as ew, index, linalg, pool, reduce, shape_ops};
 use crate::scalar::fresh_id;
 use crate::Real;
 
@@ -250,9 +250,6 @@ fn vjp_reusing<T: Real>(
     true
 }
 
-/// At most this many left-over gradient buffers wait for reuse in a sweep.
-const SPARE_BUFFERS: usize = 4;
-
 /// The vector-Jacobian product of one node: the gradients of its inputs
 /// given the adjoint `g` of its output, in the output's broadcast shape.
 /// Each arm calls the rule that sits beside the op's forward code.
@@ -351,12 +348,41 @@ fn accumulate<T: Real, V: Algebra<T>>(
     }
 }
 
+/// [`accumulate`] on plain tensors in the sweep: a gradient in a broadcast
+/// shape is summed back into a pooled buffer where `sum_to_pooled` covers
+/// the axes, and a buffer left over by the addition goes back to the pool.
+fn accumulate_pooled<T: Real>(
+    slot: &mut Option<Tensor<T>>,
+    grad: Tensor<T>,
+    shape: &[usize],
+    pool: &mut Vec<Tensor<T>>,
+) {
+    let grad = if !same_shape(grad.shape(), shape) {
+        match reduce::sum_to_pooled(&grad, shape, pool) {
+            Some(summed) => {
+                pool::give(pool, grad);
+                summed
+            }
+            None => grad.sum_to(shape),
+        }
+    } else {
+        grad
+    };
+    match slot {
+        None => *slot = Some(grad),
+        Some(acc) => acc.add_assign_owned(grad, pool),
+    }
+}
+
 pub(crate) struct Node<T: Real> {
     pub(crate) op: Op<T>,
     pub(crate) parents: SmallVec<[u32; 2]>,
     pub(crate) value: Tensor<T>,
     pub(crate) requires_grad: bool,
 }
+
+/// The wanted node indices (sorted) and the adjoints a sweep kept.
+type Scratch<T> = (Vec<u32>, Vec<(u32, Option<Tensor<T>>)>);
 
 pub(crate) struct Inner<T: Real> {
     pub(crate) nodes: Vec<Node<T>>,
@@ -395,6 +421,10 @@ pub struct TensorTape<T: Real = f32> {
     pub(crate) inner: RefCell<Inner<T>>,
     /// The sweep's adjoint slots, kept (empty) between sweeps.
     adjoints: RefCell<Vec<Option<Tensor<T>>>>,
+    /// Gradient buffers kept between sweeps for reuse (`pool.rs`).
+    pool: RefCell<Vec<Tensor<T>>>,
+    /// `grad_into`'s wanted nodes and kept adjoints, kept between calls.
+    scratch: RefCell<Scratch<T>>,
     /// Which tools are on (anomaly detection, profiling): one load per op.
     flags: Cell<u8>,
     tools: RefCell<Tools>,
@@ -433,6 +463,8 @@ impl<T: Real> TensorTape<T> {
                 id: fresh_id(),
             }),
             adjoints: RefCell::new(Vec::new()),
+            pool: RefCell::new(Vec::new()),
+            scratch: RefCell::new(Scratch::default()),
             flags: Cell::new(0),
             tools: RefCell::new(Tools::default()),
         }
@@ -507,7 +539,8 @@ impl<T: Real> TensorTape<T> {
 
     /// Forgets every node, freeing the values they held, and starts a new
     /// recording (variables and gradients from before are refused by id).
-    /// The node list keeps its capacity.
+    /// The node list keeps its capacity; the gradient buffers kept for
+    /// reuse between sweeps are freed.
     ///
     /// ```
     /// use autograd_core::{Tensor, TensorTape};
@@ -527,6 +560,9 @@ impl<T: Real> TensorTape<T> {
         let inner = self.inner.get_mut();
         inner.nodes.clear();
         inner.id = fresh_id();
+        // Nothing of the recording outlives it, spare gradient buffers
+        // included (a replay loop, which does not clear, keeps them).
+        *self.pool.get_mut() = Vec::new();
     }
 
     /// The id of the current recording.
@@ -845,9 +881,13 @@ impl<T: Real> TensorTape<T> {
                 fmt_shape(&shape)
             );
         }
-        let grads = self.sweep(output.index, seed.clone(), |_, node| {
-            matches!(node.op, Op::Leaf)
-        });
+        let mut grads = Vec::new();
+        self.sweep(
+            output.index,
+            seed.clone(),
+            |_, node| matches!(node.op, Op::Leaf),
+            &mut grads,
+        );
         TensorGradients {
             tape_id: self.id(),
             grads,
@@ -877,9 +917,13 @@ impl<T: Real> TensorTape<T> {
             self.check_var("grad", x);
         }
         wanted.sort_unstable();
-        let grads = self.sweep(output.index, seed, |i, _| {
-            wanted.binary_search(&(i as u32)).is_ok()
-        });
+        let mut grads = Vec::new();
+        self.sweep(
+            output.index,
+            seed,
+            |i, _| wanted.binary_search(&(i as u32)).is_ok(),
+            &mut grads,
+        );
         inputs
             .iter()
             .map(
@@ -891,8 +935,94 @@ impl<T: Real> TensorTape<T> {
             .collect()
     }
 
+    /// [`TensorTape::grad`] into `grads`, reusing its buffers: on return
+    /// `grads[k]` is d`output`/d`inputs[k]`. The buffers `grads` held go to
+    /// the tape's pool, which the sweep's VJPs draw their outputs from; so a
+    /// loop that replays a recording ([`TensorTape::replay`]) and calls this
+    /// with the same `grads` each time reaches a steady state in which
+    /// neither the replay nor the sweep allocates (the matrix kernel's own
+    /// workspace aside). Results are those of `grad`, bit for bit.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let w = tape.leaf(Tensor::from_vec(vec![1.0_f64, 2.0], &[2]));
+    /// let x = tape.constant(Tensor::from_vec(vec![3.0, 4.0], &[2]));
+    /// let loss = (w * x).sum();
+    /// let mut grads = Vec::new();
+    /// for step in 0..3 {
+    ///     tape.replay(&[(x, Tensor::from_vec(vec![step as f64, 1.0], &[2]))]).unwrap();
+    ///     tape.grad_into(loss, &[w], &mut grads);
+    ///     assert_eq!(grads[0].to_vec(), vec![step as f64, 1.0]);
+    /// }
+    /// ```
+    #[track_caller]
+    pub fn grad_into(
+        &self,
+        output: TensorVar<'_, T>,
+        inputs: &[TensorVar<'_, T>],
+        grads: &mut Vec<Tensor<T>>,
+    ) {
+        self.check_var("grad_into", output);
+        for &x in inputs {
+            self.check_var("grad_into", x);
+        }
+        let shape = output.shape();
+        check_scalar_output("grad_into", &shape);
+        let seed = {
+            let mut pool = self.pool.borrow_mut();
+            pool::ready(&mut pool);
+            for t in grads.drain(..) {
+                pool::give(&mut pool, t);
+            }
+            let mut seed = pool::take(&mut pool, &shape);
+            pool::unique(&mut seed).fill(T::ONE);
+            seed
+        };
+        let mut scratch = self.scratch.borrow_mut();
+        let (wanted, kept) = &mut *scratch;
+        wanted.clear();
+        wanted.extend(inputs.iter().map(|x| x.index));
+        wanted.sort_unstable();
+        self.sweep(
+            output.index,
+            seed,
+            |i, _| wanted.binary_search(&(i as u32)).is_ok(),
+            kept,
+        );
+        let mut pool = self.pool.borrow_mut();
+        for x in inputs {
+            grads.push(match kept.binary_search_by_key(&x.index, |(i, _)| *i) {
+                // A clone: an input listed twice gets the same gradient.
+                Ok(k) => kept[k].1.clone().expect("kept adjoint"),
+                Err(_) => {
+                    let mut zeros = pool::take(&mut pool, &x.shape());
+                    pool::unique(&mut zeros).fill(T::ZERO);
+                    zeros
+                }
+            });
+        }
+        // Dropping the sweep's references leaves `grads` the only holder.
+        kept.clear();
+    }
+
+    /// Frees the gradient buffers the tape keeps between sweeps for reuse
+    /// (at most 32; see [`TensorTape::grad_into`]), as
+    /// [`TensorTape::clear`] does too, without clearing the recording.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::<f32>::ones(&[1000]));
+    /// let _ = (x * x).sum().backward();
+    /// tape.release_buffers();
+    /// ```
+    pub fn release_buffers(&self) {
+        *self.pool.borrow_mut() = Vec::new();
+    }
+
     /// The reverse sweep on plain tensors: records nothing. The adjoints of
-    /// nodes for which `keep` holds are returned, in increasing node order;
+    /// nodes for which `keep` holds go to `kept`, in increasing node order;
     /// the others are dropped as soon as they have been propagated, so memory
     /// stays near the forward's. A node's adjoint is complete when the sweep
     /// reaches it (all its consumers come later on the tape), so it is
@@ -902,7 +1032,8 @@ impl<T: Real> TensorTape<T> {
         output: u32,
         seed: Tensor<T>,
         keep: impl Fn(usize, &Node<T>) -> bool,
-    ) -> Vec<(u32, Option<Tensor<T>>)> {
+        kept: &mut Vec<(u32, Option<Tensor<T>>)>,
+    ) {
         let inner = self.inner.borrow();
         let nodes = &inner.nodes[..=output as usize];
         // The adjoint slots are kept between sweeps: no allocation per sweep.
@@ -910,10 +1041,12 @@ impl<T: Real> TensorTape<T> {
         adj.clear();
         adj.resize(nodes.len(), None);
         adj[output as usize] = Some(seed);
-        let mut kept = Vec::new();
+        kept.clear();
         // Gradient buffers left over (the smaller term of an accumulation,
-        // a spent adjoint), reused by `vjp_reusing` within this sweep.
-        let mut spare: Vec<Tensor<T>> = Vec::with_capacity(SPARE_BUFFERS);
+        // a spent adjoint, the last sweep's), for the VJPs to write into.
+        let mut pool = self.pool.borrow_mut();
+        let spare = &mut *pool;
+        pool::ready(spare);
         for i in (0..nodes.len()).rev() {
             let node = &nodes[i];
             let wanted = keep(i, node);
@@ -949,12 +1082,22 @@ impl<T: Real> TensorTape<T> {
                 (&many_x[..], &many_need[..])
             };
             let flags = self.flags.get();
-            if flags == 0 && need[0] && vjp_reusing(&node.op, &node.value, &mut g, &mut spare) {
+            if flags == 0 && need[0] && vjp_reusing(&node.op, &node.value, &mut g, spare) {
                 let p = parents[0] as usize;
-                accumulate(&mut adj[p], g, nodes[p].value.shape(), |acc, g| {
-                    acc.add_assign_owned(g, &mut spare)
-                });
+                accumulate_pooled(&mut adj[p], g, nodes[p].value.shape(), spare);
                 continue;
+            }
+            if flags == 0 {
+                if let Some(gs) = pool::vjp_pooled(&node.op, x, &node.value, &g, need, spare) {
+                    for (k, gk) in gs.into_iter().enumerate() {
+                        let p = parents[k.min(parents.len() - 1)] as usize;
+                        if let Some(gk) = gk.filter(|_| nodes[p].requires_grad) {
+                            accumulate_pooled(&mut adj[p], gk, nodes[p].value.shape(), spare);
+                        }
+                    }
+                    pool::give(spare, g);
+                    continue;
+                }
             }
             let start = (flags & PROFILE != 0).then(Instant::now);
             vjp(&node.op, x, &node.value, &g, need, &mut |k, gk| {
@@ -963,21 +1106,19 @@ impl<T: Real> TensorTape<T> {
                     self.observe_backward(i, node, x, k, &gk);
                 }
                 if nodes[p].requires_grad {
-                    accumulate(&mut adj[p], gk, nodes[p].value.shape(), |acc, g| {
-                        acc.add_assign_owned(g, &mut spare)
-                    });
+                    accumulate_pooled(&mut adj[p], gk, nodes[p].value.shape(), spare);
                 }
             });
-            if spare.len() < SPARE_BUFFERS && !g.is_shared() {
-                spare.push(g);
-            }
+            pool::give(spare, g);
             if let Some(start) = start {
                 self.note_backward_time(node.op.name(), start);
             }
         }
-        adj.clear();
+        // Adjoints nobody asked for (of leaves not wanted) are spare too.
+        for g in adj.drain(..).flatten() {
+            pool::give(spare, g);
+        }
         kept.reverse();
-        kept
     }
 
     /// Gradients of a scalar `output` with respect to `inputs`, as
@@ -1071,15 +1212,20 @@ impl<T: Real> TensorTape<T> {
 #[track_caller]
 fn scalar_seed<T: Real>(op: &str, output: TensorVar<'_, T>) -> Tensor<T> {
     let shape = output.shape();
+    check_scalar_output(op, &shape);
+    Tensor::ones(&shape)
+}
+
+#[track_caller]
+fn check_scalar_output(op: &str, shape: &[usize]) {
     if shape.iter().product::<usize>() != 1 {
         panic!(
             "{op}: the output has shape {} ({} elements); gradients need a scalar \
              output, or an explicit seed through vjp",
-            fmt_shape(&shape),
+            fmt_shape(shape),
             shape.iter().product::<usize>()
         );
     }
-    Tensor::ones(&shape)
 }
 
 /// A recorded tensor variable: a small `Copy` handle to a node on a
