@@ -14,6 +14,7 @@
 mod composite;
 mod gradients;
 mod ops;
+mod profile;
 mod replay;
 mod tape;
 mod trace;

@@ -270,11 +270,17 @@ impl ProfileRow {
 }
 
 impl fmt::Display for Profile {
+    /// A table in µs, or in ns when the whole profile is under 100 µs.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let all: Duration = self.rows.iter().map(ProfileRow::total).sum();
+        let (scale, unit) = if all < Duration::from_micros(100) {
+            (1e9, "ns")
+        } else {
+            (1e6, "µs")
+        };
         writeln!(
             f,
-            "op             share   total µs   fwd calls     fwd µs   bwd calls     bwd µs"
+            "op             share   total {unit}   fwd calls     fwd {unit}   bwd calls     bwd {unit}"
         )?;
         for r in &self.rows {
             let share = if all.is_zero() {
@@ -286,11 +292,11 @@ impl fmt::Display for Profile {
                 f,
                 "{:<14} {share:>5.1}% {:>10.1} {:>11} {:>10.1} {:>11} {:>10.1}",
                 r.op,
-                r.total().as_secs_f64() * 1e6,
+                r.total().as_secs_f64() * scale,
                 r.forward_calls,
-                r.forward.as_secs_f64() * 1e6,
+                r.forward.as_secs_f64() * scale,
                 r.backward_calls,
-                r.backward.as_secs_f64() * 1e6
+                r.backward.as_secs_f64() * scale
             )?;
         }
         Ok(())
