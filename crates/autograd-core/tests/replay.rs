@@ -338,3 +338,44 @@ fn a_replayed_step_without_matrix_products_allocates_nothing() {
         "allocations per step: {counts:?}"
     );
 }
+
+#[test]
+fn grad_into_matches_grad_for_any_inputs_and_any_buffers_handed_in() {
+    let tape = TensorTape::<f64>::new();
+    let a = tape.leaf(Tensor::from_vec(vec![1.0, -2.0, 3.0], &[3]));
+    let b = tape.leaf(Tensor::from_vec(vec![0.5, 0.25], &[2, 1]));
+    let unused = tape.leaf(Tensor::<f64>::ones(&[4]));
+    let loss = (a * b).tanh().sum();
+    let want = tape.grad(loss, &[b, a, unused, a]);
+    // Buffers of the wrong count and shapes, and a shared one: all replaced.
+    let shared = Tensor::<f64>::ones(&[3]);
+    let mut grads = vec![shared.clone(), Tensor::zeros(&[7])];
+    for _ in 0..3 {
+        tape.grad_into(loss, &[b, a, unused, a], &mut grads);
+        assert_eq!(grads, want);
+    }
+    assert_eq!(
+        shared.to_vec(),
+        vec![1.0; 3],
+        "a buffer the caller still holds is not written"
+    );
+    assert_eq!(
+        grads[2].to_vec(),
+        vec![0.0; 4],
+        "an input the output does not depend on"
+    );
+}
+
+#[test]
+fn grad_into_refuses_what_grad_refuses() {
+    let tape = TensorTape::<f64>::new();
+    let x = tape.leaf(Tensor::from_vec(vec![1.0, 2.0], &[2]));
+    let mut grads = vec![Tensor::zeros(&[2])];
+    let (msg, _, _) = common::panic_of(|| tape.grad_into(x.exp(), &[x], &mut grads));
+    assert!(msg.contains("grad_into") && msg.contains("[2]"), "{msg}");
+    assert_eq!(grads.len(), 1, "the caller's buffers are untouched");
+    let other = TensorTape::<f64>::new();
+    let y = other.leaf(Tensor::scalar(1.0));
+    let (msg, _, _) = common::panic_of(|| tape.grad_into(x.sum(), &[y], &mut grads));
+    assert!(msg.contains("grad_into"), "{msg}");
+}
