@@ -139,6 +139,10 @@ mod tests {
         }
         same_bits(&[&[3, 4], &[3, 4]], |x| x[0].mul(x[1]).tanh().sum());
         same_bits(&[&[3, 4], &[3, 4]], |x| x[0].sub(x[1]).tanh().sum());
+        // The sweep's own path for add: `g` moved to one input, shared
+        // with the other, also when both are the same variable.
+        same_bits(&[&[3, 4], &[3, 4]], |x| x[0].add(x[1]).tanh().sum());
+        same_bits(&[&[3, 4]], |x| x[0].add(x[0]).tanh().sum());
         // A bias row: the sum back to its shape goes through the pool.
         same_bits(&[&[6, 5], &[5]], |x| x[0].add(x[1]).tanh().sum());
         same_bits(&[&[2, 3, 4]], |x| x[0].sum_axes(&[1], false).tanh().sum());

@@ -1082,6 +1082,24 @@ impl<T: Real> TensorTape<T> {
                 (&many_x[..], &many_need[..])
             };
             let flags = self.flags.get();
+            if flags == 0 && matches!(node.op, Op::Add) {
+                // Both inputs get `g` itself (the rule `add_vjp`): moved to
+                // one and shared with the other, rather than two clones and
+                // a drop, saving two atomic count updates per add.
+                let (a, b) = (parents[0] as usize, parents[1] as usize);
+                let mut to =
+                    |p: usize, g| accumulate_pooled(&mut adj[p], g, nodes[p].value.shape(), spare);
+                match (need[0], need[1]) {
+                    (true, true) => {
+                        to(b, g.clone());
+                        to(a, g);
+                    }
+                    (true, false) => to(a, g),
+                    (false, true) => to(b, g),
+                    (false, false) => {}
+                }
+                continue;
+            }
             if flags == 0 && need[0] && vjp_reusing(&node.op, &node.value, &mut g, spare) {
                 let p = parents[0] as usize;
                 accumulate_pooled(&mut adj[p], g, nodes[p].value.shape(), spare);
