@@ -60,6 +60,7 @@ fn saved_values_are_freed_and_training_memory_is_flat() {
     TRACKED.with(|t| t.set(true));
     dropping_or_clearing_a_tape_frees_saved_values();
     ten_thousand_training_steps_have_flat_memory();
+    ten_thousand_replayed_steps_have_flat_memory_and_the_pool_is_freed();
 }
 
 fn ten_thousand_training_steps_have_flat_memory() {
@@ -135,4 +136,70 @@ fn dropping_or_clearing_a_tape_frees_saved_values() {
     );
     drop(tape);
     assert!(LIVE.load(Ordering::Relaxed) <= base);
+}
+
+fn ten_thousand_replayed_steps_have_flat_memory_and_the_pool_is_freed() {
+    let base = LIVE.load(Ordering::Relaxed);
+    let mut rng = StdRng::seed_from_u64(6);
+    let x = Tensor::<f32>::rand_uniform(&[16, 8], -1.0, 1.0, &mut rng);
+    let onehot = Tensor::<f32>::one_hot(
+        &Tensor::from_vec((0..16).map(|i| i % 4).collect(), &[16]),
+        4,
+    );
+    let tape = TensorTape::new();
+    let mut inputs: Vec<_> = [
+        Tensor::<f32>::rand_uniform(&[12, 8], -0.3, 0.3, &mut rng),
+        Tensor::<f32>::zeros(&[12]),
+        Tensor::<f32>::rand_uniform(&[4, 12], -0.3, 0.3, &mut rng),
+        Tensor::<f32>::zeros(&[4]),
+    ]
+    .into_iter()
+    .map(|p| (tape.leaf(p.clone()), p))
+    .collect();
+    let v: Vec<_> = inputs.iter().map(|(v, _)| *v).collect();
+    let h = tape.constant(x).matmul_transposed(v[0]).add(v[1]).tanh();
+    let logits = h.matmul_transposed(v[2]).add(v[3]);
+    let loss = logits
+        .log_softmax(-1)
+        .mul(tape.constant(onehot))
+        .sum_axes(&[1], false)
+        .mean()
+        .neg();
+    let mut grads = Vec::with_capacity(4);
+    let mut live_at = Vec::with_capacity(2);
+    let first = loss.item();
+    for step in 0..10_000 {
+        tape.replay(&inputs).unwrap();
+        tape.grad_into(loss, &v, &mut grads);
+        for ((_, p), g) in inputs.iter_mut().zip(&grads) {
+            for (w, &d) in p.data_mut().iter_mut().zip(g.data()) {
+                *w -= 0.1 * d;
+            }
+        }
+        if step == 100 || step == 9_999 {
+            live_at.push(LIVE.load(Ordering::Relaxed));
+        }
+    }
+    assert!(
+        loss.item() < first * 0.5,
+        "the model learns: {first} -> {}",
+        loss.item()
+    );
+    assert_eq!(
+        live_at[0], live_at[1],
+        "live bytes after replayed step 100 and after step 9999 must be equal"
+    );
+    let before = LIVE.load(Ordering::Relaxed);
+    tape.release_buffers();
+    let freed = before - LIVE.load(Ordering::Relaxed);
+    assert!(
+        freed > 0,
+        "release_buffers frees the pooled gradient buffers"
+    );
+    drop((grads, inputs, v, live_at));
+    drop(tape);
+    assert!(
+        LIVE.load(Ordering::Relaxed) <= base,
+        "everything is freed with the tape"
+    );
 }
