@@ -177,7 +177,9 @@ fn replaying_an_elementwise_chain_allocates_nothing_per_step() {
 /// labels) at batch 32, recorded once; then `steps` training steps of
 /// replay, `grad_into` and an in-place SGD update of the caller's
 /// parameters. The allocations of each step, and the parameters after.
-fn mlp_steps(steps: usize, relu: bool) -> (Vec<usize>, Vec<Tensor<f32>>) {
+/// T1-shaped parameters (weights `[out, in]` and biases) and four input
+/// batches, the same for every caller.
+fn mlp_setup() -> (Vec<Tensor<f32>>, Vec<Tensor<f32>>) {
     let mut rng = StdRng::seed_from_u64(4);
     let sizes = [64, 128, 128, 10];
     let mut params = Vec::new();
@@ -190,9 +192,14 @@ fn mlp_steps(steps: usize, relu: bool) -> (Vec<usize>, Vec<Tensor<f32>>) {
         ));
         params.push(Tensor::rand_uniform(&[sizes[l + 1]], -0.1, 0.1, &mut rng));
     }
-    let batches: Vec<_> = (0..4)
+    let batches = (0..4)
         .map(|_| Tensor::rand_uniform(&[32, 64], 0.0, 1.0, &mut rng))
         .collect();
+    (params, batches)
+}
+
+fn mlp_steps(steps: usize, relu: bool) -> (Vec<usize>, Vec<Tensor<f32>>) {
+    let (params, batches) = mlp_setup();
     let labels: Vec<_> = (0..4)
         .map(|b| {
             let l = Tensor::from_vec((0..32).map(|i| (i * 7 + b) % 10).collect(), &[32]);
@@ -252,21 +259,7 @@ fn a_replayed_training_step_allocates_only_inside_the_matrix_kernel() {
 fn replayed_training_steps_equal_re_recorded_ones() {
     // The same eight steps with a fresh recording and `grad` each step.
     let (_, replayed) = mlp_steps(8, false);
-    let mut rng = StdRng::seed_from_u64(4);
-    let sizes = [64, 128, 128, 10];
-    let mut params = Vec::new();
-    for l in 0..3 {
-        params.push(Tensor::rand_uniform(
-            &[sizes[l + 1], sizes[l]],
-            -0.1,
-            0.1,
-            &mut rng,
-        ));
-        params.push(Tensor::rand_uniform(&[sizes[l + 1]], -0.1, 0.1, &mut rng));
-    }
-    let batches: Vec<Tensor<f32>> = (0..4)
-        .map(|_| Tensor::rand_uniform(&[32, 64], 0.0, 1.0, &mut rng))
-        .collect();
+    let (mut params, batches) = mlp_setup();
     for step in 0..8 {
         let tape = TensorTape::<f32>::new();
         let vars: Vec<_> = params.iter().map(|p| tape.leaf(p.clone())).collect();
