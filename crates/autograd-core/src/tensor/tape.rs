@@ -1096,7 +1096,7 @@ impl<T: Real> TensorTape<T> {
                     }
                     (true, false) => to(a, g),
                     (false, true) => to(b, g),
-                    (false, false) => {}
+                    (false, false) => pool::give(spare, g),
                 }
                 continue;
             }
