@@ -8,9 +8,10 @@
 //! the pool. After one sweep the pool holds buffers of every size the next
 //! sweep of the same recording needs, so with [`TensorTape::grad_into`]
 //! (which hands the caller's previous gradients back to the pool) a replayed
-//! training step allocates nothing on this side of the matrix kernel. Such a
-//! pool is what PyTorch's caching allocator is to its sweep; this one is
-//! bounded ([`POOL_BUFFERS`]) and released by [`TensorTape::release_buffers`].
+//! training step allocates nothing on this side of the matrix kernel (much
+//! as PyTorch's CUDA caching allocator keeps freed blocks for reuse). The
+//! pool is bounded ([`POOL_BUFFERS`]) and freed by [`TensorTape::clear`] and
+//! [`TensorTape::release_buffers`].
 //!
 //! The pooled VJPs live beside the general rules they stand in for (in
 //! `linalg.rs`, `reduce.rs`, `elementwise.rs`) and repeat their arithmetic
@@ -18,6 +19,7 @@
 //!
 //! [`TensorTape::grad_into`]: super::TensorTape::grad_into
 //! [`TensorTape::release_buffers`]: super::TensorTape::release_buffers
+//! [`TensorTape::clear`]: super::TensorTape::clear
 
 use super::elementwise::mul_sub_vjp_pooled;
 use super::linalg::mm_vjp_pooled;
