@@ -82,6 +82,9 @@ fn scalar(c: &mut Criterion) {
     g.bench_function("grad", |b| {
         reused_tape_gradient(b, &mut tape, &mut grads, &mut out, s1_tape, &x1)
     });
+    g.bench_function("grad_statements", |b| {
+        reused_tape_gradient(b, &mut tape, &mut grads, &mut out, s1_statements, &x1)
+    });
     let rtape = reverse::Tape::new();
     g.bench_function("reverse_crate", |b| {
         b.iter(|| {
@@ -102,7 +105,10 @@ fn scalar(c: &mut Criterion) {
     });
     g.bench_function("reverse_crate_fresh_tape", |b| {
         b.iter(|| {
-            let rtape = reverse::Tape::new();
+            g.bench_function("grad_statements", |b| {
+        reused_tape_gradient(b, &mut tape, &mut grads, &mut out, s1_statements, &x1)
+    });
+    let rtape = reverse::Tape::new();
             s1_reverse_crate(&rtape, black_box(&x1), &mut out)
         })
     });
@@ -114,6 +120,9 @@ fn scalar(c: &mut Criterion) {
     g.bench_function("plain", |b| b.iter(|| s2_plain(black_box(&x2))));
     g.bench_function("grad", |b| {
         reused_tape_gradient(b, &mut tape, &mut grads, &mut out, s2_tape, &x2)
+    });
+    g.bench_function("grad_statements", |b| {
+        reused_tape_gradient(b, &mut tape, &mut grads, &mut out, s2_statements, &x2)
     });
     replay_benches(&mut g, s2_tape, &x2, &mut out);
     g.finish();

@@ -7,6 +7,9 @@ use autograd::{Gradients, Scalar, Tape, Var};
 
 pub const N: usize = 100_000;
 
+/// A workload recorded on the tape: the variables in, the output node out.
+pub type WorkloadFn = for<'t> fn(&[Var<'t>]) -> Var<'t>;
+
 /// x[i] = -1.2 for even i, 1.0 for odd i.
 pub fn s1_input(n: usize) -> Vec<f64> {
     (0..n)
@@ -104,6 +107,42 @@ pub fn s2_analytic(x: &[f64]) -> Vec<f64> {
         g[j] += d * xi;
     }
     g
+}
+
+/// S1's term, written once over `Scalar` for statements.
+pub fn s1_term<S: Scalar>(a: S, b: S) -> S {
+    let d = b - a * a;
+    let e = -a + 1.0;
+    d * d * 100.0 + e * e
+}
+
+/// S1 on the tape with one statement per term ([`Tape::statement`]): two
+/// nodes per term (the statement and the running sum) instead of eight.
+pub fn s1_statements<'t>(x: &[Var<'t>]) -> Var<'t> {
+    let tape = x[0].tape();
+    let mut s = tape.constant(0.0);
+    for i in 0..x.len() - 1 {
+        s += tape.statement([x[i], x[i + 1]], |[a, b]| s1_term(a, b));
+    }
+    s
+}
+
+/// S2's term, written once over `Scalar` for statements.
+pub fn s2_term<S: Scalar>(a: S, b: S) -> S {
+    let sq = a * a;
+    a.sin() * (sq * -0.5).exp() + (sq + 1.0).ln() + (a * b).tanh()
+}
+
+/// S2 on the tape with one statement per term: two nodes per term instead
+/// of twelve.
+pub fn s2_statements<'t>(x: &[Var<'t>]) -> Var<'t> {
+    let n = x.len();
+    let tape = x[0].tape();
+    let mut s = tape.constant(0.0);
+    for i in 0..n {
+        s += tape.statement([x[i], x[(i + 1) % n]], |[a, b]| s2_term(a, b));
+    }
+    s
 }
 
 /// Records `f` on `tape` at `x`, sweeps, and writes the gradient to `out`:

@@ -33,7 +33,7 @@ pub use generic::{derivative, Scalar};
 pub use gradcheck::{gradcheck, GradCheck, GradCheckError, GradCheckReport};
 pub use real::Real;
 pub use replay::ReplayError;
-pub use scalar::{GradientError, Gradients, Tape, Var};
+pub use scalar::{GradientError, Gradients, Local, Tape, Var};
 pub use tensor::{
     tensor_gradcheck, tensor_gradcheck_with, Algebra, Conv2d, CustomOp, Element, Parameter, Shape,
     Tensor, TensorGradCheckError, TensorGradients, TensorTape, TensorVar,

@@ -16,12 +16,14 @@ mod gradients;
 mod ops;
 mod profile;
 mod replay;
+mod statement;
 mod tape;
 mod trace;
 
 pub use composite::{logsumexp, sum};
 pub use gradients::{GradientError, Gradients};
 pub use ops::{Exponent, Operand};
+pub use statement::Local;
 pub(crate) use tape::fresh_id;
 pub use tape::{Tape, Var};
 pub use trace::{AdjointUpdate, Op, Row, SweepSteps, Wengert};
