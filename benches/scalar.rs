@@ -105,10 +105,7 @@ fn scalar(c: &mut Criterion) {
     });
     g.bench_function("reverse_crate_fresh_tape", |b| {
         b.iter(|| {
-            g.bench_function("grad_statements", |b| {
-        reused_tape_gradient(b, &mut tape, &mut grads, &mut out, s1_statements, &x1)
-    });
-    let rtape = reverse::Tape::new();
+            let rtape = reverse::Tape::new();
             s1_reverse_crate(&rtape, black_box(&x1), &mut out)
         })
     });

@@ -1,6 +1,7 @@
 //! Where the time of a scalar gradient goes: recording the tape, the reverse
 //! sweep, and reading the gradient out, for workloads S1 and S2
-//! (../shared/WORKLOADS.md), in nanoseconds per recorded node. Each phase is
+//! (../shared/WORKLOADS.md), recorded operation by operation and with one
+//! statement per term, in nanoseconds per recorded node. Each phase is
 //! the minimum over 50 repetitions in one process. The criterion benches
 //! (`cargo bench --bench scalar`) give the end-to-end figures; this splits them.
 //!
@@ -13,7 +14,7 @@ mod workloads;
 use std::hint::black_box;
 use std::time::Instant;
 
-use autograd::{Gradients, Tape, Var};
+use autograd::{Gradients, Tape};
 use workloads::*;
 
 fn min_time(reps: usize, mut f: impl FnMut()) -> f64 {
@@ -26,7 +27,7 @@ fn min_time(reps: usize, mut f: impl FnMut()) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-fn phases(name: &str, f: for<'t> fn(&[Var<'t>]) -> Var<'t>, plain: fn(&[f64]) -> f64, x: &[f64]) {
+fn phases(name: &str, f: WorkloadFn, plain: fn(&[f64]) -> f64, x: &[f64]) {
     let mut tape = Tape::new();
     let mut g = Gradients::new();
     let (mut record, mut sweep, mut readout) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
@@ -93,4 +94,8 @@ fn main() {
     }
     phases("S1", s1_tape, s1_plain, &s1_input(N));
     phases("S2", s2_tape, s2_plain, &s2_input(N));
+    // The same gradients with one statement per term (`Tape::statement`):
+    // fewer nodes, each carrying a whole term's partials.
+    phases("S1, statements", s1_statements, s1_plain, &s1_input(N));
+    phases("S2, statements", s2_statements, s2_plain, &s2_input(N));
 }
