@@ -40,7 +40,12 @@ fn statement_gradients_equal_the_operation_by_operation_tape_for_every_operation
         let (g1, g2) = (by_op.backward(), fused.backward());
         for v in [x, y] {
             let e = rel_err(g1[v], g2[v]);
-            assert!(e < 1e-12, "a={a} b={b}: by op {} vs statement {} (rel {e:e})", g1[v], g2[v]);
+            assert!(
+                e < 1e-12,
+                "a={a} b={b}: by op {} vs statement {} (rel {e:e})",
+                g1[v],
+                g2[v]
+            );
         }
         tape.clear();
     }
@@ -71,7 +76,9 @@ fn statements_pass_gradcheck_with_one_two_three_and_five_inputs() {
             |tape, v| {
                 let one = tape.statement([v[0]], |[a]| (a * a + 1.0).ln() * a.sin());
                 let two = tape.statement([v[1], v[2]], |[a, b]| rosenbrock(a, b));
-                let three = tape.statement([v[2], v[3], one], |[a, b, c]| (a * b).tanh() * c + a / (c * c + 2.0));
+                let three = tape.statement([v[2], v[3], one], |[a, b, c]| {
+                    (a * b).tanh() * c + a / (c * c + 2.0)
+                });
                 let five = tape.statement([v[0], v[1], v[2], v[3], v[4]], |[a, b, c, d, e]| {
                     (a * b - c).exp() / (d * d + 1.0) + e * a
                 });
@@ -144,20 +151,30 @@ fn a_traced_tape_shows_one_row_and_refuses_to_replay() {
     let listing = tape.wengert(None).to_string();
     assert!(listing.contains("statement(x)"), "{listing}");
     let err = tape.replay(&[(x, 0.7)]).unwrap_err().to_string();
-    assert!(err.contains("statement") && err.contains("custom primitive"), "{err}");
+    assert!(
+        err.contains("statement") && err.contains("custom primitive"),
+        "{err}"
+    );
     assert_eq!(y.value(), 0.5f64.sin() * 0.5);
 }
 
 #[test]
 fn s1_by_statements_equals_the_analytic_gradient() {
-    let x: Vec<f64> = (0..1000).map(|i| if i % 2 == 0 { -1.2 } else { 1.0 }).collect();
+    let x: Vec<f64> = (0..1000)
+        .map(|i| if i % 2 == 0 { -1.2 } else { 1.0 })
+        .collect();
     let tape = Tape::new();
     let xs: Vec<Var> = tape.vars(&x);
     let mut s = tape.constant(0.0);
     for i in 0..x.len() - 1 {
         s += tape.statement([xs[i], xs[i + 1]], |[a, b]| rosenbrock(a, b));
     }
-    assert!(rel_err(s.value(), (0..x.len() - 1).map(|i| rosenbrock(x[i], x[i + 1])).sum()) < 1e-14);
+    assert!(
+        rel_err(
+            s.value(),
+            (0..x.len() - 1).map(|i| rosenbrock(x[i], x[i + 1])).sum()
+        ) < 1e-14
+    );
     let g = s.backward().wrt_all(&xs);
     let mut analytic = vec![0.0; x.len()];
     for i in 0..x.len() - 1 {

@@ -423,7 +423,12 @@ impl<T: Real> Tape<T> {
             _ => {
                 // More than two inputs: a chain of two-parent nodes, each
                 // passing the one before on with partial 1.
-                let mut node = self.push2([inputs[0].index, inputs[1].index], [p[0], p[1]], y.value, op);
+                let mut node = self.push2(
+                    [inputs[0].index, inputs[1].index],
+                    [p[0], p[1]],
+                    y.value,
+                    op,
+                );
                 for i in 2..N {
                     node = self.push2([node.index, inputs[i].index], [T::ONE, p[i]], y.value, op);
                 }
