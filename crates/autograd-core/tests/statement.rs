@@ -186,3 +186,79 @@ fn s1_by_statements_equals_the_analytic_gradient() {
         assert!(rel_err(*g, *a) < 1e-13, "x[{i}]: {g} vs {a}");
     }
 }
+
+/// One instruction of a random straight-line program over `Scalar`: an
+/// operation on two earlier values, mapping [-2, 2] back into [-2, 2].
+fn instr<S: Scalar>(op: u32, a: S, b: S) -> S {
+    match op {
+        0 => (a + b) * 0.5,
+        1 => (a - b) / 2.0,
+        2 => a * b * 0.5,
+        3 => a.sin(),
+        4 => b.cos() + a * 0.0,
+        5 => a.tanh() * b.tanh(),
+        6 => a.tanh().exp() - 1.0,
+        7 => a / (b * b + 1.0),
+        8 => (a * a + 1.0).sqrt() - 1.0,
+        9 => (a * a + 1.0).ln(),
+        _ => (a * a + 1.0).powf(0.75) - 1.0,
+    }
+}
+
+/// Runs a program on three inputs; returns the last value plus a mix of
+/// two others, so that several paths meet at the end. `step` evaluates one
+/// instruction (directly, or as a statement of its two operands).
+fn program<S: Scalar>(
+    prog: &[(u32, usize, usize)],
+    x: [S; 3],
+    mut step: impl FnMut(u32, S, S) -> S,
+) -> S {
+    let mut vals = x.to_vec();
+    for &(op, a, b) in prog {
+        let v = step(op, vals[a], vals[b]);
+        vals.push(v);
+    }
+    let n = vals.len();
+    vals[n - 1] + vals[n / 2] * 0.3 - vals[0] * vals[n - 1] * 0.1
+}
+
+#[test]
+fn random_programs_agree_by_operation_by_instruction_statements_and_as_one_statement() {
+    let mut rng = StdRng::seed_from_u64(21);
+    let mut tape = Tape::new();
+    for case in 0..200 {
+        let len = rng.random_range(1..30);
+        let prog: Vec<(u32, usize, usize)> = (0..len)
+            .map(|k| {
+                let avail = 3 + k;
+                let mut pick = || avail - 1 - rng.random_range(0..avail.min(4));
+                let (a, b) = (pick(), pick());
+                (rng.random_range(0..11), a, b)
+            })
+            .collect();
+        let x0: [f64; 3] = std::array::from_fn(|_| rng.random_range(-2.0..2.0));
+        let x = [tape.var(x0[0]), tape.var(x0[1]), tape.var(x0[2])];
+        let by_op = program(&prog, x, instr).backward().wrt_all(&x);
+        let t = &tape;
+        let by_instr = program(&prog, x, |op, a, b| {
+            t.statement([a, b], |[a, b]| instr(op, a, b))
+        })
+        .backward()
+        .wrt_all(&x);
+        let before = tape.len();
+        let whole = tape.statement(x, |x| program(&prog, x, instr));
+        assert_eq!(tape.len() - before, 2);
+        let whole = whole.backward().wrt_all(&x);
+        for i in 0..3 {
+            for other in [by_instr[i], whole[i]] {
+                let e = (by_op[i] - other).abs() / by_op[i].abs().max(1e-3);
+                assert!(
+                    e < 1e-11,
+                    "case {case}, x{i}: {} vs {other} ({prog:?} at {x0:?})",
+                    by_op[i]
+                );
+            }
+        }
+        tape.clear();
+    }
+}
