@@ -67,7 +67,7 @@ impl<T: Real, const N: usize> Local<T, N> {
     }
 
     /// The statement's input number `i`: partial 1 in lane `i`.
-    fn input(value: T, i: usize) -> Self {
+    pub(crate) fn input(value: T, i: usize) -> Self {
         let mut partials = [T::ZERO; N];
         partials[i] = T::ONE;
         Local { value, partials }

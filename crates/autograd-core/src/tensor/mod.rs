@@ -37,6 +37,7 @@ mod reduce;
 mod replay;
 pub(crate) mod shape;
 mod shape_ops;
+mod statement;
 mod tape;
 mod tools;
 mod value;

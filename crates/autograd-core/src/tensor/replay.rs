@@ -178,6 +178,7 @@ fn forward<T: Real>(op: &Op<T>, x: &[&Tensor<T>], shape: &[usize]) -> Tensor<T> 
         Op::Unfold(g, pad) => x[0].unfold_geom(g, *pad),
         Op::Fold(g) => x[0].fold_geom(g),
         Op::Custom(c) => c.0.forward_values(x),
+        Op::Statement(s) => s.expr.eval(x, shape).0,
         Op::Checkpoint(seg) => {
             let scratch = TensorTape::new();
             let vars: Vec<_> = x.iter().map(|v| scratch.constant((*v).clone())).collect();
@@ -267,6 +268,13 @@ impl<T: Real> TensorTape<T> {
                         location: g.at,
                     });
                 }
+                continue;
+            }
+            if let Op::Statement(s) = &mut node.op {
+                // The kept expression gives the value and its partials anew.
+                let (value, partials) = s.expr.eval(x, node.value.shape());
+                node.value = value;
+                s.partials = partials;
                 continue;
             }
             // Into the recorded buffer where a kernel exists and nobody

@@ -16,6 +16,7 @@ use super::conv::Geometry;
 use super::custom::{self, CustomNode};
 use super::replay::Guard;
 use super::shape::{fmt_shape, same_shape, Shape};
+use super::statement::StatementNode;
 use super::tools::{Anomaly, Phase, Profile, Summary, TapeStats, Tools, ANOMALY, PROFILE};
 use super::value::Tensor;
 use super::{conv, elementwise as ew, index, linalg, pool, reduce, shape_ops};
@@ -110,6 +111,8 @@ pub(crate) enum Op<T: Real> {
     Unfold(Box<Geometry>, T),
     Fold(Box<Geometry>),
     Custom(CustomNode<T>),
+    /// An elementwise statement (`statement.rs`): its expression and partials.
+    Statement(Box<StatementNode<T>>),
     Checkpoint(Segment<T>),
     /// A recorded comparison `x <cmp> c`: no gradient; replay checks that
     /// its outcome is unchanged.
@@ -164,6 +167,7 @@ impl<T: Real> Op<T> {
             Op::Unfold(..) => "unfold2d",
             Op::Fold(_) => "fold2d",
             Op::Custom(_) => "custom",
+            Op::Statement(_) => "statement",
             Op::Checkpoint(_) => "checkpoint",
             Op::Guard(_) => "guard",
         }
@@ -320,6 +324,15 @@ fn vjp<T: Real, V: Algebra<T>>(
         Op::Unfold(geom, _) => one(conv::unfold_vjp(g, geom), emit),
         Op::Fold(geom) => one(conv::fold_vjp(g, geom), emit),
         Op::Custom(c) => custom::custom_vjp(&*c.0, x, y, g, emit),
+        // The partials are in the output's shape; `accumulate` sums each
+        // product back to its input's shape.
+        Op::Statement(s) => {
+            for (k, p) in s.partials.iter().enumerate() {
+                if need[k] {
+                    emit(k, g.mul(&g.lift(p.clone())));
+                }
+            }
+        }
         Op::Checkpoint(seg) => {
             for (k, gk) in V::checkpoint_vjp(&*seg.0, x, g).into_iter().enumerate() {
                 emit(k, gk);
@@ -1190,6 +1203,13 @@ impl<T: Real> TensorTape<T> {
             };
             let g = if keep[i] { adj[i] } else { adj[i].take() };
             let Some(g) = g else { continue };
+            if let Op::Statement(_) = op {
+                panic!(
+                    "grad_graph: node {i} is a statement (TensorTape::statement), whose partials are \
+                     numbers, not a recording, so its gradient cannot be differentiated again; write \
+                     that expression with tensor operations to take higher derivatives through it"
+                );
+            }
             let xs: SmallVec<[TensorVar<'t, T>; 2]> = parents
                 .iter()
                 .map(|&p| TensorVar {
