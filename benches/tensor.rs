@@ -2,8 +2,9 @@
 //!
 //! `T3/iter`: 1000 x (tanh, scale, add) on a 16-element tensor plus sum and
 //! backward (3001 recorded ops); `T3/replay`: the same from one recording,
-//! replayed (values recomputed, no re-recording) and swept. `T2/step`: one SGD step of the
-//! 784-1024-1024-10 MLP at batch 256. `T2/matmul`: the eight `gemm` calls
+//! replayed (values recomputed, no re-recording) and swept; `T3/statements`:
+//! each step recorded as one elementwise statement (`TensorTape::statement`).
+//! `T2/step`: one SGD step of the 784-1024-1024-10 MLP at batch 256. `T2/matmul`: the eight `gemm` calls
 //! of that step (3 forward, 5 backward) on the same shapes and strides, with
 //! nothing else: the ceiling `T2/step` can approach.
 //!
@@ -24,6 +25,24 @@ fn t3(c: &mut Criterion) {
     let mut tape = TensorTape::new();
     g.bench_function("iter", |b| {
         b.iter(|| black_box(t3_iter(&mut tape, black_box(&x))))
+    });
+    // The same chain with each step one elementwise statement (one node
+    // instead of three; not the workload's three recorded ops).
+    let mut stape = TensorTape::new();
+    g.bench_function("statements", |b| {
+        b.iter(|| {
+            let out = {
+                let x = stape.leaf(black_box(&x).clone());
+                let mut y = x;
+                for _ in 0..1000 {
+                    y = stape.statement([y], |[y]| y + y.tanh() * 0.001);
+                }
+                let mut g = y.sum().backward();
+                g.take(x)
+            };
+            stape.clear();
+            out
+        })
     });
     // Record once, then replay the recorded tape for the input and sweep.
     let tape = TensorTape::new();
@@ -114,5 +133,47 @@ fn t2(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, t3, t2);
+/// GELU (tanh form) on a [256, 1024] activation, forward and backward:
+/// eight tensor operations (`gelu/ops`) against one elementwise statement
+/// (`gelu/statement`). Not a workload of WORKLOADS.md: it shows where a
+/// statement pays (large tensors: one pass over memory instead of eight).
+fn gelu(c: &mut Criterion) {
+    use autograd::Tensor;
+    use rand::{rngs::StdRng, SeedableRng};
+    let mut g = c.benchmark_group("gelu");
+    g.sample_size(30);
+    let x = Tensor::<f32>::rand_uniform(&[256, 1024], -3.0, 3.0, &mut StdRng::seed_from_u64(1));
+    const K: f32 = 0.797_884_6; // sqrt(2 / pi)
+    let mut tape = TensorTape::new();
+    g.bench_function("ops", |b| {
+        b.iter(|| {
+            let out = {
+                let v = tape.leaf(black_box(&x).clone());
+                let inner = (v + v * v * v * 0.044715) * K;
+                let y = v * (inner.tanh() + 1.0) * 0.5;
+                let mut g = y.sum().backward();
+                g.take(v)
+            };
+            tape.clear();
+            out
+        })
+    });
+    g.bench_function("statement", |b| {
+        b.iter(|| {
+            let out = {
+                let v = tape.leaf(black_box(&x).clone());
+                let y = tape.statement([v], |[v]| {
+                    v * (((v + v * v * v * 0.044715) * K).tanh() + 1.0) * 0.5
+                });
+                let mut g = y.sum().backward();
+                g.take(v)
+            };
+            tape.clear();
+            out
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, t3, gelu, t2);
 criterion_main!(benches);

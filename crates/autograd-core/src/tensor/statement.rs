@@ -35,19 +35,23 @@ where
 {
     fn eval(&self, x: &[&Tensor<T>], out: &[usize]) -> (Tensor<T>, Vec<Tensor<T>>) {
         let n: usize = out.iter().product();
-        let mut value = Vec::with_capacity(n);
-        let mut partials: [Vec<T>; N] = std::array::from_fn(|_| Vec::with_capacity(n));
-        let mut emit = |y: Local<T, N>| {
-            value.push(y.value());
+        let mut value = vec![T::ZERO; n];
+        let mut partials: [Vec<T>; N] = std::array::from_fn(|_| vec![T::ZERO; n]);
+        let mut emit = |i: usize, y: Local<T, N>| {
+            value[i] = y.value();
             for (p, d) in partials.iter_mut().zip(y.partials()) {
-                p.push(d);
+                p[i] = d;
             }
         };
         if x.iter().all(|t| same_shape(t.shape(), out)) {
+            let data: [&[T]; N] = std::array::from_fn(|k| &x[k].data()[..n]);
+            // One index into N inputs and N + 1 outputs: no iterator zips them.
+            #[allow(clippy::needless_range_loop)]
             for i in 0..n {
-                emit((self.0)(std::array::from_fn(|k| {
-                    Local::input(x[k].data()[i], k)
-                })));
+                emit(
+                    i,
+                    (self.0)(std::array::from_fn(|k| Local::input(data[k][i], k))),
+                );
             }
         } else {
             // Each input read through broadcast strides: an odometer over
@@ -58,10 +62,13 @@ where
                 .collect();
             let mut index: Shape = Shape::from_elem(0, out.len());
             let mut offset = [0usize; N];
-            for _ in 0..n {
-                emit((self.0)(std::array::from_fn(|k| {
-                    Local::input(x[k].data()[offset[k]], k)
-                })));
+            for i in 0..n {
+                emit(
+                    i,
+                    (self.0)(std::array::from_fn(|k| {
+                        Local::input(x[k].data()[offset[k]], k)
+                    })),
+                );
                 for d in (0..out.len()).rev() {
                     index[d] += 1;
                     for k in 0..N {

@@ -193,10 +193,13 @@ fn one<V>(g: V, emit: &mut impl FnMut(usize, V)) {
 /// The unary elementwise ops whose VJP the sweep may compute into a buffer
 /// it already has ([`unary_vjp_into`]).
 fn has_vjp_into<T: Real>(op: &Op<T>) -> bool {
-    matches!(
-        op,
-        Op::Tanh | Op::Sigmoid | Op::Scale(_) | Op::Neg | Op::Exp | Op::AddScalar(_) | Op::Relu
-    )
+    match op {
+        Op::Tanh | Op::Sigmoid | Op::Scale(_) | Op::Neg | Op::Exp | Op::AddScalar(_) | Op::Relu => {
+            true
+        }
+        Op::Statement(s) => s.partials.len() == 1,
+        _ => false,
+    }
 }
 
 /// A unary elementwise op's VJP into `out`, reading the adjoint from `g`,
@@ -223,6 +226,8 @@ fn unary_vjp_into<T: Real>(op: &Op<T>, y: &[T], g: Option<&[T]>, out: &mut [T]) 
         // relu(x) > 0 exactly where x > 0 (NaN in neither), so the output
         // gives the general rule's mask.
         Op::Relu => run(out, g, y, |g, y| if y > T::ZERO { g } else { T::ZERO }),
+        // Here `y` is the statement's partial (see `vjp_reusing`).
+        Op::Statement(_) => run(out, g, y, |g, p| g * p),
         _ => unreachable!("has_vjp_into"),
     }
 }
@@ -240,6 +245,12 @@ fn vjp_reusing<T: Real>(
     if !has_vjp_into(op) || !same_shape(g.shape(), y.shape()) {
         return false;
     }
+    // A one-input statement's rule reads its partial where the others read
+    // their output.
+    let y = match op {
+        Op::Statement(s) => &s.partials[0],
+        _ => y,
+    };
     if let Some(d) = g.data_if_unique() {
         unary_vjp_into(op, y.data(), None, d);
         return true;
@@ -1636,7 +1647,12 @@ mod tests {
             (Op::AddScalar(1.5), x.add_scalar(1.5)),
             (Op::Relu, x.relu()),
         ];
-        for (op, y) in ops {
+        // A one-input statement (its rule reads the kept partial).
+        let tape = TensorTape::new();
+        let v = tape.leaf(x.clone());
+        let st = tape.statement([v], |[v]| (v * v).tanh() * v);
+        let st_op = tape.inner.borrow().nodes[st.index as usize].op.clone();
+        for (op, y) in ops.into_iter().chain([(st_op, st.value())]) {
             let mut general = None;
             vjp(&op, &[&x], &y, &g, &[true], &mut |_, gk| general = Some(gk));
             let general = general.unwrap();
