@@ -134,9 +134,9 @@ fn t2(c: &mut Criterion) {
 }
 
 /// GELU (tanh form) on a [256, 1024] activation, forward and backward:
-/// eight tensor operations (`gelu/ops`) against one elementwise statement
+/// nine tensor operations (`gelu/ops`) against one elementwise statement
 /// (`gelu/statement`). Not a workload of WORKLOADS.md: it shows where a
-/// statement pays (large tensors: one pass over memory instead of eight).
+/// statement pays (large tensors: one pass over memory instead of nine).
 fn gelu(c: &mut Criterion) {
     use autograd::Tensor;
     use rand::{rngs::StdRng, SeedableRng};
