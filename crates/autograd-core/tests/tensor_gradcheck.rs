@@ -15,19 +15,8 @@ fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
 }
 
-fn shape(r: &mut StdRng, max_rank: usize) -> Vec<usize> {
-    let rank = r.random_range(1..=max_rank);
-    (0..rank).map(|_| r.random_range(1..=4)).collect()
-}
-
-/// A shape that broadcasts against `s`: a suffix of it with some axes set to 1.
-fn broadcastable(r: &mut StdRng, s: &[usize]) -> Vec<usize> {
-    let drop = r.random_range(0..=s.len());
-    s[drop..]
-        .iter()
-        .map(|&n| if r.random_bool(0.4) { 1 } else { n })
-        .collect()
-}
+mod common;
+use common::{broadcastable, random_shape as shape};
 
 fn uniform(r: &mut StdRng, s: &[usize], lo: f64, hi: f64) -> Tensor<f64> {
     Tensor::rand_uniform(s, lo, hi, r)

@@ -6,20 +6,13 @@
 
 use autograd_core::{tensor_gradcheck, Tensor, TensorTape, TensorVar};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
+
+mod common;
+use common::{broadcastable, random_shape};
 
 fn shape(r: &mut StdRng) -> Vec<usize> {
-    let rank = r.random_range(1..=3);
-    (0..rank).map(|_| r.random_range(1..=4)).collect()
-}
-
-/// A shape that broadcasts against `s`: a suffix of it with some axes 1.
-fn broadcastable(r: &mut StdRng, s: &[usize]) -> Vec<usize> {
-    let drop = r.random_range(0..=s.len());
-    s[drop..]
-        .iter()
-        .map(|&n| if r.random_bool(0.4) { 1 } else { n })
-        .collect()
+    random_shape(r, 3)
 }
 
 /// The same two-input expression as tensor operations (one node each).

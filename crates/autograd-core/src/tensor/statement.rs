@@ -171,6 +171,7 @@ impl<T: Real> TensorTape<T> {
         let refs: [&Tensor<T>; N] = std::array::from_fn(|k| &values[k]);
         let (value, partials) = expr.eval(&refs, &out);
         let node = StatementNode { expr, partials };
-        first.record_nary(&inputs, "statement", Op::Statement(Box::new(node)), value)
+        // The inputs' tapes were checked above.
+        self.record(Op::Statement(Box::new(node)), &inputs, value)
     }
 }

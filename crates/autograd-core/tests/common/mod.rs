@@ -14,6 +14,23 @@ pub fn line_of(source: &str, text: &str) -> u32 {
     hits[0] as u32
 }
 
+/// A random shape of rank 1..=`max_rank`, each dimension 1..=4.
+pub fn random_shape(r: &mut rand::rngs::StdRng, max_rank: usize) -> Vec<usize> {
+    use rand::Rng;
+    let rank = r.random_range(1..=max_rank);
+    (0..rank).map(|_| r.random_range(1..=4)).collect()
+}
+
+/// A shape that broadcasts against `s`: a suffix of it with some axes set to 1.
+pub fn broadcastable(r: &mut rand::rngs::StdRng, s: &[usize]) -> Vec<usize> {
+    use rand::Rng;
+    let drop = r.random_range(0..=s.len());
+    s[drop..]
+        .iter()
+        .map(|&n| if r.random_bool(0.4) { 1 } else { n })
+        .collect()
+}
+
 /// A global allocator that counts allocations (and reallocations) per
 /// thread, so that tests running alongside, and the test harness, do not
 /// show in a test's count. A test binary installs it with
