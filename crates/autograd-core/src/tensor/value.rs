@@ -1,7 +1,7 @@
 //! The tensor value: a shape and contiguous row-major data, shared cheaply.
 
 use std::fmt;
-use std::sync::Arc;
+use triomphe::{Arc, HeaderSlice};
 
 use rand::Rng;
 
@@ -26,18 +26,34 @@ use crate::Real;
 /// assert_eq!(c.shape(), &[2, 2]);
 /// ```
 pub struct Tensor<T = f32> {
+    /// The shape and the elements in one allocation behind one pointer
+    /// (docs/architecture.md, "The tensor value"): a tensor is two words, so
+    /// the tape's nodes and the sweep's adjoints move in registers.
+    buf: Arc<HeaderSlice<Head<T>, [T]>>,
+}
+
+/// What sits in front of a tensor's elements in its allocation. A reshaped
+/// view of a shared buffer is a header of its own (with no elements) that
+/// holds the buffer it views, so reshapes stay free; `base` is always a
+/// tensor with elements of its own, never another view.
+struct Head<T> {
     shape: Shape,
-    data: Arc<[T]>,
+    /// Boxed to keep the header at six words: with the count and 16 f32
+    /// elements the allocation stays within glibc's fast bins (128 bytes;
+    /// docs/performance.md, run 12).
+    base: Option<Box<Tensor<T>>>,
+}
+
+impl<T> Head<T> {
+    fn owned(shape: Shape) -> Self {
+        Head { shape, base: None }
+    }
 }
 
 impl<T> Clone for Tensor<T> {
     fn clone(&self) -> Self {
-        // `from_slice` copies the shape's words in one go; SmallVec's own
-        // `clone` goes element by element, measurably slower on the tape's
-        // hot path.
         Tensor {
-            shape: Shape::from_slice(&self.shape),
-            data: Arc::clone(&self.data),
+            buf: Arc::clone(&self.buf),
         }
     }
 }
@@ -83,24 +99,23 @@ impl<T: Copy> Tensor<T> {
     /// assert_eq!((t.ndim(), t.item()), (0, 2.5));
     /// ```
     pub fn scalar(value: T) -> Self {
-        Self::from_parts(Shape::new(), vec![value])
+        Self::from_exact_iter(Shape::new(), std::iter::once(value))
     }
 
     pub(crate) fn from_parts(shape: Shape, data: Vec<T>) -> Self {
         debug_assert_eq!(data.len(), numel(&shape));
         Tensor {
-            shape,
-            data: Arc::from(data),
+            buf: Arc::from_header_and_vec(Head::owned(shape), data),
         }
     }
 
-    /// A tensor from an iterator of exactly its element count. Iterators
-    /// that know their length (maps and zips over slices) fill one
-    /// allocation directly: no intermediate `Vec`.
-    pub(crate) fn from_exact_iter(shape: Shape, iter: impl Iterator<Item = T>) -> Self {
-        let data: Arc<[T]> = iter.collect();
-        debug_assert_eq!(data.len(), numel(&shape));
-        Tensor { shape, data }
+    /// A tensor from an iterator of exactly its element count, written
+    /// straight into the one allocation: no intermediate `Vec`.
+    pub(crate) fn from_exact_iter(shape: Shape, iter: impl ExactSizeIterator<Item = T>) -> Self {
+        debug_assert_eq!(iter.len(), numel(&shape));
+        Tensor {
+            buf: Arc::from_header_and_iter(Head::owned(shape), iter),
+        }
     }
 
     /// `n` copies of `value` in one allocation, for kernels that then write
@@ -110,22 +125,36 @@ impl<T: Copy> Tensor<T> {
         Self::from_exact_iter(shape, std::iter::repeat_n(value, n))
     }
 
-    /// The same elements under another shape of the same size (no copy).
-    /// The same elements under another shape of the same size, keeping the
-    /// buffer (and its sharing).
-    pub(crate) fn into_shape(self, shape: &[usize]) -> Self {
+    /// The same elements under another shape of the same size: the header
+    /// rewritten in place if nobody else holds it, else a view.
+    pub(crate) fn into_shape(mut self, shape: &[usize]) -> Self {
         debug_assert_eq!(numel(shape), self.numel());
-        Tensor {
-            shape: Shape::from_slice(shape),
-            data: self.data,
+        match Arc::get_mut(&mut self.buf) {
+            Some(b) => {
+                b.header.shape.clear();
+                b.header.shape.extend_from_slice(shape);
+                self
+            }
+            None => self.with_shape(Shape::from_slice(shape)),
         }
     }
 
+    /// The same elements under another shape of the same size: a view
+    /// sharing them (one small allocation, no copy).
     pub(crate) fn with_shape(&self, shape: Shape) -> Self {
         debug_assert_eq!(numel(&shape), self.numel());
+        let base = match &self.buf.header.base {
+            Some(base) => base.clone(),
+            None => Box::new(self.clone()),
+        };
         Tensor {
-            shape,
-            data: Arc::clone(&self.data),
+            buf: Arc::from_header_and_iter(
+                Head {
+                    shape,
+                    base: Some(base),
+                },
+                std::iter::empty(),
+            ),
         }
     }
 
@@ -135,7 +164,7 @@ impl<T: Copy> Tensor<T> {
     /// assert_eq!(autograd_core::Tensor::<f32>::zeros(&[2, 0, 3]).shape(), &[2, 0, 3]);
     /// ```
     pub fn shape(&self) -> &[usize] {
-        &self.shape
+        &self.buf.header.shape
     }
 
     /// The number of dimensions (0 for a scalar).
@@ -144,7 +173,7 @@ impl<T: Copy> Tensor<T> {
     /// assert_eq!(autograd_core::Tensor::<f32>::zeros(&[4, 5]).ndim(), 2);
     /// ```
     pub fn ndim(&self) -> usize {
-        self.shape.len()
+        self.buf.header.shape.len()
     }
 
     /// The number of elements.
@@ -153,7 +182,7 @@ impl<T: Copy> Tensor<T> {
     /// assert_eq!(autograd_core::Tensor::<f32>::zeros(&[4, 5]).numel(), 20);
     /// ```
     pub fn numel(&self) -> usize {
-        self.data.len()
+        self.data().len()
     }
 
     /// True when some dimension has length 0.
@@ -162,7 +191,7 @@ impl<T: Copy> Tensor<T> {
     /// assert!(autograd_core::Tensor::<f32>::zeros(&[3, 0]).is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.data().is_empty()
     }
 
     /// The elements in row-major order.
@@ -172,7 +201,23 @@ impl<T: Copy> Tensor<T> {
     /// assert_eq!(t.data(), &[1.0, 2.0]);
     /// ```
     pub fn data(&self) -> &[T] {
-        &self.data
+        // The slice's length travels in the pointer: a tensor with elements
+        // of its own is known without touching memory. Only views (and
+        // empty tensors) look at the header.
+        let own = &self.buf.slice;
+        if !own.is_empty() {
+            own
+        } else {
+            self.viewed()
+        }
+    }
+
+    #[cold]
+    fn viewed(&self) -> &[T] {
+        match &self.buf.header.base {
+            None => &self.buf.slice,
+            Some(base) => &base.buf.slice,
+        }
     }
 
     /// The elements for writing; copied first if another tensor shares them.
@@ -184,49 +229,38 @@ impl<T: Copy> Tensor<T> {
     /// assert_eq!((a.data()[0], b.data()[0]), (1.0, 9.0));
     /// ```
     pub fn data_mut(&mut self) -> &mut [T] {
-        if !self.data_is_unique() {
+        if self.is_shared() {
             // Copy on write: afterwards `self` holds a fresh, unique buffer.
-            self.data = Arc::from(&self.data[..]);
+            let shape = self.buf.header.shape.clone();
+            self.buf = Arc::from_header_and_slice(Head::owned(shape), self.data());
         }
         self.data_if_unique().expect("unique after the copy")
     }
 
     /// Whether another tensor shares these elements.
     pub(crate) fn is_shared(&self) -> bool {
-        Arc::strong_count(&self.data) > 1 || Arc::weak_count(&self.data) > 0
+        !self.buf.is_unique()
+            || (self.buf.slice.is_empty()
+                && self
+                    .buf
+                    .header
+                    .base
+                    .as_ref()
+                    .is_some_and(|b| !b.buf.is_unique()))
     }
 
-    /// The elements for writing if no other tensor shares them.
+    /// The elements for writing if no other tensor shares them. One acquire
+    /// load of the count (two for a view): `triomphe::Arc` has no weak
+    /// references to rule out.
     pub(crate) fn data_if_unique(&mut self) -> Option<&mut [T]> {
-        // `Arc::get_mut` proves uniqueness with two atomic read-modify-writes
-        // on the weak count, there to stop a concurrent `Weak::upgrade`. No
-        // `Weak` of a tensor's data is ever made (the field is private to
-        // this module and nothing here downgrades it), so a strong count of
-        // one, read with acquire ordering, already proves it. Criterion A/B,
-        // alternated twice: T3/iter 249-260 -> 235-236 µs, T3/replay
-        // 147-148 -> 135-138 µs (docs/performance.md).
-        if self.data_is_unique() {
-            // SAFETY: the count is 1 and no `Weak` exists, so `self.data` is
-            // the only handle to this allocation, and `&mut self` is
-            // exclusive: no other thread can clone it (cloning needs a
-            // handle) or read it while the returned borrow lives. The
-            // acquire load synchronises with the release decrement of every
-            // handle dropped before, so their reads happen before our
-            // writes. The pointer comes from the `Arc`'s own allocation
-            // (`Arc::as_ptr`, no shared reference in between), valid for
-            // `len` elements for as long as `self` lives, which the
-            // returned lifetime is tied to. This is `Arc::get_mut_unchecked`.
-            Some(unsafe { &mut *(Arc::as_ptr(&self.data) as *mut [T]) })
-        } else {
-            None
+        let b = Arc::get_mut(&mut self.buf)?;
+        if !b.slice.is_empty() {
+            return Some(&mut b.slice);
         }
-    }
-
-    fn data_is_unique(&self) -> bool {
-        // `strong_count` loads relaxed; the fence upgrades it to acquire.
-        let unique = Arc::strong_count(&self.data) == 1;
-        std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
-        unique
+        match &mut b.header.base {
+            None => Some(&mut b.slice),
+            Some(base) => Arc::get_mut(&mut base.buf).map(|b| &mut b.slice),
+        }
     }
 
     /// The elements as a new `Vec`.
@@ -236,7 +270,7 @@ impl<T: Copy> Tensor<T> {
     /// assert_eq!(t.to_vec(), vec![3, 4]);
     /// ```
     pub fn to_vec(&self) -> Vec<T> {
-        self.data.to_vec()
+        self.data().to_vec()
     }
 
     /// The element at a multi-index. Panics naming the index and the shape if
@@ -248,18 +282,23 @@ impl<T: Copy> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn get(&self, index: &[usize]) -> T {
-        if index.len() != self.ndim() || index.iter().zip(self.shape.iter()).any(|(i, n)| i >= n) {
+        if index.len() != self.ndim()
+            || index
+                .iter()
+                .zip(self.buf.header.shape.iter())
+                .any(|(i, n)| i >= n)
+        {
             panic!(
                 "get: index {index:?} is out of range for shape {}",
-                fmt_shape(&self.shape)
+                fmt_shape(&self.buf.header.shape)
             );
         }
         let off: usize = index
             .iter()
-            .zip(strides(&self.shape).iter())
+            .zip(strides(&self.buf.header.shape).iter())
             .map(|(i, s)| i * s)
             .sum();
-        self.data[off]
+        self.data()[off]
     }
 
     /// The single element of a one-element tensor (a loss, say).
@@ -275,11 +314,11 @@ impl<T: Copy> Tensor<T> {
         if self.numel() != 1 {
             panic!(
                 "item: a tensor of shape {} has {} elements, not 1",
-                fmt_shape(&self.shape),
+                fmt_shape(&self.buf.header.shape),
                 self.numel()
             );
         }
-        self.data[0]
+        self.data()[0]
     }
 
     /// Applies `f` to every element, giving a tensor of the same shape.
@@ -290,8 +329,8 @@ impl<T: Copy> Tensor<T> {
     /// ```
     pub fn map<U: Copy>(&self, f: impl Fn(T) -> U) -> Tensor<U> {
         Tensor::from_exact_iter(
-            Shape::from_slice(&self.shape),
-            self.data.iter().map(|&x| f(x)),
+            Shape::from_slice(&self.buf.header.shape),
+            self.data().iter().map(|&x| f(x)),
         )
     }
 }
@@ -460,8 +499,8 @@ impl<T: Real> Tensor<T> {
     /// assert!(a.allclose(&(&a + 1e-9), 1e-6, 0.0));
     /// ```
     pub fn allclose(&self, other: &Self, rtol: f64, atol: f64) -> bool {
-        self.shape == other.shape
-            && self.data.iter().zip(other.data.iter()).all(|(&a, &b)| {
+        self.buf.header.shape == other.buf.header.shape
+            && self.data().iter().zip(other.data().iter()).all(|(&a, &b)| {
                 let (a, b) = (a.to_f64(), b.to_f64());
                 (a - b).abs() <= atol + rtol * b.abs()
             })
@@ -477,16 +516,16 @@ impl<T: Real> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn max_abs_diff(&self, other: &Self) -> f64 {
-        if self.shape != other.shape {
+        if self.buf.header.shape != other.buf.header.shape {
             panic!(
                 "max_abs_diff: shapes {} and {} differ",
-                fmt_shape(&self.shape),
-                fmt_shape(&other.shape)
+                fmt_shape(&self.buf.header.shape),
+                fmt_shape(&other.buf.header.shape)
             );
         }
-        self.data
+        self.data()
             .iter()
-            .zip(other.data.iter())
+            .zip(other.data().iter())
             .map(|(&a, &b)| (a.to_f64() - b.to_f64()).abs())
             .fold(0.0, f64::max)
     }
@@ -564,12 +603,12 @@ fn shown(n: usize, summarise: bool) -> Vec<Option<usize>> {
 fn write_tensor<T: Element>(t: &Tensor<T>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let precision = f.precision().unwrap_or(4);
     let summarise = t.numel() > 1000;
-    let mags: Vec<f64> = t.data.iter().filter_map(|x| x.magnitude()).collect();
+    let mags: Vec<f64> = t.data().iter().filter_map(|x| x.magnitude()).collect();
     let sci = mags
         .iter()
         .any(|&m| m >= 1e8 || m < 10f64.powi(-(precision as i32)));
     let width = t
-        .data
+        .data()
         .iter()
         .map(|x| x.render(precision, sci).len())
         .max()
@@ -578,7 +617,7 @@ fn write_tensor<T: Element>(t: &Tensor<T>, f: &mut fmt::Formatter<'_>) -> fmt::R
     let st = strides(shape);
     let mut out = String::from("tensor(");
     if shape.is_empty() {
-        out.push_str(&t.data[0].render(precision, sci));
+        out.push_str(&t.data()[0].render(precision, sci));
     } else {
         // An explicit stack of (dimension, offset, position in its list) keeps
         // this a loop; the indent lines rows up under their opening bracket.
@@ -613,7 +652,7 @@ fn write_tensor<T: Element>(t: &Tensor<T>, f: &mut fmt::Formatter<'_>) -> fmt::R
                 match i {
                     None => out.push_str("..."),
                     Some(i) if dim + 1 == shape.len() => {
-                        let s = t.data[offset + i * st[dim]].render(precision, sci);
+                        let s = t.data()[offset + i * st[dim]].render(precision, sci);
                         out.push_str(&" ".repeat(width - s.len()));
                         out.push_str(&s);
                     }
@@ -653,7 +692,7 @@ fn write_tensor<T: Element>(t: &Tensor<T>, f: &mut fmt::Formatter<'_>) -> fmt::R
 impl<T: Element> fmt::Display for Tensor<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_empty() {
-            return write!(f, "tensor([], shape={})", fmt_shape(&self.shape));
+            return write!(f, "tensor([], shape={})", fmt_shape(&self.buf.header.shape));
         }
         write_tensor(self, f)
     }
@@ -667,7 +706,7 @@ impl<T: Element> fmt::Debug for Tensor<T> {
 
 impl<T: Copy + PartialEq> PartialEq for Tensor<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.shape == other.shape && self.data == other.data
+        self.buf.header.shape == other.buf.header.shape && self.data() == other.data()
     }
 }
 
@@ -697,5 +736,65 @@ mod tests {
         a.data_mut()[2] = 7.0;
         assert_ne!(a.data().as_ptr(), at);
         assert_eq!((c.data()[2], a.data()[2], a.data()[1]), (1.0, 7.0, 5.0));
+    }
+
+    #[test]
+    fn reshapes_share_the_elements_and_writes_to_either_side_copy() {
+        let a = Tensor::from_vec((0..12).map(|i| i as f32).collect(), &[3, 4]);
+        let at = a.data().as_ptr();
+        let v = a.reshape(&[2, 6]);
+        assert_eq!(
+            (v.shape(), v.data().as_ptr()),
+            (&[2, 6][..], at),
+            "a view, no copy"
+        );
+        // A view of a view holds the buffer itself, not the first view.
+        let w = v.reshape(&[12]).unsqueeze(0);
+        assert_eq!((w.shape(), w.data().as_ptr()), (&[1, 12][..], at));
+        assert!(w
+            .buf
+            .header
+            .base
+            .as_ref()
+            .unwrap()
+            .buf
+            .header
+            .base
+            .is_none());
+        assert_eq!(w.numel(), 12);
+        assert!(a.is_shared() && v.is_shared());
+        // Writing through a view copies; the buffer and its other views keep
+        // their values.
+        let mut v2 = v.clone();
+        v2.data_mut()[0] = 100.0;
+        assert_ne!(v2.data().as_ptr(), at);
+        assert_eq!(
+            (v2.get(&[0, 0]), a.get(&[0, 0]), w.get(&[0, 0])),
+            (100.0, 0.0, 0.0)
+        );
+        assert_eq!(v2.shape(), &[2, 6]);
+        // Once the others are gone, a view is written in place.
+        drop((a, v, w, v2));
+        let b = Tensor::from_vec(vec![1.0_f64; 6], &[6]);
+        let bt = b.data().as_ptr();
+        let mut bv = b.reshape(&[2, 3]);
+        assert!(bv.data_if_unique().is_none());
+        drop(b);
+        assert!(!bv.is_shared());
+        bv.data_mut()[5] = 2.0;
+        assert_eq!((bv.data().as_ptr(), bv.get(&[1, 2])), (bt, 2.0));
+        // An unshared tensor changes shape in place (its header rewritten).
+        let c = Tensor::from_vec(vec![1_usize, 2, 3, 4], &[4]).into_shape(&[2, 2]);
+        assert_eq!(
+            (c.shape(), c.buf.header.base.is_none()),
+            (&[2, 2][..], true)
+        );
+        // Empty tensors and their views.
+        let e = Tensor::<f32>::zeros(&[0, 3]);
+        let ev = e.reshape(&[3, 0]);
+        assert_eq!(
+            (ev.shape(), ev.numel(), ev.is_empty()),
+            (&[3, 0][..], 0, true)
+        );
     }
 }
