@@ -33,7 +33,7 @@ pub(crate) fn zip_broadcast<A: Copy, B: Copy, R: Copy>(
     let (ad, bd) = (a.data(), b.data());
     if same_shape(a.shape(), b.shape()) {
         let out = ad.iter().zip(bd).map(|(&x, &y)| f(x, y));
-        return Tensor::from_exact_iter(Shape::from_slice(a.shape()), out);
+        return Tensor::from_iter_like(a, out);
     }
     let shape = broadcast_shapes(op, a.shape(), b.shape());
     let n = numel(&shape);

@@ -5,7 +5,7 @@ use triomphe::{Arc, HeaderSlice};
 
 use rand::Rng;
 
-use super::shape::{fmt_shape, numel, strides, Shape};
+use super::shape::{fmt_shape, numel, same_shape, strides, Shape};
 use crate::Real;
 
 /// An n-dimensional array: a [`Shape`] and its elements in row-major order.
@@ -32,21 +32,82 @@ pub struct Tensor<T = f32> {
     buf: Arc<HeaderSlice<Head<T>, [T]>>,
 }
 
-/// What sits in front of a tensor's elements in its allocation. A reshaped
-/// view of a shared buffer is a header of its own (with no elements) that
-/// holds the buffer it views, so reshapes stay free; `base` is always a
-/// tensor with elements of its own, never another view.
+/// What sits in front of a tensor's elements in its allocation: the shape,
+/// and for the rare tensor that needs them, more dimensions than fit inline
+/// or the buffer a view shares.
+///
+/// Up to four dimensions sit in a plain array, so copying a shape from one
+/// header to the next is a copy of whole words (building it element by
+/// element on the stack and moving it in stalled on store forwarding at
+/// every recorded op; docs/performance.md, run 12). Six words in all: with
+/// the count and 16 f32 elements an allocation stays within glibc's fast
+/// bins (128 bytes).
 struct Head<T> {
-    shape: Shape,
-    /// Boxed to keep the header at six words: with the count and 16 f32
-    /// elements the allocation stays within glibc's fast bins (128 bytes;
-    /// docs/performance.md, run 12).
-    base: Option<Box<Tensor<T>>>,
+    ndim: usize,
+    dims: [usize; INLINE_DIMS],
+    extra: Option<Box<Extra<T>>>,
+}
+
+const INLINE_DIMS: usize = 4;
+
+/// The parts of a header most tensors do without.
+struct Extra<T> {
+    /// The shape when it has more than [`INLINE_DIMS`] dimensions.
+    dims: Box<[usize]>,
+    /// For a view (a reshape of a shared buffer): the tensor whose elements
+    /// it shows, always one with elements of its own, never another view.
+    base: Option<Tensor<T>>,
 }
 
 impl<T> Head<T> {
-    fn owned(shape: Shape) -> Self {
-        Head { shape, base: None }
+    #[inline]
+    fn new(shape: &[usize], base: Option<Tensor<T>>) -> Self {
+        let mut dims = [0; INLINE_DIMS];
+        let inline = shape.len() <= INLINE_DIMS;
+        if inline {
+            for (d, &s) in dims.iter_mut().zip(shape) {
+                *d = s;
+            }
+        }
+        let extra = (!inline || base.is_some()).then(|| {
+            Box::new(Extra {
+                dims: if inline { Box::default() } else { shape.into() },
+                base,
+            })
+        });
+        Head {
+            ndim: shape.len(),
+            dims,
+            extra,
+        }
+    }
+
+    /// A header with the same shape as `other`'s (and no view).
+    #[inline]
+    fn like<U>(other: &Head<U>) -> Self {
+        if other.ndim <= INLINE_DIMS {
+            Head {
+                ndim: other.ndim,
+                dims: other.dims,
+                extra: None,
+            }
+        } else {
+            Head::new(other.shape(), None)
+        }
+    }
+
+    #[inline]
+    fn shape(&self) -> &[usize] {
+        if self.ndim <= INLINE_DIMS {
+            &self.dims[..self.ndim]
+        } else {
+            &self.extra.as_ref().expect("long shapes live in extra").dims
+        }
+    }
+
+    #[inline]
+    fn base(&self) -> Option<&Tensor<T>> {
+        self.extra.as_ref()?.base.as_ref()
     }
 }
 
@@ -105,7 +166,7 @@ impl<T: Copy> Tensor<T> {
     pub(crate) fn from_parts(shape: Shape, data: Vec<T>) -> Self {
         debug_assert_eq!(data.len(), numel(&shape));
         Tensor {
-            buf: Arc::from_header_and_vec(Head::owned(shape), data),
+            buf: Arc::from_header_and_vec(Head::new(&shape, None), data),
         }
     }
 
@@ -114,7 +175,7 @@ impl<T: Copy> Tensor<T> {
     pub(crate) fn from_exact_iter(shape: Shape, iter: impl ExactSizeIterator<Item = T>) -> Self {
         debug_assert_eq!(iter.len(), numel(&shape));
         Tensor {
-            buf: Arc::from_header_and_iter(Head::owned(shape), iter),
+            buf: Arc::from_header_and_iter(Head::new(&shape, None), iter),
         }
     }
 
@@ -130,9 +191,11 @@ impl<T: Copy> Tensor<T> {
     pub(crate) fn into_shape(mut self, shape: &[usize]) -> Self {
         debug_assert_eq!(numel(shape), self.numel());
         match Arc::get_mut(&mut self.buf) {
+            // Pooled buffers usually come back to the shape they had.
+            Some(b) if same_shape(b.header.shape(), shape) => self,
             Some(b) => {
-                b.header.shape.clear();
-                b.header.shape.extend_from_slice(shape);
+                let base = b.header.extra.take().and_then(|e| e.base);
+                b.header = Head::new(shape, base);
                 self
             }
             None => self.with_shape(Shape::from_slice(shape)),
@@ -143,18 +206,21 @@ impl<T: Copy> Tensor<T> {
     /// sharing them (one small allocation, no copy).
     pub(crate) fn with_shape(&self, shape: Shape) -> Self {
         debug_assert_eq!(numel(&shape), self.numel());
-        let base = match &self.buf.header.base {
-            Some(base) => base.clone(),
-            None => Box::new(self.clone()),
-        };
+        let base = self.buf.header.base().unwrap_or(self).clone();
         Tensor {
-            buf: Arc::from_header_and_iter(
-                Head {
-                    shape,
-                    base: Some(base),
-                },
-                std::iter::empty(),
-            ),
+            buf: Arc::from_header_and_iter(Head::new(&shape, Some(base)), std::iter::empty()),
+        }
+    }
+
+    /// A tensor with `like`'s shape from an iterator of exactly its element
+    /// count; the shape is copied header to header.
+    pub(crate) fn from_iter_like<U: Copy>(
+        like: &Tensor<U>,
+        iter: impl ExactSizeIterator<Item = T>,
+    ) -> Self {
+        debug_assert_eq!(iter.len(), like.numel());
+        Tensor {
+            buf: Arc::from_header_and_iter(Head::like(&like.buf.header), iter),
         }
     }
 
@@ -164,7 +230,7 @@ impl<T: Copy> Tensor<T> {
     /// assert_eq!(autograd_core::Tensor::<f32>::zeros(&[2, 0, 3]).shape(), &[2, 0, 3]);
     /// ```
     pub fn shape(&self) -> &[usize] {
-        &self.buf.header.shape
+        self.buf.header.shape()
     }
 
     /// The number of dimensions (0 for a scalar).
@@ -173,7 +239,7 @@ impl<T: Copy> Tensor<T> {
     /// assert_eq!(autograd_core::Tensor::<f32>::zeros(&[4, 5]).ndim(), 2);
     /// ```
     pub fn ndim(&self) -> usize {
-        self.buf.header.shape.len()
+        self.buf.header.ndim
     }
 
     /// The number of elements.
@@ -214,7 +280,7 @@ impl<T: Copy> Tensor<T> {
 
     #[cold]
     fn viewed(&self) -> &[T] {
-        match &self.buf.header.base {
+        match self.buf.header.base() {
             None => &self.buf.slice,
             Some(base) => &base.buf.slice,
         }
@@ -231,8 +297,7 @@ impl<T: Copy> Tensor<T> {
     pub fn data_mut(&mut self) -> &mut [T] {
         if self.is_shared() {
             // Copy on write: afterwards `self` holds a fresh, unique buffer.
-            let shape = self.buf.header.shape.clone();
-            self.buf = Arc::from_header_and_slice(Head::owned(shape), self.data());
+            self.buf = Arc::from_header_and_slice(Head::new(self.shape(), None), self.data());
         }
         self.data_if_unique().expect("unique after the copy")
     }
@@ -241,12 +306,7 @@ impl<T: Copy> Tensor<T> {
     pub(crate) fn is_shared(&self) -> bool {
         !self.buf.is_unique()
             || (self.buf.slice.is_empty()
-                && self
-                    .buf
-                    .header
-                    .base
-                    .as_ref()
-                    .is_some_and(|b| !b.buf.is_unique()))
+                && self.buf.header.base().is_some_and(|b| !b.buf.is_unique()))
     }
 
     /// The elements for writing if no other tensor shares them. One acquire
@@ -257,7 +317,7 @@ impl<T: Copy> Tensor<T> {
         if !b.slice.is_empty() {
             return Some(&mut b.slice);
         }
-        match &mut b.header.base {
+        match b.header.extra.as_mut().and_then(|e| e.base.as_mut()) {
             None => Some(&mut b.slice),
             Some(base) => Arc::get_mut(&mut base.buf).map(|b| &mut b.slice),
         }
@@ -282,20 +342,16 @@ impl<T: Copy> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn get(&self, index: &[usize]) -> T {
-        if index.len() != self.ndim()
-            || index
-                .iter()
-                .zip(self.buf.header.shape.iter())
-                .any(|(i, n)| i >= n)
+        if index.len() != self.ndim() || index.iter().zip(self.shape().iter()).any(|(i, n)| i >= n)
         {
             panic!(
                 "get: index {index:?} is out of range for shape {}",
-                fmt_shape(&self.buf.header.shape)
+                fmt_shape(self.shape())
             );
         }
         let off: usize = index
             .iter()
-            .zip(strides(&self.buf.header.shape).iter())
+            .zip(strides(self.shape()).iter())
             .map(|(i, s)| i * s)
             .sum();
         self.data()[off]
@@ -314,7 +370,7 @@ impl<T: Copy> Tensor<T> {
         if self.numel() != 1 {
             panic!(
                 "item: a tensor of shape {} has {} elements, not 1",
-                fmt_shape(&self.buf.header.shape),
+                fmt_shape(self.shape()),
                 self.numel()
             );
         }
@@ -328,10 +384,7 @@ impl<T: Copy> Tensor<T> {
     /// assert_eq!(t.map(|x| x > 0.0).to_vec(), vec![true, false]);
     /// ```
     pub fn map<U: Copy>(&self, f: impl Fn(T) -> U) -> Tensor<U> {
-        Tensor::from_exact_iter(
-            Shape::from_slice(&self.buf.header.shape),
-            self.data().iter().map(|&x| f(x)),
-        )
+        Tensor::from_iter_like(self, self.data().iter().map(|&x| f(x)))
     }
 }
 
@@ -499,7 +552,7 @@ impl<T: Real> Tensor<T> {
     /// assert!(a.allclose(&(&a + 1e-9), 1e-6, 0.0));
     /// ```
     pub fn allclose(&self, other: &Self, rtol: f64, atol: f64) -> bool {
-        self.buf.header.shape == other.buf.header.shape
+        self.shape() == other.shape()
             && self.data().iter().zip(other.data().iter()).all(|(&a, &b)| {
                 let (a, b) = (a.to_f64(), b.to_f64());
                 (a - b).abs() <= atol + rtol * b.abs()
@@ -516,11 +569,11 @@ impl<T: Real> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn max_abs_diff(&self, other: &Self) -> f64 {
-        if self.buf.header.shape != other.buf.header.shape {
+        if self.shape() != other.shape() {
             panic!(
                 "max_abs_diff: shapes {} and {} differ",
-                fmt_shape(&self.buf.header.shape),
-                fmt_shape(&other.buf.header.shape)
+                fmt_shape(self.shape()),
+                fmt_shape(other.shape())
             );
         }
         self.data()
@@ -692,7 +745,7 @@ fn write_tensor<T: Element>(t: &Tensor<T>, f: &mut fmt::Formatter<'_>) -> fmt::R
 impl<T: Element> fmt::Display for Tensor<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_empty() {
-            return write!(f, "tensor([], shape={})", fmt_shape(&self.buf.header.shape));
+            return write!(f, "tensor([], shape={})", fmt_shape(self.shape()));
         }
         write_tensor(self, f)
     }
@@ -706,7 +759,7 @@ impl<T: Element> fmt::Debug for Tensor<T> {
 
 impl<T: Copy + PartialEq> PartialEq for Tensor<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.buf.header.shape == other.buf.header.shape && self.data() == other.data()
+        self.shape() == other.shape() && self.data() == other.data()
     }
 }
 
@@ -751,16 +804,7 @@ mod tests {
         // A view of a view holds the buffer itself, not the first view.
         let w = v.reshape(&[12]).unsqueeze(0);
         assert_eq!((w.shape(), w.data().as_ptr()), (&[1, 12][..], at));
-        assert!(w
-            .buf
-            .header
-            .base
-            .as_ref()
-            .unwrap()
-            .buf
-            .header
-            .base
-            .is_none());
+        assert!(w.buf.header.base().unwrap().buf.header.base().is_none());
         assert_eq!(w.numel(), 12);
         assert!(a.is_shared() && v.is_shared());
         // Writing through a view copies; the buffer and its other views keep
@@ -786,9 +830,23 @@ mod tests {
         // An unshared tensor changes shape in place (its header rewritten).
         let c = Tensor::from_vec(vec![1_usize, 2, 3, 4], &[4]).into_shape(&[2, 2]);
         assert_eq!(
-            (c.shape(), c.buf.header.base.is_none()),
+            (c.shape(), c.buf.header.base().is_none()),
             (&[2, 2][..], true)
         );
+        // Shapes longer than the header holds inline, owned and viewed.
+        let long = Tensor::from_vec((0..32).collect::<Vec<usize>>(), &[2, 1, 2, 2, 2, 2]);
+        let lv = long.reshape(&[2, 2, 2, 2, 2]);
+        let back = lv.reshape(&[2, 16]).into_shape(&[1, 2, 1, 2, 2, 2, 2]);
+        assert_eq!(long.shape(), &[2, 1, 2, 2, 2, 2]);
+        assert_eq!(
+            (lv.shape(), lv.get(&[1, 1, 1, 1, 1])),
+            (&[2, 2, 2, 2, 2][..], 31)
+        );
+        assert_eq!(
+            (back.shape(), back.data().as_ptr()),
+            (&[1, 2, 1, 2, 2, 2, 2][..], long.data().as_ptr())
+        );
+        assert_eq!(long.map(|x| x + 1).shape(), long.shape());
         // Empty tensors and their views.
         let e = Tensor::<f32>::zeros(&[0, 3]);
         let ev = e.reshape(&[3, 0]);
