@@ -703,8 +703,9 @@ macro_rules! record_binary {
                 $(#[$doc])*
                 #[track_caller]
                 pub fn $name(self, other: Self) -> Self {
-                    self.check_broadcast(stringify!($name), other);
-                    self.record_binary(other, stringify!($name), $op, |a, b| a.$name(b))
+                    // Equal shapes: the output has them too (both `same_shape` bits).
+                    let same = self.check_broadcast(stringify!($name), other).then_some(0b11);
+                    self.record_binary(other, stringify!($name), $op, same, |a, b| a.$name(b))
                 }
             )*
         }
@@ -796,16 +797,18 @@ impl<'t, T: Real> TensorVar<'t, T> {
     /// Panics here, at the caller's line, if the shapes do not broadcast
     /// (rather than inside the kernel).
     #[track_caller]
-    fn check_broadcast(self, name: &str, other: Self) {
+    fn check_broadcast(self, name: &str, other: Self) -> bool {
         self.check_same_tape(name, other);
         let inner = self.tape.inner.borrow();
         let (a, b) = (
             &inner.nodes[self.index as usize].value,
             &inner.nodes[other.index as usize].value,
         );
-        if !same_shape(a.shape(), b.shape()) {
+        let same = same_shape(a.shape(), b.shape());
+        if !same {
             broadcast_shapes(name, a.shape(), b.shape());
         }
+        same
     }
 
     /// `self + c` for a number, recorded. VJP: g.

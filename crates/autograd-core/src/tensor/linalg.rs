@@ -346,7 +346,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
         self.check_same_tape(name, other);
         // Shapes checked before recording, so a mismatch names this call.
         mm_shapes(name, &self.shape(), &other.shape(), ta, tb);
-        self.record_binary(other, name, Op::MatMul { ta, tb }, |a, b| {
+        self.record_binary(other, name, Op::MatMul { ta, tb }, None, |a, b| {
             a.mm_checked(name, b, ta, tb)
         })
     }

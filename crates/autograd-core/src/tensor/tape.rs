@@ -242,9 +242,12 @@ fn vjp_reusing<T: Real>(
     g: &mut Tensor<T>,
     spare: &mut Vec<Tensor<T>>,
 ) -> bool {
-    if !has_vjp_into(op) || !same_shape(g.shape(), y.shape()) {
+    if !has_vjp_into(op) {
         return false;
     }
+    // An adjoint always has its node's shape (`accumulate` sums gradients
+    // back to it), and these ops' outputs have their input's.
+    debug_assert!(same_shape(g.shape(), y.shape()));
     // A one-input statement's rule reads its partial where the others read
     // their output.
     let y = match op {
@@ -378,19 +381,22 @@ fn accumulate<T: Real, V: Algebra<T>>(
 fn accumulate_pooled<T: Real>(
     slot: &mut Option<Tensor<T>>,
     grad: Tensor<T>,
-    shape: &[usize],
+    shape: Option<&[usize]>,
     pool: &mut Vec<Tensor<T>>,
 ) {
-    let grad = if !same_shape(grad.shape(), shape) {
-        match reduce::sum_to_pooled(&grad, shape, pool) {
-            Some(summed) => {
-                pool::give(pool, grad);
-                summed
+    // `None`: the input is known to have the gradient's shape (the node's
+    // `same_shape` bit), so its header is not read.
+    let grad = match shape {
+        Some(shape) if !same_shape(grad.shape(), shape) => {
+            match reduce::sum_to_pooled(&grad, shape, pool) {
+                Some(summed) => {
+                    pool::give(pool, grad);
+                    summed
+                }
+                None => grad.sum_to(shape),
             }
-            None => grad.sum_to(shape),
         }
-    } else {
-        grad
+        _ => grad,
     };
     match slot {
         None => *slot = Some(grad),
@@ -403,6 +409,12 @@ pub(crate) struct Node<T: Real> {
     pub(crate) parents: SmallVec<[u32; 2]>,
     pub(crate) value: Tensor<T>,
     pub(crate) requires_grad: bool,
+    /// Bit k: parent k (k < 8) has this node's shape, noted at record time
+    /// while both shapes are in cache, so that the sweep's fast paths need
+    /// not read the parents' headers (a cache miss each, on a long tape) to
+    /// know no gradient needs summing back. Shapes are fixed for a
+    /// recording (replay refuses new ones).
+    pub(crate) same_shape: u8,
 }
 
 /// The wanted node indices (sorted) and the adjoints a sweep kept.
@@ -415,6 +427,7 @@ pub(crate) struct Inner<T: Real> {
 
 impl<T: Real> Inner<T> {
     /// Appends a node; its index.
+    #[inline(always)]
     fn push(&mut self, node: Node<T>) -> u32 {
         let index = u32::try_from(self.nodes.len()).expect("tensor tape: more than 2^32 nodes");
         self.nodes.push(node);
@@ -610,6 +623,7 @@ impl<T: Real> TensorTape<T> {
             parents,
             value,
             requires_grad,
+            same_shape: 0,
         });
         TensorVar { tape: self, index }
     }
@@ -623,6 +637,19 @@ impl<T: Real> TensorTape<T> {
         parents: &[TensorVar<'_, T>],
         value: Tensor<T>,
     ) -> TensorVar<'_, T> {
+        self.record_shaped(op, parents, value, None)
+    }
+
+    /// [`TensorTape::record`] with the node's `same_shape` bits when the
+    /// caller knows them already (an elementwise op on equal shapes).
+    #[track_caller]
+    pub(crate) fn record_shaped(
+        &self,
+        op: Op<T>,
+        parents: &[TensorVar<'_, T>],
+        value: Tensor<T>,
+        same: Option<u8>,
+    ) -> TensorVar<'_, T> {
         let mut inner = self.inner.borrow_mut();
         if self.flags.get() != 0 {
             let inputs: Vec<&Tensor<T>> = parents
@@ -634,6 +661,12 @@ impl<T: Real> TensorTape<T> {
         let requires_grad = parents
             .iter()
             .any(|p| inner.nodes[p.index as usize].requires_grad);
+        let same = same.unwrap_or_else(|| {
+            parents.iter().take(8).enumerate().fold(0, |bits, (k, p)| {
+                let shape = inner.nodes[p.index as usize].value.shape();
+                bits | (u8::from(same_shape(shape, value.shape())) << k)
+            })
+        });
         // Ops on constants keep their op and parents too (the sweep skips
         // them by `requires_grad`): a replay with new data recomputes them.
         let index = inner.push(Node {
@@ -641,6 +674,7 @@ impl<T: Real> TensorTape<T> {
             parents: parents.iter().map(|p| p.index).collect(),
             value,
             requires_grad,
+            same_shape: same,
         });
         TensorVar { tape: self, index }
     }
@@ -661,12 +695,16 @@ impl<T: Real> TensorTape<T> {
         } else {
             self.timed_unary(op.name(), inner.nodes.len(), &input.value, f)
         };
-        let requires_grad = inner.nodes[x as usize].requires_grad;
+        let input = &inner.nodes[x as usize];
+        let requires_grad = input.requires_grad;
+        // The ops the sweep reuses buffers for keep their input's shape.
+        let same = u8::from(has_vjp_into(&op) || same_shape(input.value.shape(), value.shape()));
         let index = inner.push(Node {
             op,
             parents: smallvec::smallvec![x],
             value,
             requires_grad,
+            same_shape: same,
         });
         TensorVar { tape: self, index }
     }
@@ -1111,22 +1149,27 @@ impl<T: Real> TensorTape<T> {
                 // one and shared with the other, rather than two clones and
                 // a drop, saving two atomic count updates per add.
                 let (a, b) = (parents[0] as usize, parents[1] as usize);
-                let mut to =
-                    |p: usize, g| accumulate_pooled(&mut adj[p], g, nodes[p].value.shape(), spare);
+                let same = node.same_shape;
+                let mut to = |k: usize, p: usize, g| {
+                    let shape = (same & (1 << k) == 0).then(|| nodes[p].value.shape());
+                    accumulate_pooled(&mut adj[p], g, shape, spare)
+                };
                 match (need[0], need[1]) {
                     (true, true) => {
-                        to(b, g.clone());
-                        to(a, g);
+                        to(1, b, g.clone());
+                        to(0, a, g);
                     }
-                    (true, false) => to(a, g),
-                    (false, true) => to(b, g),
+                    (true, false) => to(0, a, g),
+                    (false, true) => to(1, b, g),
                     (false, false) => pool::give(spare, g),
                 }
                 continue;
             }
             if flags == 0 && need[0] && vjp_reusing(&node.op, &node.value, &mut g, spare) {
+                // A unary elementwise VJP: `g` has the node's shape.
                 let p = parents[0] as usize;
-                accumulate_pooled(&mut adj[p], g, nodes[p].value.shape(), spare);
+                let shape = (node.same_shape & 1 == 0).then(|| nodes[p].value.shape());
+                accumulate_pooled(&mut adj[p], g, shape, spare);
                 continue;
             }
             if flags == 0 {
@@ -1134,7 +1177,7 @@ impl<T: Real> TensorTape<T> {
                     for (k, gk) in gs.into_iter().enumerate() {
                         let p = parents[k.min(parents.len() - 1)] as usize;
                         if let Some(gk) = gk.filter(|_| nodes[p].requires_grad) {
-                            accumulate_pooled(&mut adj[p], gk, nodes[p].value.shape(), spare);
+                            accumulate_pooled(&mut adj[p], gk, Some(nodes[p].value.shape()), spare);
                         }
                     }
                     pool::give(spare, g);
@@ -1148,7 +1191,7 @@ impl<T: Real> TensorTape<T> {
                     self.observe_backward(i, node, x, k, &gk);
                 }
                 if nodes[p].requires_grad {
-                    accumulate_pooled(&mut adj[p], gk, nodes[p].value.shape(), spare);
+                    accumulate_pooled(&mut adj[p], gk, Some(nodes[p].value.shape()), spare);
                 }
             });
             pool::give(spare, g);
@@ -1464,6 +1507,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
         other: Self,
         name: &str,
         op: Op<T>,
+        same: Option<u8>,
         f: impl FnOnce(&Tensor<T>, &Tensor<T>) -> Tensor<T>,
     ) -> Self {
         self.check_same_tape(name, other);
@@ -1479,7 +1523,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
             // The value's time; `record` counts the call.
             self.tape.tools.borrow_mut().row(op.name()).forward += start.elapsed();
         }
-        self.tape.record(op, &[self, other], value)
+        self.tape.record_shaped(op, &[self, other], value, same)
     }
 
     /// Records an operation of several inputs whose value is computed.
