@@ -7,7 +7,7 @@
 use std::panic::Location;
 
 use super::shape::{broadcasts_simply, same_shape, Shape};
-use super::tape::{Op, TensorTape, TensorVar};
+use super::tape::{Inner, Op, Parents, TensorTape, TensorVar};
 use super::value::Tensor;
 pub use crate::replay::ReplayError;
 use crate::Real;
@@ -86,7 +86,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
         };
         self.tape.push_node(
             Op::Guard(Box::new(guard)),
-            smallvec::smallvec![self.index],
+            Parents::one(self.index),
             mask,
             false,
         );
@@ -239,13 +239,18 @@ impl<T: Real> TensorTape<T> {
                 None => *value = Tensor::from_parts(Shape::from_slice(t.shape()), t.to_vec()),
             }
         }
-        for i in 0..inner.nodes.len() {
-            let (before, rest) = inner.nodes.split_at_mut(i);
+        let Inner {
+            nodes,
+            more_parents,
+            ..
+        } = &mut *inner;
+        for i in 0..nodes.len() {
+            let (before, rest) = nodes.split_at_mut(i);
             let node = &mut rest[0];
             if node.parents.is_empty() {
                 continue;
             }
-            let parents = &node.parents;
+            let parents = node.parents.get(more_parents);
             // One or two inputs (nearly every op) on the stack, not a Vec.
             let (pair, many);
             let x: &[&Tensor<T>] = if parents.len() <= 2 {

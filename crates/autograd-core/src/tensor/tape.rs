@@ -404,9 +404,58 @@ fn accumulate_pooled<T: Real>(
     }
 }
 
+/// A node's inputs: up to two inline (nearly every op), more in the tape's
+/// side list (`Inner::more_parents`), so a node is one 64-byte cache line.
+#[derive(Clone, Copy)]
+pub(crate) struct Parents {
+    len: u32,
+    /// The inputs, or for more than two, where they start in the side list.
+    at: [u32; 2],
+}
+
+impl Parents {
+    pub(crate) const NONE: Parents = Parents { len: 0, at: [0; 2] };
+
+    pub(crate) fn one(p: u32) -> Self {
+        Parents { len: 1, at: [p, 0] }
+    }
+
+    fn new(ps: &[u32], more: &mut Vec<u32>) -> Self {
+        let len = u32::try_from(ps.len()).expect("tensor tape: too many inputs");
+        match *ps {
+            [] => Parents::NONE,
+            [a] => Parents { len, at: [a, 0] },
+            [a, b] => Parents { len, at: [a, b] },
+            _ => {
+                let start = u32::try_from(more.len()).expect("tensor tape: more than 2^32 inputs");
+                more.extend_from_slice(ps);
+                Parents {
+                    len,
+                    at: [start, 0],
+                }
+            }
+        }
+    }
+
+    /// The inputs, given the tape's side list.
+    #[inline]
+    pub(crate) fn get<'a>(&'a self, more: &'a [u32]) -> &'a [u32] {
+        if self.len <= 2 {
+            &self.at[..self.len as usize]
+        } else {
+            let start = self.at[0] as usize;
+            &more[start..start + self.len as usize]
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 pub(crate) struct Node<T: Real> {
     pub(crate) op: Op<T>,
-    pub(crate) parents: SmallVec<[u32; 2]>,
+    pub(crate) parents: Parents,
     pub(crate) value: Tensor<T>,
     pub(crate) requires_grad: bool,
     /// Bit k: parent k (k < 8) has this node's shape, noted at record time
@@ -422,6 +471,8 @@ type Scratch<T> = (Vec<u32>, Vec<(u32, Option<Tensor<T>>)>);
 
 pub(crate) struct Inner<T: Real> {
     pub(crate) nodes: Vec<Node<T>>,
+    /// The inputs of nodes with more than two (see [`Parents`]).
+    pub(crate) more_parents: Vec<u32>,
     id: u64,
 }
 
@@ -497,6 +548,7 @@ impl<T: Real> TensorTape<T> {
         TensorTape {
             inner: RefCell::new(Inner {
                 nodes: Vec::new(),
+                more_parents: Vec::new(),
                 id: fresh_id(),
             }),
             adjoints: RefCell::new(Vec::new()),
@@ -516,7 +568,7 @@ impl<T: Real> TensorTape<T> {
     /// assert_eq!(x.square().sum().backward()[x].item(), 4.0);
     /// ```
     pub fn leaf(&self, value: Tensor<T>) -> TensorVar<'_, T> {
-        self.push_node(Op::Leaf, SmallVec::new(), value, true)
+        self.push_node(Op::Leaf, Parents::NONE, value, true)
     }
 
     /// A constant (data, targets, masks): no gradient flows into it, and
@@ -530,7 +582,7 @@ impl<T: Real> TensorTape<T> {
     /// assert!(!c.requires_grad());
     /// ```
     pub fn constant(&self, value: Tensor<T>) -> TensorVar<'_, T> {
-        self.push_node(Op::Constant, SmallVec::new(), value, false)
+        self.push_node(Op::Constant, Parents::NONE, value, false)
     }
 
     /// The number of recorded nodes.
@@ -596,6 +648,7 @@ impl<T: Real> TensorTape<T> {
         tools.anomaly = None;
         let inner = self.inner.get_mut();
         inner.nodes.clear();
+        inner.more_parents.clear();
         inner.id = fresh_id();
         // Nothing of the recording outlives it, spare gradient buffers
         // included (a replay loop, which does not clear, keeps them).
@@ -614,7 +667,7 @@ impl<T: Real> TensorTape<T> {
     pub(crate) fn push_node(
         &self,
         op: Op<T>,
-        parents: SmallVec<[u32; 2]>,
+        parents: Parents,
         value: Tensor<T>,
         requires_grad: bool,
     ) -> TensorVar<'_, T> {
@@ -669,9 +722,11 @@ impl<T: Real> TensorTape<T> {
         });
         // Ops on constants keep their op and parents too (the sweep skips
         // them by `requires_grad`): a replay with new data recomputes them.
+        let ps: SmallVec<[u32; 2]> = parents.iter().map(|p| p.index).collect();
+        let parents = Parents::new(&ps, &mut inner.more_parents);
         let index = inner.push(Node {
             op,
-            parents: parents.iter().map(|p| p.index).collect(),
+            parents,
             value,
             requires_grad,
             same_shape: same,
@@ -701,7 +756,7 @@ impl<T: Real> TensorTape<T> {
         let same = u8::from(has_vjp_into(&op) || same_shape(input.value.shape(), value.shape()));
         let index = inner.push(Node {
             op,
-            parents: smallvec::smallvec![x],
+            parents: Parents::one(x),
             value,
             requires_grad,
             same_shape: same,
@@ -1098,6 +1153,7 @@ impl<T: Real> TensorTape<T> {
     ) {
         let inner = self.inner.borrow();
         let nodes = &inner.nodes[..=output as usize];
+        let more = &inner.more_parents[..];
         // The adjoint slots are kept between sweeps: no allocation per sweep.
         let mut adj = self.adjoints.borrow_mut();
         adj.clear();
@@ -1124,7 +1180,7 @@ impl<T: Real> TensorTape<T> {
             if wanted {
                 kept.push((i as u32, Some(g.clone())));
             }
-            let parents = &node.parents;
+            let parents = node.parents.get(more);
             // One or two inputs (nearly every op) live on the stack.
             let (pair_x, pair_need, many_x, many_need);
             let (x, need): (&[&Tensor<T>], &[bool]) = if parents.len() <= 2 {
@@ -1248,12 +1304,13 @@ impl<T: Real> TensorTape<T> {
                 if node.parents.is_empty() || !node.requires_grad {
                     continue;
                 }
-                let need: SmallVec<[bool; 2]> = node
-                    .parents
+                let parents: SmallVec<[u32; 2]> =
+                    SmallVec::from_slice(node.parents.get(&inner.more_parents));
+                let need: SmallVec<[bool; 2]> = parents
                     .iter()
                     .map(|&p| inner.nodes[p as usize].requires_grad)
                     .collect();
-                (node.op.clone(), node.parents.clone(), need)
+                (node.op.clone(), parents, need)
             };
             let g = if keep[i] { adj[i] } else { adj[i].take() };
             let Some(g) = g else { continue };
