@@ -480,8 +480,38 @@ impl<T: Real> Inner<T> {
     /// Appends a node; its index.
     #[inline(always)]
     fn push(&mut self, node: Node<T>) -> u32 {
-        let index = u32::try_from(self.nodes.len()).expect("tensor tape: more than 2^32 nodes");
-        self.nodes.push(node);
+        let Node {
+            op,
+            parents,
+            value,
+            requires_grad,
+            same_shape,
+        } = node;
+        let len = self.nodes.len();
+        let index = u32::try_from(len).expect("tensor tape: more than 2^32 nodes");
+        // `Vec::push` keeps the node on the stack across its possible grow
+        // call and then copies it with 16-byte loads over the 1- and 8-byte
+        // stores that built it: a store-forwarding stall on every recorded
+        // op. With the room made first, each field is written straight
+        // into place at its own width.
+        self.nodes.reserve(1);
+        let slot = self.nodes.spare_capacity_mut()[0].as_mut_ptr();
+        // SAFETY: `reserve(1)` left capacity for at least `len + 1` nodes,
+        // so `slot` (the first spare slot, index `len`) is valid for writes
+        // and properly aligned; `addr_of_mut!` makes field pointers without
+        // a reference to the uninitialised node. The five writes initialise
+        // every field of it (the destructuring above names them all, so a
+        // new field fails to compile here), after which the first `len + 1`
+        // elements are initialised and `set_len` may expose them. Nothing
+        // in between can panic.
+        unsafe {
+            std::ptr::addr_of_mut!((*slot).op).write(op);
+            std::ptr::addr_of_mut!((*slot).parents).write(parents);
+            std::ptr::addr_of_mut!((*slot).value).write(value);
+            std::ptr::addr_of_mut!((*slot).requires_grad).write(requires_grad);
+            std::ptr::addr_of_mut!((*slot).same_shape).write(same_shape);
+            self.nodes.set_len(len + 1);
+        }
         index
     }
 }
