@@ -169,7 +169,7 @@ impl<T: Real> Tensor<T> {
         if keepdim {
             kept
         } else {
-            kept.with_shape(reduced_shape(self.shape(), axes, false))
+            kept.into_shape(&reduced_shape(self.shape(), axes, false))
         }
     }
 
@@ -251,7 +251,7 @@ impl<T: Real> Tensor<T> {
         if keepdim {
             kept
         } else {
-            kept.with_shape(reduced_shape(self.shape(), axes, false))
+            kept.into_shape(&reduced_shape(self.shape(), axes, false))
         }
     }
 
@@ -350,7 +350,7 @@ impl<T: Real> Tensor<T> {
         if keepdim {
             lse
         } else {
-            lse.with_shape(reduced_shape(self.shape(), axes, false))
+            lse.into_shape(&reduced_shape(self.shape(), axes, false))
         }
     }
 
@@ -413,8 +413,7 @@ impl<T: Real> Tensor<T> {
             return self.clone();
         }
         let axes = sum_to_axes(self.shape(), shape);
-        self.sum_resolved(&axes, true)
-            .with_shape(Shape::from_slice(shape))
+        self.sum_resolved(&axes, true).into_shape(shape)
     }
 
     /// Repeats this tensor along broadcast dimensions to `shape` (numpy's

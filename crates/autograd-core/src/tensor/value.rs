@@ -36,23 +36,29 @@ pub struct Tensor<T = f32> {
 /// and for the rare tensor that needs them, more dimensions than fit inline
 /// or the buffer a view shares.
 ///
-/// Up to four dimensions sit in a plain array, so copying a shape from one
-/// header to the next is a copy of whole words (building it element by
-/// element on the stack and moving it in stalled on store forwarding at
-/// every recorded op; docs/performance.md, run 12). Six words in all: with
-/// the count and 16 f32 elements an allocation stays within glibc's fast
-/// bins (128 bytes).
+/// Up to four dimensions sit in a plain array (unused entries hold
+/// [`NO_DIM`]), so copying a shape from one header to the next is a copy of
+/// whole words (building it element by element on the stack and moving it
+/// in stalled on store forwarding at every recorded op; docs/performance.md,
+/// run 12). Five words: with the count word the elements start 48 bytes in,
+/// 16-byte aligned as `std`'s `Arc<[T]>` had them (the matrix kernel and
+/// vectorised loops measured slower on 8-byte-aligned data), and with 16
+/// f32 elements an allocation stays within glibc's fast bins (128 bytes).
 struct Head<T> {
-    ndim: usize,
     dims: [usize; INLINE_DIMS],
     extra: Option<Box<Extra<T>>>,
 }
 
 const INLINE_DIMS: usize = 4;
 
+/// Marks the unused entries of [`Head::dims`]. No tensor can have a
+/// dimension this long and elements; shapes that contain it anyway (with a
+/// zero elsewhere) go to [`Extra`] like long ones.
+const NO_DIM: usize = usize::MAX;
+
 /// The parts of a header most tensors do without.
 struct Extra<T> {
-    /// The shape when it has more than [`INLINE_DIMS`] dimensions.
+    /// The shape when it does not fit [`Head::dims`] (empty otherwise).
     dims: Box<[usize]>,
     /// For a view (a reshape of a shared buffer): the tensor whose elements
     /// it shows, always one with elements of its own, never another view.
@@ -62,8 +68,8 @@ struct Extra<T> {
 impl<T> Head<T> {
     #[inline]
     fn new(shape: &[usize], base: Option<Tensor<T>>) -> Self {
-        let mut dims = [0; INLINE_DIMS];
-        let inline = shape.len() <= INLINE_DIMS;
+        let mut dims = [NO_DIM; INLINE_DIMS];
+        let inline = shape.len() <= INLINE_DIMS && !shape.contains(&NO_DIM);
         if inline {
             for (d, &s) in dims.iter_mut().zip(shape) {
                 *d = s;
@@ -75,33 +81,38 @@ impl<T> Head<T> {
                 base,
             })
         });
-        Head {
-            ndim: shape.len(),
-            dims,
-            extra,
+        Head { dims, extra }
+    }
+
+    /// The shape kept in `extra`, if it did not fit inline.
+    #[inline]
+    fn long_shape(&self) -> Option<&[usize]> {
+        match &self.extra {
+            Some(e) if !e.dims.is_empty() => Some(&e.dims),
+            _ => None,
         }
     }
 
     /// A header with the same shape as `other`'s (and no view).
     #[inline]
     fn like<U>(other: &Head<U>) -> Self {
-        if other.ndim <= INLINE_DIMS {
-            Head {
-                ndim: other.ndim,
+        match other.long_shape() {
+            None => Head {
                 dims: other.dims,
                 extra: None,
-            }
-        } else {
-            Head::new(other.shape(), None)
+            },
+            Some(shape) => Head::new(shape, None),
         }
     }
 
     #[inline]
     fn shape(&self) -> &[usize] {
-        if self.ndim <= INLINE_DIMS {
-            &self.dims[..self.ndim]
-        } else {
-            &self.extra.as_ref().expect("long shapes live in extra").dims
+        match self.long_shape() {
+            None => {
+                let n = self.dims.iter().take_while(|&&d| d != NO_DIM).count();
+                &self.dims[..n]
+            }
+            Some(shape) => shape,
         }
     }
 
@@ -239,7 +250,7 @@ impl<T: Copy> Tensor<T> {
     /// assert_eq!(autograd_core::Tensor::<f32>::zeros(&[4, 5]).ndim(), 2);
     /// ```
     pub fn ndim(&self) -> usize {
-        self.buf.header.ndim
+        self.buf.header.shape().len()
     }
 
     /// The number of elements.
@@ -854,5 +865,20 @@ mod tests {
             (ev.shape(), ev.numel(), ev.is_empty()),
             (&[3, 0][..], 0, true)
         );
+    }
+
+    #[test]
+    fn elements_start_16_byte_aligned_after_the_count_and_header() {
+        // triomphe's count word, then the header: 48 bytes, as std's two
+        // counts were 16; allocations are 16-byte aligned.
+        assert_eq!(
+            (std::mem::size_of::<usize>() + std::mem::size_of::<Head<f32>>()) % 16,
+            0
+        );
+        assert_eq!(std::mem::size_of::<Head<f64>>(), 40);
+        // A dimension equal to the marker goes to the long form.
+        let odd = Tensor::<f32>::zeros(&[0, NO_DIM]);
+        assert_eq!((odd.shape(), odd.ndim()), (&[0, NO_DIM][..], 2));
+        assert_eq!(Tensor::<f32>::zeros(&[]).shape(), &[] as &[usize]);
     }
 }
