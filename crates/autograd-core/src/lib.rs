@@ -35,6 +35,6 @@ pub use real::Real;
 pub use replay::ReplayError;
 pub use scalar::{GradientError, Gradients, Local, Tape, Var};
 pub use tensor::{
-    tensor_gradcheck, tensor_gradcheck_with, Algebra, Conv2d, CustomOp, Element, Parameter, Shape,
-    Tensor, TensorGradCheckError, TensorGradients, TensorTape, TensorVar,
+    tensor_gradcheck, tensor_gradcheck_with, Algebra, Conv2d, CustomOp, Element, Parameter,
+    Pointwise, Shape, Tensor, TensorGradCheckError, TensorGradients, TensorTape, TensorVar,
 };

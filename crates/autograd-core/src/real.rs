@@ -62,6 +62,20 @@ pub trait Real:
     fn ln(self) -> Self;
     /// ln(1 + x), accurate near 0.
     fn ln_1p(self) -> Self;
+    /// e^x - 1, accurate near 0.
+    fn exp_m1(self) -> Self;
+    /// The error function (the `libm` crate's `erf`/`erff`: `std` has no
+    /// stable `erf`).
+    ///
+    /// ```
+    /// use autograd_core::Real;
+    /// assert_eq!(0.0_f64.erf(), 0.0);
+    /// assert!((1.0_f64.erf() - 0.842_700_792_949_714_9).abs() < 1e-15);
+    /// ```
+    fn erf(self) -> Self;
+    /// The angle of the point (x, y) = (`other`, `self`): `self.atan2(x)`
+    /// as in `std`.
+    fn atan2(self, other: Self) -> Self;
     /// Square root.
     fn sqrt(self) -> Self;
     /// Integer power.
@@ -98,7 +112,7 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ident) => {
+    ($t:ident, $erf:path) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -131,6 +145,18 @@ macro_rules! impl_real {
             #[inline(always)]
             fn ln_1p(self) -> Self {
                 $t::ln_1p(self)
+            }
+            #[inline(always)]
+            fn exp_m1(self) -> Self {
+                $t::exp_m1(self)
+            }
+            #[inline(always)]
+            fn erf(self) -> Self {
+                $erf(self)
+            }
+            #[inline(always)]
+            fn atan2(self, other: Self) -> Self {
+                $t::atan2(self, other)
             }
             #[inline(always)]
             fn sqrt(self) -> Self {
@@ -180,8 +206,8 @@ macro_rules! impl_real {
     };
 }
 
-impl_real!(f32);
-impl_real!(f64);
+impl_real!(f32, libm::erff);
+impl_real!(f64, libm::erf);
 
 mod tanh_fast_impl {
     #[inline(always)]

@@ -5,6 +5,7 @@
 // `&[x.clone()]` reads as "the inputs are x" in every check below.
 #![allow(clippy::cloned_ref_to_slice_refs)]
 
+use autograd_core::tensor::Gelu;
 use autograd_core::{tensor_gradcheck, Tensor, TensorVar};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -72,6 +73,13 @@ fn binary_elementwise_ops_with_broadcasting() {
             &[p.clone(), q.clone()],
         );
         check("minimum", |_, v| v[0].minimum(v[1]), &[p, q]);
+        // Away from the origin, where atan2 has its singularity.
+        let (ya, xb) = (
+            uniform(&mut r, &sa, 0.3, 2.0),
+            uniform(&mut r, &sb, -2.0, 2.0),
+        );
+        check("atan2", |_, v| v[0].atan2(v[1]), &[ya.clone(), xb.clone()]);
+        check("atan2", |_, v| v[1].atan2(v[0]), &[ya.neg(), xb]);
     }
 }
 
@@ -98,6 +106,15 @@ fn unary_elementwise_ops() {
         check("scale", |_, v| v[0].scale(-1.3), &[x.clone()]);
         check("powf", |_, v| v[0].powf(2.5), &[pos.clone()]);
         check("square", |_, v| v[0].square(), &[x.clone()]);
+        check("cube", |_, v| v[0].powf(3.0), &[x.clone()]);
+        check("reciprocal", |_, v| v[0].powf(-1.0), &[pos.clone()]);
+        check("erf", |_, v| v[0].erf(), &[x.clone()]);
+        check("log1p", |_, v| v[0].log1p(), &[pos.add_scalar(-0.9)]);
+        check("expm1", |_, v| v[0].expm1(), &[x.clone()]);
+        check("softplus", |_, v| v[0].softplus(1.0), &[x.scale(5.0)]);
+        check("softplus", |_, v| v[0].softplus(3.0), &[x.clone()]);
+        check("gelu", |_, v| v[0].gelu(Gelu::Exact), &[x.scale(2.0)]);
+        check("gelu", |_, v| v[0].gelu(Gelu::Tanh), &[x.scale(2.0)]);
         check(
             "operators",
             |_, v| 1.0 - v[0] * 2.0 + 3.0 / (v[0] * v[0] + 1.0),

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::checkpoint::SegmentFn;
 pub use super::conv::Geometry;
 use super::custom::DynCustomOp;
+use super::pointwise::Pointwise;
 use super::shape::Shape;
 use super::tape::TensorVar;
 use super::value::Tensor;
@@ -20,7 +21,8 @@ use crate::Real;
 /// recorded variables ([`TensorVar`]).
 ///
 /// Code generic over `Algebra` runs without a tape on tensors and is recorded
-/// when given variables. Axes here are already resolved (non-negative).
+/// when given variables. The elementwise operations come from its
+/// supertrait [`Pointwise`]; axes here are already resolved (non-negative).
 ///
 /// ```
 /// use autograd_core::{Algebra, Tensor, TensorTape};
@@ -38,7 +40,7 @@ use crate::Real;
 /// // d/dx x/(1+|x|) = 1/(1+|x|)^2
 /// assert!((g[x].get(&[1]) - 1.0 / 16.0).abs() < 1e-12);
 /// ```
-pub trait Algebra<T: Real>: Clone {
+pub trait Algebra<T: Real>: Pointwise<T> {
     /// The shape.
     fn shape(&self) -> Shape;
     /// True when the shape is `shape` (without building a [`Shape`]).
@@ -50,36 +52,6 @@ pub trait Algebra<T: Real>: Clone {
     /// A constant in the same world as `self` (for a variable, a constant
     /// node on its tape).
     fn lift(&self, t: Tensor<T>) -> Self;
-    /// `self + o`, broadcasting.
-    fn add(&self, o: &Self) -> Self;
-    /// `self - o`, broadcasting.
-    fn sub(&self, o: &Self) -> Self;
-    /// `self * o`, broadcasting.
-    fn mul(&self, o: &Self) -> Self;
-    /// `self / o`, broadcasting.
-    fn div(&self, o: &Self) -> Self;
-    /// `self ^ o`, broadcasting.
-    fn pow(&self, o: &Self) -> Self;
-    /// `-self`.
-    fn neg(&self) -> Self;
-    /// `self + c`.
-    fn add_scalar(&self, c: T) -> Self;
-    /// `self * c`.
-    fn scale(&self, c: T) -> Self;
-    /// `self ^ p`.
-    fn powf(&self, p: T) -> Self;
-    /// e^self.
-    fn exp(&self) -> Self;
-    /// ln(self).
-    fn ln(&self) -> Self;
-    /// sqrt(self).
-    fn sqrt(&self) -> Self;
-    /// sin(self).
-    fn sin(&self) -> Self;
-    /// cos(self).
-    fn cos(&self) -> Self;
-    /// tanh(self).
-    fn tanh(&self) -> Self;
     /// Sum over resolved `axes`.
     fn sum_axes(&self, axes: &[usize], keepdim: bool) -> Self;
     /// Sum down to a shape this one broadcasts from.
@@ -126,22 +98,6 @@ pub trait Algebra<T: Real>: Clone {
     fn checkpoint_vjp(f: &dyn SegmentFn<T>, x: &[&Self], g: &Self) -> Vec<Self>
     where
         Self: Sized;
-
-    /// `self * (1 - y²)`: the tanh VJP, fused for plain tensors.
-    fn tanh_backward(&self, y: &Self) -> Self {
-        self.mul(&y.mul(y).neg().add_scalar(T::ONE))
-    }
-    /// `self * y (1 - y)`: the sigmoid VJP, fused for plain tensors.
-    fn sigmoid_backward(&self, y: &Self) -> Self {
-        self.mul(&y.sub(&y.mul(y)))
-    }
-    /// `self` where `x > 0`, else 0: the relu VJP, fused for plain tensors.
-    fn relu_backward(&self, x: &Self) -> Self {
-        let mask = x
-            .value()
-            .map(|v| if v > T::ZERO { T::ONE } else { T::ZERO });
-        self.mul(&self.lift(mask))
-    }
 }
 
 impl<T: Real> Algebra<T> for Tensor<T> {
@@ -156,51 +112,6 @@ impl<T: Real> Algebra<T> for Tensor<T> {
     }
     fn lift(&self, t: Tensor<T>) -> Self {
         t
-    }
-    fn add(&self, o: &Self) -> Self {
-        Tensor::add(self, o)
-    }
-    fn sub(&self, o: &Self) -> Self {
-        Tensor::sub(self, o)
-    }
-    fn mul(&self, o: &Self) -> Self {
-        Tensor::mul(self, o)
-    }
-    fn div(&self, o: &Self) -> Self {
-        Tensor::div(self, o)
-    }
-    fn pow(&self, o: &Self) -> Self {
-        Tensor::pow(self, o)
-    }
-    fn neg(&self) -> Self {
-        Tensor::neg(self)
-    }
-    fn add_scalar(&self, c: T) -> Self {
-        Tensor::add_scalar(self, c)
-    }
-    fn scale(&self, c: T) -> Self {
-        Tensor::scale(self, c)
-    }
-    fn powf(&self, p: T) -> Self {
-        Tensor::powf(self, p)
-    }
-    fn exp(&self) -> Self {
-        Tensor::exp(self)
-    }
-    fn ln(&self) -> Self {
-        Tensor::ln(self)
-    }
-    fn sqrt(&self) -> Self {
-        Tensor::sqrt(self)
-    }
-    fn sin(&self) -> Self {
-        Tensor::sin(self)
-    }
-    fn cos(&self) -> Self {
-        Tensor::cos(self)
-    }
-    fn tanh(&self) -> Self {
-        Tensor::tanh(self)
     }
     fn sum_axes(&self, axes: &[usize], keepdim: bool) -> Self {
         self.sum_resolved(axes, keepdim)
@@ -250,21 +161,6 @@ impl<T: Real> Algebra<T> for Tensor<T> {
     fn checkpoint_vjp(f: &dyn SegmentFn<T>, x: &[&Self], g: &Self) -> Vec<Self> {
         super::checkpoint::segment_vjp_values(f, x, g)
     }
-    fn tanh_backward(&self, y: &Self) -> Self {
-        super::elementwise::zip_broadcast("tanh_backward", self, y, |g, y| g * (T::ONE - y * y))
-    }
-    fn sigmoid_backward(&self, y: &Self) -> Self {
-        super::elementwise::zip_broadcast("sigmoid_backward", self, y, |g, y| g * y * (T::ONE - y))
-    }
-    fn relu_backward(&self, x: &Self) -> Self {
-        super::elementwise::zip_broadcast("relu_backward", self, x, |g, x| {
-            if x > T::ZERO {
-                g
-            } else {
-                T::ZERO
-            }
-        })
-    }
 }
 
 impl<'t, T: Real> Algebra<T> for TensorVar<'t, T> {
@@ -276,51 +172,6 @@ impl<'t, T: Real> Algebra<T> for TensorVar<'t, T> {
     }
     fn lift(&self, t: Tensor<T>) -> Self {
         self.tape().constant(t)
-    }
-    fn add(&self, o: &Self) -> Self {
-        TensorVar::add(*self, *o)
-    }
-    fn sub(&self, o: &Self) -> Self {
-        TensorVar::sub(*self, *o)
-    }
-    fn mul(&self, o: &Self) -> Self {
-        TensorVar::mul(*self, *o)
-    }
-    fn div(&self, o: &Self) -> Self {
-        TensorVar::div(*self, *o)
-    }
-    fn pow(&self, o: &Self) -> Self {
-        TensorVar::pow(*self, *o)
-    }
-    fn neg(&self) -> Self {
-        TensorVar::neg(*self)
-    }
-    fn add_scalar(&self, c: T) -> Self {
-        TensorVar::add_scalar(*self, c)
-    }
-    fn scale(&self, c: T) -> Self {
-        TensorVar::scale(*self, c)
-    }
-    fn powf(&self, p: T) -> Self {
-        TensorVar::powf(*self, p)
-    }
-    fn exp(&self) -> Self {
-        TensorVar::exp(*self)
-    }
-    fn ln(&self) -> Self {
-        TensorVar::ln(*self)
-    }
-    fn sqrt(&self) -> Self {
-        TensorVar::sqrt(*self)
-    }
-    fn sin(&self) -> Self {
-        TensorVar::sin(*self)
-    }
-    fn cos(&self) -> Self {
-        TensorVar::cos(*self)
-    }
-    fn tanh(&self) -> Self {
-        TensorVar::tanh(*self)
     }
     fn sum_axes(&self, axes: &[usize], keepdim: bool) -> Self {
         self.sum_resolved(axes, keepdim)

@@ -32,7 +32,9 @@ mod index;
 mod linalg;
 mod operators;
 mod param;
+mod pointwise;
 mod pool;
+mod prim;
 mod reduce;
 mod replay;
 pub(crate) mod shape;
@@ -49,6 +51,8 @@ pub use conv::{Conv2d, Geometry};
 pub use custom::{CustomOp, DynCustomOp};
 pub use functional::{hessian, hvp, jacobian, value_and_grad, TensorFn};
 pub use param::Parameter;
+pub use pointwise::Pointwise;
+pub use prim::unary::gelu::Gelu;
 pub use replay::ReplayError;
 pub use shape::Shape;
 pub use tape::{TensorGradients, TensorTape, TensorVar};
@@ -56,6 +60,4 @@ pub use tools::{Anomaly, Phase, Profile, ProfileRow, Summary, TapeStats};
 pub use value::{Element, Tensor};
 
 /// The stable logistic function on one number (shared with forward mode).
-pub(crate) fn sigmoid_scalar<T: crate::Real>(x: T) -> T {
-    elementwise::sigmoid(x)
-}
+pub(crate) use pointwise::sigmoid_scalar;

@@ -13,15 +13,16 @@
 //! pool is bounded ([`POOL_BUFFERS`]) and freed by [`TensorTape::clear`] and
 //! [`TensorTape::release_buffers`].
 //!
-//! The pooled VJPs live beside the general rules they stand in for (in
-//! `linalg.rs`, `reduce.rs`, `elementwise.rs`) and repeat their arithmetic
-//! exactly; the test below checks that bit for bit.
+//! The elementwise primitives' VJPs run element by element into such
+//! buffers (`prim/`); the pooled VJPs of products, sums and softmaxes live
+//! beside the general rules they stand in for (in `linalg.rs` and
+//! `reduce.rs`); the test below checks each against the general rule bit for
+//! bit.
 //!
 //! [`TensorTape::grad_into`]: super::TensorTape::grad_into
 //! [`TensorTape::release_buffers`]: super::TensorTape::release_buffers
 //! [`TensorTape::clear`]: super::TensorTape::clear
 
-use super::elementwise::mul_sub_vjp_pooled;
 use super::linalg::mm_vjp_pooled;
 use super::reduce::{softmax_vjp_pooled, sum_to_pooled, sum_vjp_pooled};
 use super::shape::numel;
@@ -77,7 +78,6 @@ pub(crate) fn vjp_pooled<T: Real>(
     let one = |t: Option<Tensor<T>>| t.map(|t| [Some(t), None]);
     match op {
         Op::MatMul { ta, tb } => mm_vjp_pooled(x, g, *ta, *tb, need, pool),
-        Op::Mul | Op::Sub => mul_sub_vjp_pooled(op, x, g, need, pool),
         Op::Sum { axes, keepdim: _ } => one(sum_vjp_pooled(x[0], g, axes, pool)),
         Op::BroadcastTo => one(sum_to_pooled(g, x[0].shape(), pool)),
         Op::Softmax(axis) => one(softmax_vjp_pooled(y, g, *axis, false, pool)),
@@ -139,7 +139,56 @@ mod tests {
                 p.tanh().sum()
             });
         }
+        // Every elementwise primitive, on equal shapes and on the simple
+        // broadcasts its kernels cover (a bias row, one element).
         same_bits(&[&[3, 4], &[3, 4]], |x| x[0].mul(x[1]).tanh().sum());
+        for s in [&[3, 4][..], &[4], &[1, 1], &[]] {
+            same_bits(&[&[3, 4], s], |x| {
+                let (a, b) = (x[0].exp(), x[1].exp());
+                let terms = [
+                    a.mul(b),
+                    b.mul(a),
+                    a.div(b),
+                    b.div(a),
+                    a.pow(b),
+                    a.maximum(b),
+                    b.minimum(a),
+                    a.atan2(b),
+                    b.sub(a),
+                ];
+                terms
+                    .into_iter()
+                    .fold(x[0], |acc, t| acc.add(t.tanh()))
+                    .sum()
+            });
+        }
+        same_bits(&[&[3, 4]], |x| {
+            let v = x[0];
+            let terms = [
+                v.neg(),
+                v.add_scalar(0.3),
+                v.scale(-1.7),
+                v.abs().powf(1.5),
+                v.square(),
+                v.powf(3.0),
+                v.exp(),
+                v.abs().add_scalar(0.1).ln(),
+                v.abs().sqrt(),
+                v.tanh(),
+                v.sigmoid(),
+                v.sin(),
+                v.cos(),
+                v.relu(),
+                v.clamp(-0.5, 0.5),
+                v.erf(),
+                v.abs().log1p(),
+                v.expm1(),
+                v.softplus(2.0),
+                v.gelu(crate::tensor::Gelu::Exact),
+                v.gelu(crate::tensor::Gelu::Tanh),
+            ];
+            terms.into_iter().fold(v, |acc, t| acc.mul(t)).sum()
+        });
         same_bits(&[&[3, 4], &[3, 4]], |x| x[0].sub(x[1]).tanh().sum());
         // The sweep's own path for add: `g` moved to one input, shared
         // with the other, also when both are the same variable.

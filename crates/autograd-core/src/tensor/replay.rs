@@ -6,7 +6,8 @@
 
 use std::panic::Location;
 
-use super::shape::{broadcasts_simply, same_shape, Shape};
+use super::prim::Arg;
+use super::shape::Shape;
 use super::tape::{Inner, Op, Parents, TensorTape, TensorVar};
 use super::value::Tensor;
 pub use crate::replay::ReplayError;
@@ -94,37 +95,40 @@ impl<'t, T: Real> TensorVar<'t, T> {
     }
 }
 
-/// [`forward`] into `out`'s own buffer, for the elementwise ops with an
-/// in-place kernel (same closures as the allocating methods) and matrix
-/// products. False when there is no kernel, a broadcast it does not handle,
-/// or another tensor shares `out`'s buffer.
+/// [`forward`] into `out`'s own buffer, for the elementwise primitives
+/// (their value kernels, so bit for bit the allocating forward), sums,
+/// softmaxes and matrix products. False when there is no kernel, a
+/// broadcast it does not handle, or another tensor shares `out`'s buffer.
 fn forward_in_place<T: Real>(op: &Op<T>, x: &[&Tensor<T>], out: &mut Tensor<T>) -> bool {
-    use super::elementwise::{binary_into, unary_into};
     match (x, op) {
-        ([a], Op::Sum { axes, .. }) => match out.data_if_unique() {
-            Some(d) => super::reduce::sum_into(a, axes, d),
-            None => false,
-        },
-        ([a], Op::Softmax(ax) | Op::LogSoftmax(ax)) => match out.data_if_unique() {
-            Some(d) => {
-                super::reduce::softmax_into(a, *ax, matches!(op, Op::LogSoftmax(_)), d);
-                true
-            }
-            None => false,
-        },
-        ([a], _) if same_shape(a.shape(), out.shape()) => match out.data_if_unique() {
-            Some(d) => unary_into(op, a.data(), d),
-            None => false,
-        },
-        ([a, b], Op::MatMul { ta, tb }) => a.mm_into(b, *ta, *tb, out),
-        ([a, b], _) if broadcasts_simply(a.shape(), b.shape(), out.shape()) => {
+        ([a, b], Op::MatMul { ta, tb }) => return a.mm_into(b, *ta, *tb, out),
+        ([a, b], Op::Binary(op)) => {
+            let shape = Shape::from_slice(out.shape());
+            let (Some(a), Some(b)) = (Arg::of(a, &shape), Arg::of(b, &shape)) else {
+                return false;
+            };
             match out.data_if_unique() {
-                Some(d) => binary_into(op, a.data(), b.data(), d),
-                None => false,
+                Some(d) => op.zip_into(a, b, d),
+                None => return false,
             }
         }
-        _ => false,
+        ([a], _) => {
+            let Some(d) = out.data_if_unique() else {
+                return false;
+            };
+            match op {
+                Op::Sum { axes, .. } => return super::reduce::sum_into(a, axes, d),
+                Op::Softmax(ax) | Op::LogSoftmax(ax) => {
+                    let log = matches!(op, Op::LogSoftmax(_));
+                    super::reduce::softmax_into(a, *ax, log, d)
+                }
+                Op::Unary(u) => u.map_into(a.data(), d),
+                _ => return false,
+            }
+        }
+        _ => return false,
     }
+    true
 }
 
 /// A node's value recomputed from its inputs' values; `shape` is the
@@ -132,27 +136,8 @@ fn forward_in_place<T: Real>(op: &Op<T>, x: &[&Tensor<T>], out: &mut Tensor<T>) 
 fn forward<T: Real>(op: &Op<T>, x: &[&Tensor<T>], shape: &[usize]) -> Tensor<T> {
     match op {
         Op::Leaf | Op::Constant => unreachable!("inputs have no parents"),
-        Op::Add => x[0].add(x[1]),
-        Op::Sub => x[0].sub(x[1]),
-        Op::Mul => x[0].mul(x[1]),
-        Op::Div => x[0].div(x[1]),
-        Op::Pow => x[0].pow(x[1]),
-        Op::Maximum => x[0].maximum(x[1]),
-        Op::Minimum => x[0].minimum(x[1]),
-        Op::Neg => x[0].neg(),
-        Op::AddScalar(c) => x[0].add_scalar(*c),
-        Op::Scale(c) => x[0].scale(*c),
-        Op::Powf(p) => x[0].powf(*p),
-        Op::Exp => x[0].exp(),
-        Op::Ln => x[0].ln(),
-        Op::Sqrt => x[0].sqrt(),
-        Op::Tanh => x[0].tanh(),
-        Op::Sigmoid => x[0].sigmoid(),
-        Op::Sin => x[0].sin(),
-        Op::Cos => x[0].cos(),
-        Op::Abs => x[0].abs(),
-        Op::Relu => x[0].relu(),
-        Op::Clamp(lo, hi) => x[0].clamp(*lo, *hi),
+        Op::Unary(u) => u.value_tensor(x[0]),
+        Op::Binary(b) => b.value_tensor(x[0], x[1]),
         Op::Where(mask) => mask.where_cond(x[0], x[1]),
         Op::Sum { axes, keepdim } => x[0].sum_resolved(axes, *keepdim),
         Op::Extremum {

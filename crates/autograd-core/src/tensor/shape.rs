@@ -181,19 +181,6 @@ pub(crate) fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> S
     out
 }
 
-/// The broadcasts `binary_into` computes: `a` has the output's shape and
-/// `b` is the output's trailing shape (leading 1s aside) or one element, or
-/// the mirror case of a one-element `a`.
-pub(crate) fn broadcasts_simply(a: &[usize], b: &[usize], out: &[usize]) -> bool {
-    let numel = |s: &[usize]| s.iter().product::<usize>();
-    if same_shape(a, out) {
-        let b = &b[b.iter().take_while(|&&d| d == 1).count()..];
-        numel(b) == 1 || (b.len() <= out.len() && same_shape(b, &out[out.len() - b.len()..]))
-    } else {
-        numel(a) == 1 && same_shape(b, out)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,342 @@
+//! Elementwise primitives, each defined once.
+//!
+//! An elementwise primitive is a small `Copy` type in a file of its own under
+//! `unary/` or `binary/`: its name, its value at one element, and its VJP
+//! written once over [`Pointwise`]. A line in the registry at the top of
+//! `unary/mod.rs` or `binary/mod.rs` adds it to the tape's operation enum.
+//! Everything else is derived here from those few lines, so it cannot drift
+//! from them:
+//!
+//! - the forward on tensors (`Tensor::tanh`), and its recording;
+//! - replay's in-place kernel (the value at each element into the recorded
+//!   buffer);
+//! - the sweep's VJP into a buffer it already has (the adjoint's own, or one
+//!   from the pool): the VJP at one element, `E = T`;
+//! - the general VJP on plain tensors and, for `grad_graph`, on recorded
+//!   variables: the same VJP with `E = Tensor` or `E = TensorVar`.
+//!
+//! Since each [`Pointwise`] operation rounds a number exactly as it rounds a
+//! tensor element, the element-by-element VJP and the tensor one agree bit
+//! for bit (a unit test below checks every registered primitive).
+
+pub(crate) mod binary;
+pub(crate) mod unary;
+
+pub(crate) use binary::BinaryOp;
+pub(crate) use unary::UnaryOp;
+
+use super::pointwise::Pointwise;
+use super::shape::{broadcast_shapes, same_shape};
+use super::tape::{Op, TensorVar};
+use super::value::Tensor;
+use crate::Real;
+
+/// A one-input elementwise primitive.
+pub(crate) trait Unary<T: Real>: Copy {
+    /// The name users know it by (errors, profiles, statistics).
+    const NAME: &'static str;
+    /// Its value at one element.
+    fn value(self, x: T) -> T;
+    /// The gradient of its input, given the output's adjoint `g`, the input
+    /// `x` and the output `y`: at one element, or on whole tensors.
+    fn vjp<E: Pointwise<T>>(self, g: &E, x: &E, y: &E) -> E;
+}
+
+/// A two-input elementwise primitive (inputs broadcast like numpy's).
+pub(crate) trait Binary<T: Real>: Copy {
+    /// The name users know it by.
+    const NAME: &'static str;
+    /// Its value at one pair of elements.
+    fn value(self, a: T, b: T) -> T;
+    /// The gradient of the first input, in the output's shape.
+    fn vjp_a<E: Pointwise<T>>(self, g: &E, a: &E, b: &E, y: &E) -> E;
+    /// The gradient of the second input, in the output's shape.
+    fn vjp_b<E: Pointwise<T>>(self, g: &E, a: &E, b: &E, y: &E) -> E;
+}
+
+// ---------------------------------------------------------------------------
+// Kernels every registered primitive gets, monomorphised per primitive by
+// the registries' dispatch.
+
+#[inline(always)]
+pub(crate) fn map_into<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [T]) {
+    debug_assert_eq!(x.len(), out.len());
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = op.value(v);
+    }
+}
+
+/// The VJP into `out`, reading the adjoint from `g`, or from `out` itself
+/// when `g` is `None` (the adjoint's own buffer).
+#[inline(always)]
+pub(crate) fn unary_vjp_into<T: Real, U: Unary<T>>(
+    op: U,
+    g: Option<&[T]>,
+    x: &[T],
+    y: &[T],
+    out: &mut [T],
+) {
+    match g {
+        None => out.iter_mut().zip(x.iter().zip(y)).for_each(|(o, (x, y))| {
+            let g = *o;
+            *o = op.vjp(&g, x, y)
+        }),
+        Some(g) => out
+            .iter_mut()
+            .zip(g.iter().zip(x.iter().zip(y)))
+            .for_each(|(o, (g, (x, y)))| *o = op.vjp(g, x, y)),
+    }
+}
+
+/// How an input of a binary op covers the output: all of it, a row repeated
+/// along the leading axes (a bias), or one element.
+#[derive(Clone, Copy)]
+pub(crate) enum Arg<'a, T> {
+    Full(&'a [T]),
+    Row(&'a [T]),
+    One(T),
+}
+
+impl<'a, T: Copy> Arg<'a, T> {
+    /// `t`'s cover of `out`, when it is one of the three simple ones.
+    pub(crate) fn of(t: &'a Tensor<T>, out: &[usize]) -> Option<Self> {
+        let s = t.shape();
+        if same_shape(s, out) {
+            return Some(Arg::Full(t.data()));
+        }
+        if t.numel() == 1 {
+            return Some(Arg::One(t.data()[0]));
+        }
+        let s = &s[s.iter().take_while(|&&d| d == 1).count()..];
+        (s.len() <= out.len() && same_shape(s, &out[out.len() - s.len()..]))
+            .then(|| Arg::Row(t.data()))
+    }
+
+    /// The elements for output positions `start..start + len` (a block that
+    /// never crosses a row's end), using `fill` for a single element.
+    #[inline(always)]
+    fn block<'b>(&'b self, start: usize, len: usize, fill: &'b mut [T; BLOCK]) -> &'b [T] {
+        match *self {
+            Arg::Full(d) => &d[start..start + len],
+            Arg::Row(r) => {
+                let at = start % r.len();
+                &r[at..at + len]
+            }
+            Arg::One(v) => {
+                fill[..len].fill(v);
+                &fill[..len]
+            }
+        }
+    }
+
+    /// How many output positions from `start` one block may cover.
+    #[inline(always)]
+    fn room(&self, start: usize, n: usize) -> usize {
+        match *self {
+            Arg::Full(_) => n - start,
+            Arg::Row(r) => r.len() - start % r.len(),
+            Arg::One(_) => BLOCK,
+        }
+    }
+}
+
+/// A block of broadcast elements: large enough that the per-block work is
+/// negligible, small enough to sit on the stack.
+const BLOCK: usize = 256;
+
+/// Runs `f` over blocks of output positions with each input's elements for
+/// them as slices of the block's length, so the inner loops are plain zips
+/// of slices that vectorise, whatever the broadcast.
+#[inline(always)]
+pub(crate) fn blocks<T: Copy + Default>(
+    n: usize,
+    a: Arg<'_, T>,
+    b: Arg<'_, T>,
+    mut f: impl FnMut(usize, &[T], &[T]),
+) {
+    if let (Arg::Full(a), Arg::Full(b)) = (a, b) {
+        // The common case, without the fill buffers' set-up.
+        return f(0, a, b);
+    }
+    let (mut fa, mut fb) = ([T::default(); BLOCK], [T::default(); BLOCK]);
+    let mut start = 0;
+    while start < n {
+        let len = a.room(start, n).min(b.room(start, n)).min(n - start);
+        f(
+            start,
+            a.block(start, len, &mut fa),
+            b.block(start, len, &mut fb),
+        );
+        start += len;
+    }
+}
+
+/// A binary op's value into `out` for simple broadcasts.
+#[inline(always)]
+pub(crate) fn zip_into<T: Real, B: Binary<T>>(op: B, a: Arg<'_, T>, b: Arg<'_, T>, out: &mut [T]) {
+    blocks(out.len(), a, b, |s, a, b| {
+        let o = &mut out[s..s + a.len()];
+        for (o, (a, b)) in o.iter_mut().zip(a.iter().zip(b)) {
+            *o = op.value(*a, *b);
+        }
+    });
+}
+
+/// A binary op's VJP for input `k` into `out` (the output's shape), for
+/// simple broadcasts; `g` and `y` have the output's shape.
+#[inline(always)]
+pub(crate) fn binary_vjp_into<T: Real, B: Binary<T>>(
+    op: B,
+    k: usize,
+    g: &[T],
+    a: Arg<'_, T>,
+    b: Arg<'_, T>,
+    y: &[T],
+    out: &mut [T],
+) {
+    blocks(out.len(), a, b, |s, a, b| {
+        let e = s + a.len();
+        let (o, g, y) = (&mut out[s..e], &g[s..e], &y[s..e]);
+        let it = o
+            .iter_mut()
+            .zip(g.iter().zip(a.iter().zip(b.iter().zip(y))));
+        if k == 0 {
+            it.for_each(|(o, (g, (a, (b, y))))| *o = op.vjp_a(g, a, b, y));
+        } else {
+            it.for_each(|(o, (g, (a, (b, y))))| *o = op.vjp_b(g, a, b, y));
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Forward on tensors and recording, shared by every primitive's methods.
+
+impl<T: Real> Tensor<T> {
+    /// A unary primitive's value on every element.
+    pub(crate) fn unary(&self, op: impl Unary<T>) -> Self {
+        self.map(|v| op.value(v))
+    }
+
+    /// A binary primitive's value under numpy broadcasting; panics naming
+    /// the primitive and both shapes when they do not broadcast.
+    #[track_caller]
+    pub(crate) fn binary<B: Binary<T>>(&self, other: &Self, op: B) -> Self {
+        super::elementwise::zip_broadcast(B::NAME, self, other, |a, b| op.value(a, b))
+    }
+}
+
+impl<'t, T: Real> TensorVar<'t, T> {
+    /// Records a unary primitive.
+    #[track_caller]
+    pub(crate) fn unary<U: Unary<T> + Into<UnaryOp<T>>>(self, op: U) -> Self {
+        self.record_unary(Op::Unary(op.into()), |x| x.unary(op))
+    }
+
+    /// Records a binary primitive, checking at the caller's line that the
+    /// shapes broadcast.
+    #[track_caller]
+    pub(crate) fn binary<B: Binary<T> + Into<BinaryOp>>(self, other: Self, op: B) -> Self {
+        self.check_same_tape(B::NAME, other);
+        let same = {
+            let inner = self.tape.inner.borrow();
+            let (a, b) = (
+                inner.nodes[self.index as usize].value.shape(),
+                inner.nodes[other.index as usize].value.shape(),
+            );
+            let same = same_shape(a, b);
+            if !same {
+                broadcast_shapes(B::NAME, a, b);
+            }
+            same
+        };
+        // Equal shapes: the output has them too (both `same_shape` bits).
+        let same = same.then_some(0b11);
+        self.record_binary(other, B::NAME, Op::Binary(op.into()), same, |a, b| {
+            a.binary(b, op)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    fn bits(t: &Tensor<f64>) -> Vec<u64> {
+        t.data().iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// The sweep's element-by-element VJP and replay's in-place forward
+    /// give exactly what the tensor forms give, for every registered
+    /// primitive: which path runs never shows in a result.
+    #[test]
+    fn element_kernels_equal_the_tensor_forms_bit_for_bit() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let x = Tensor::<f64>::rand_uniform(&[7, 3], 0.1, 3.0, &mut rng);
+        let g = Tensor::<f64>::rand_uniform(&[7, 3], -2.0, 2.0, &mut rng);
+        for op in UnaryOp::<f64>::examples() {
+            let y = op.value_tensor(&x);
+            let mut out = Tensor::zeros(&[7, 3]);
+            op.map_into(x.data(), out.data_mut());
+            assert_eq!(bits(&out), bits(&y), "{} forward", op.name());
+            let general = op.vjp(&g, &x, &y);
+            op.vjp_into(Some(g.data()), x.data(), y.data(), out.data_mut());
+            assert_eq!(bits(&out), bits(&general), "{} vjp", op.name());
+            let mut own = Tensor::from_vec(g.to_vec(), g.shape());
+            op.vjp_into(None, x.data(), y.data(), own.data_mut());
+            assert_eq!(bits(&own), bits(&general), "{} vjp in place", op.name());
+        }
+        // Every simple broadcast: same shape, a bias row, a single element,
+        // on either side.
+        let shapes: [(&[usize], &[usize]); 5] = [
+            (&[7, 3], &[7, 3]),
+            (&[7, 3], &[3]),
+            (&[3], &[7, 3]),
+            (&[7, 3], &[1, 1]),
+            (&[], &[7, 3]),
+        ];
+        for op in BinaryOp::examples() {
+            for (sa, sb) in shapes {
+                let a = Tensor::<f64>::rand_uniform(sa, 0.1, 3.0, &mut rng);
+                let b = Tensor::<f64>::rand_uniform(sb, 0.1, 3.0, &mut rng);
+                let y = op.value_tensor(&a, &b);
+                let (aa, ab) = (Arg::of(&a, y.shape()), Arg::of(&b, y.shape()));
+                let (aa, ab) = (aa.unwrap(), ab.unwrap());
+                let mut out = Tensor::zeros(y.shape());
+                op.zip_into(aa, ab, out.data_mut());
+                assert_eq!(bits(&out), bits(&y), "{} forward {sa:?} {sb:?}", op.name());
+                let general = op.vjp(&g, &a, &b, &y, &[true, true]);
+                for (k, want) in general.iter().enumerate() {
+                    op.vjp_into(k, g.data(), aa, ab, y.data(), out.data_mut());
+                    let want = want.clone().unwrap();
+                    assert_eq!(bits(&out), bits(&want), "{} vjp {k}", op.name());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_cover_every_position_once_with_the_right_elements() {
+        let full: Vec<f64> = (0..600).map(f64::from).collect();
+        let row: Vec<f64> = (0..300).map(|v| f64::from(v) + 0.5).collect();
+        let mut seen = vec![0.0; 600];
+        let mut starts = Vec::new();
+        blocks(600, Arg::Row(&row), Arg::One(7.0), |s, r, one| {
+            starts.push(s);
+            for (i, (&r, &o)) in r.iter().zip(one).enumerate() {
+                assert_eq!(o, 7.0);
+                seen[s + i] = r;
+            }
+        });
+        assert_eq!(starts, vec![0, 256, 300, 556]);
+        let want: Vec<f64> = (0..600).map(|i| row[i % 300]).collect();
+        assert_eq!(seen, want);
+        let mut total = 0;
+        blocks(600, Arg::Full(&full), Arg::Full(&full), |_, a, b| {
+            assert_eq!(a, b);
+            total += a.len();
+        });
+        assert_eq!(total, 600);
+    }
+}
