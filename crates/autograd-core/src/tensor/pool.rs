@@ -24,8 +24,9 @@
 //! [`TensorTape::clear`]: super::TensorTape::clear
 
 use super::linalg::mm_vjp_pooled;
-use super::reduce::{softmax_vjp_pooled, sum_to_pooled, sum_vjp_pooled};
+use super::reduce::{sum_to_pooled, sum_vjp_pooled};
 use super::shape::numel;
+use super::softmax::softmax_vjp_pooled;
 use super::tape::Op;
 use super::value::Tensor;
 use crate::Real;

@@ -120,7 +120,7 @@ fn forward_in_place<T: Real>(op: &Op<T>, x: &[&Tensor<T>], out: &mut Tensor<T>) 
                 Op::Sum { axes, .. } => return super::reduce::sum_into(a, axes, d),
                 Op::Softmax(ax) | Op::LogSoftmax(ax) => {
                     let log = matches!(op, Op::LogSoftmax(_));
-                    super::reduce::softmax_into(a, *ax, log, d)
+                    super::softmax::softmax_into(a, *ax, log, d)
                 }
                 Op::Unary(u) => u.map_into(a.data(), d),
                 _ => return false,

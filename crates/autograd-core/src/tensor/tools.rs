@@ -5,9 +5,10 @@
 
 use std::fmt;
 use std::panic::Location;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::shape::fmt_shape;
+use super::tape::{Node, TensorTape};
 use super::value::Tensor;
 use crate::Real;
 
@@ -260,7 +261,7 @@ impl ProfileRow {
     /// Forward plus backward time.
     ///
     /// ```
-    /// use std::time::Duration;
+    /// use std::time::{Duration, Instant};
     /// let r = autograd_core::tensor::ProfileRow { forward: Duration::from_micros(2), backward: Duration::from_micros(3), ..Default::default() };
     /// assert_eq!(r.total(), Duration::from_micros(5));
     /// ```
@@ -332,5 +333,219 @@ impl Tools {
                 self.profile.last_mut().expect("just pushed")
             }
         }
+    }
+}
+
+impl<T: Real> TensorTape<T> {
+    /// Turns anomaly detection on or off (off by default). While on, the
+    /// tape remembers the line that recorded each operation, and the first
+    /// NaN or infinity produced by an operation's value or by its VJP in the
+    /// sweep is kept as an [`Anomaly`]: [`TensorVar::try_backward`] returns
+    /// it, [`TensorVar::backward`] panics with it.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// tape.set_anomaly_detection(true);
+    /// let x = tape.leaf(Tensor::from_vec(vec![0.0_f64], &[1]));
+    /// // sqrt(0) is fine; its derivative 1/(2 sqrt 0) is not.
+    /// let e = x.sqrt().sum().try_backward().unwrap_err();
+    /// assert_eq!((e.op, e.phase), ("sqrt", autograd_core::tensor::Phase::Backward));
+    /// ```
+    pub fn set_anomaly_detection(&self, on: bool) {
+        self.set_flag(ANOMALY, on);
+    }
+
+    /// Turns the profiler on or off (off by default): time per operation
+    /// kind, forward and backward, read with [`TensorTape::profile`].
+    ///
+    /// ```
+    /// let tape = autograd_core::TensorTape::<f32>::new();
+    /// tape.set_profiling(true);
+    /// assert!(tape.profile().rows.is_empty());
+    /// ```
+    pub fn set_profiling(&self, on: bool) {
+        self.set_flag(PROFILE, on);
+    }
+
+    fn set_flag(&self, flag: u8, on: bool) {
+        let f = self.flags.get();
+        self.flags.set(if on { f | flag } else { f & !flag });
+    }
+
+    /// The first anomaly of this recording, if anomaly detection is on and
+    /// one occurred.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// tape.set_anomaly_detection(true);
+    /// let _ = tape.leaf(Tensor::from_vec(vec![1.0_f64], &[1])).ln();
+    /// assert!(tape.anomaly().is_none()); // ln 1 = 0 is fine
+    /// ```
+    pub fn anomaly(&self) -> Option<Anomaly> {
+        self.tools.borrow().anomaly.clone()
+    }
+
+    /// The profile gathered since profiling was turned on (across
+    /// recordings), largest total time first.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// tape.set_profiling(true);
+    /// let x = tape.leaf(Tensor::<f32>::ones(&[4]));
+    /// let _ = x.exp().sum().backward();
+    /// assert_eq!(tape.profile().rows.len(), 2);
+    /// ```
+    pub fn profile(&self) -> Profile {
+        let mut rows = self.tools.borrow().profile.clone();
+        rows.sort_by_key(|r| std::cmp::Reverse(r.total()));
+        Profile { rows }
+    }
+
+    /// Forgets the profile gathered so far.
+    ///
+    /// ```
+    /// let tape = autograd_core::TensorTape::<f32>::new();
+    /// tape.reset_profile();
+    /// assert!(tape.profile().rows.is_empty());
+    /// ```
+    pub fn reset_profile(&self) {
+        self.tools.borrow_mut().profile.clear();
+    }
+
+    /// Node counts by operation and bytes held, now and at the peak over
+    /// this tape's recordings.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let mut tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::<f32>::ones(&[100]));
+    /// let _ = x.exp();
+    /// tape.clear();
+    /// let s = tape.stats();
+    /// assert_eq!((s.nodes, s.peak_nodes, s.peak_value_bytes), (0, 2, 800));
+    /// ```
+    pub fn stats(&self) -> TapeStats {
+        self.note_peak();
+        let inner = self.inner.borrow();
+        let mut by_op: Vec<(&'static str, usize)> = Vec::new();
+        for n in &inner.nodes {
+            let name = n.op.name();
+            match by_op.iter_mut().find(|(k, _)| *k == name) {
+                Some((_, c)) => *c += 1,
+                None => by_op.push((name, 1)),
+            }
+        }
+        by_op.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let tools = self.tools.borrow();
+        TapeStats {
+            nodes: inner.nodes.len(),
+            by_op,
+            node_bytes: inner.nodes.len() * std::mem::size_of::<Node<T>>(),
+            value_bytes: self.value_bytes(),
+            peak_nodes: tools.peak_nodes,
+            peak_value_bytes: tools.peak_value_bytes,
+        }
+    }
+
+    pub(crate) fn note_peak(&self) {
+        let (n, b) = (self.len(), self.value_bytes());
+        let mut tools = self.tools.borrow_mut();
+        tools.peak_nodes = tools.peak_nodes.max(n);
+        tools.peak_value_bytes = tools.peak_value_bytes.max(b);
+    }
+
+    /// `f(x)` with the tools' bookkeeping (only called with a tool on).
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    pub(crate) fn timed_unary(
+        &self,
+        op: &'static str,
+        node: usize,
+        x: &Tensor<T>,
+        f: impl FnOnce(&Tensor<T>) -> Tensor<T>,
+    ) -> Tensor<T> {
+        let start = Instant::now();
+        let value = f(x);
+        let took = start.elapsed();
+        self.observe_forward(op, node, &[x], &value, Some(took));
+        value
+    }
+
+    /// Anomaly and profile bookkeeping for a value being recorded as node
+    /// `node` (only called with a tool on; kept out of line so the hot path
+    /// stays small).
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    pub(crate) fn observe_forward(
+        &self,
+        op: &'static str,
+        node: usize,
+        inputs: &[&Tensor<T>],
+        value: &Tensor<T>,
+        took: Option<Duration>,
+    ) {
+        let flags = self.flags.get();
+        let mut tools = self.tools.borrow_mut();
+        if flags & PROFILE != 0 {
+            let row = tools.row(op);
+            row.forward_calls += 1;
+            row.forward += took.unwrap_or_default();
+        }
+        if flags & ANOMALY != 0 {
+            let location = Location::caller();
+            tools.locations.push((node as u32, location));
+            if tools.anomaly.is_none() && value.data().iter().any(|v| !v.is_finite()) {
+                tools.anomaly = Some(Anomaly {
+                    phase: Phase::Forward,
+                    op,
+                    node,
+                    location: Some(location),
+                    inputs: inputs.iter().map(|t| Summary::of(t)).collect(),
+                    bad: Summary::of(value),
+                    input: None,
+                });
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn note_backward_time(&self, op: &'static str, start: Instant) {
+        let mut tools = self.tools.borrow_mut();
+        let row = tools.row(op);
+        row.backward_calls += 1;
+        row.backward += start.elapsed();
+    }
+
+    /// Checks a gradient node `i`'s VJP produced for its input `k`.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn observe_backward(
+        &self,
+        i: usize,
+        node: &Node<T>,
+        x: &[&Tensor<T>],
+        k: usize,
+        grad: &Tensor<T>,
+    ) {
+        let mut tools = self.tools.borrow_mut();
+        if tools.anomaly.is_some() || grad.data().iter().all(|v| v.is_finite()) {
+            return;
+        }
+        let location = tools.location(i as u32);
+        tools.anomaly = Some(Anomaly {
+            phase: Phase::Backward,
+            op: node.op.name(),
+            node: i,
+            location,
+            inputs: x.iter().map(|t| Summary::of(t)).collect(),
+            bad: Summary::of(grad),
+            input: Some(k),
+        });
     }
 }
