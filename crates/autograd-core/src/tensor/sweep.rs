@@ -440,6 +440,16 @@ impl<T: Real> TensorTape<T> {
                 }
                 continue;
             }
+            if let (Op::Unary(u), 0) = (&node.op, flags) {
+                // An elementwise VJP into a buffer the sweep has; `g` keeps
+                // the node's shape. Reads only the values the rule uses.
+                let (x, y) = (x[0], &node.value);
+                vjp_reusing(|g, out| u.vjp_into(g, x, y, out), &mut g, spare);
+                let p = parents[0] as usize;
+                let shape = (node.same_shape & 1 == 0).then(|| nodes[p].value.shape());
+                accumulate_pooled(&mut adj[p], g, shape, spare);
+                continue;
+            }
             let start = (flags & PROFILE != 0).then(Instant::now);
             // The inputs' gradients: into buffers the sweep already has where
             // the op has a kernel for it, else by the general rule. With a
@@ -447,11 +457,6 @@ impl<T: Real> TensorTape<T> {
             // are tested against bit for bit (pool.rs).
             let fast = flags == 0;
             let grads: SmallVec<[Option<Tensor<T>>; 2]> = match &node.op {
-                Op::Unary(u) if fast => {
-                    let (x, y) = (x[0].data(), node.value.data());
-                    vjp_reusing(|g, out| u.vjp_into(g, x, y, out), &mut g, spare);
-                    smallvec::smallvec![Some(g)]
-                }
                 Op::Statement(st) if fast && st.partials.len() == 1 => {
                     // g times the kept partial.
                     let p = st.partials[0].data();

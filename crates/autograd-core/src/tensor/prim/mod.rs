@@ -35,6 +35,13 @@ use crate::Real;
 pub(crate) trait Unary<T: Real>: Copy {
     /// The name users know it by (errors, profiles, statistics).
     const NAME: &'static str;
+    /// Whether [`Unary::vjp`] reads the input `x` / the output `y`: the
+    /// sweep's kernel reads only those (a value it skips is one memory
+    /// access fewer per node on a long tape). A wrong `false` is caught by
+    /// the bit-for-bit test below, which passes the real values.
+    const READS_X: bool;
+    /// See [`Unary::READS_X`].
+    const READS_Y: bool;
     /// Its value at one element.
     fn value(self, x: T) -> T;
     /// The gradient of its input, given the output's adjoint `g`, the input
@@ -67,24 +74,50 @@ pub(crate) fn map_into<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [T]) {
 }
 
 /// The VJP into `out`, reading the adjoint from `g`, or from `out` itself
-/// when `g` is `None` (the adjoint's own buffer).
+/// when `g` is `None` (the adjoint's own buffer). Of `x` and `y` it reads
+/// only what the rule uses ([`Unary::READS_X`]); in the rule's place for one
+/// it does not read, it passes another slice of the same length (unused).
 #[inline(always)]
 pub(crate) fn unary_vjp_into<T: Real, U: Unary<T>>(
     op: U,
     g: Option<&[T]>,
-    x: &[T],
-    y: &[T],
+    x: &Tensor<T>,
+    y: &Tensor<T>,
     out: &mut [T],
 ) {
-    match g {
-        None => out.iter_mut().zip(x.iter().zip(y)).for_each(|(o, (x, y))| {
-            let g = *o;
-            *o = op.vjp(&g, x, y)
-        }),
-        Some(g) => out
-            .iter_mut()
-            .zip(g.iter().zip(x.iter().zip(y)))
-            .for_each(|(o, (g, (x, y)))| *o = op.vjp(g, x, y)),
+    fn run<T: Real, U: Unary<T>>(op: U, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]) {
+        match g {
+            None => out.iter_mut().zip(x.iter().zip(y)).for_each(|(o, (x, y))| {
+                let g = *o;
+                *o = op.vjp(&g, x, y)
+            }),
+            Some(g) => out
+                .iter_mut()
+                .zip(g.iter().zip(x.iter().zip(y)))
+                .for_each(|(o, (g, (x, y)))| *o = op.vjp(g, x, y)),
+        }
+    }
+    match (U::READS_X, U::READS_Y) {
+        (true, true) => run(op, g, x.data(), y.data(), out),
+        (true, false) => {
+            let x = x.data();
+            run(op, g, x, x, out)
+        }
+        (false, true) => {
+            let y = y.data();
+            run(op, g, y, y, out)
+        }
+        (false, false) => match g {
+            // No values at all: only the adjoint.
+            None => out.iter_mut().for_each(|o| {
+                let g = *o;
+                *o = op.vjp(&g, &g, &g)
+            }),
+            Some(g) => out
+                .iter_mut()
+                .zip(g)
+                .for_each(|(o, g)| *o = op.vjp(g, g, g)),
+        },
     }
 }
 
@@ -281,10 +314,10 @@ mod tests {
             op.map_into(x.data(), out.data_mut());
             assert_eq!(bits(&out), bits(&y), "{} forward", op.name());
             let general = op.vjp(&g, &x, &y);
-            op.vjp_into(Some(g.data()), x.data(), y.data(), out.data_mut());
+            op.vjp_into(Some(g.data()), &x, &y, out.data_mut());
             assert_eq!(bits(&out), bits(&general), "{} vjp", op.name());
             let mut own = Tensor::from_vec(g.to_vec(), g.shape());
-            op.vjp_into(None, x.data(), y.data(), own.data_mut());
+            op.vjp_into(None, &x, &y, own.data_mut());
             assert_eq!(bits(&own), bits(&general), "{} vjp in place", op.name());
         }
         // Every simple broadcast: same shape, a bias row, a single element,

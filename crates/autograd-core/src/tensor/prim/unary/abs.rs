@@ -11,6 +11,8 @@ pub(crate) struct Abs;
 
 impl<T: Real> Unary<T> for Abs {
     const NAME: &'static str = "abs";
+    const READS_X: bool = true;
+    const READS_Y: bool = false;
     #[inline(always)]
     fn value(self, x: T) -> T {
         x.abs()

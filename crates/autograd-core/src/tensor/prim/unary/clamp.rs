@@ -11,6 +11,8 @@ pub(crate) struct Clamp<T>(pub(crate) T, pub(crate) T);
 
 impl<T: Real> Unary<T> for Clamp<T> {
     const NAME: &'static str = "clamp";
+    const READS_X: bool = true;
+    const READS_Y: bool = false;
     #[inline(always)]
     fn value(self, x: T) -> T {
         if x < self.0 {

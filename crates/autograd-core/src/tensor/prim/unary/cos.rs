@@ -10,6 +10,8 @@ pub(crate) struct Cos;
 
 impl<T: Real> Unary<T> for Cos {
     const NAME: &'static str = "cos";
+    const READS_X: bool = true;
+    const READS_Y: bool = false;
     #[inline(always)]
     fn value(self, x: T) -> T {
         x.cos()

@@ -10,6 +10,8 @@ pub(crate) struct Erf;
 
 impl<T: Real> Unary<T> for Erf {
     const NAME: &'static str = "erf";
+    const READS_X: bool = true;
+    const READS_Y: bool = false;
     #[inline(always)]
     fn value(self, x: T) -> T {
         x.erf()

@@ -10,6 +10,8 @@ pub(crate) struct Exp;
 
 impl<T: Real> Unary<T> for Exp {
     const NAME: &'static str = "exp";
+    const READS_X: bool = false;
+    const READS_Y: bool = true;
     #[inline(always)]
     fn value(self, x: T) -> T {
         x.exp()

@@ -10,6 +10,8 @@ pub(crate) struct Expm1;
 
 impl<T: Real> Unary<T> for Expm1 {
     const NAME: &'static str = "expm1";
+    const READS_X: bool = false;
+    const READS_Y: bool = true;
     #[inline(always)]
     fn value(self, x: T) -> T {
         x.exp_m1()

@@ -31,6 +31,8 @@ fn tanh_arg<T: Real, E: Pointwise<T>>(x: &E) -> E {
 
 impl<T: Real> Unary<T> for Gelu {
     const NAME: &'static str = "gelu";
+    const READS_X: bool = true;
+    const READS_Y: bool = false;
     #[inline(always)]
     fn value(self, x: T) -> T {
         match self {

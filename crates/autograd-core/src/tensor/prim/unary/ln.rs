@@ -10,6 +10,8 @@ pub(crate) struct Ln;
 
 impl<T: Real> Unary<T> for Ln {
     const NAME: &'static str = "ln";
+    const READS_X: bool = true;
+    const READS_Y: bool = false;
     #[inline(always)]
     fn value(self, x: T) -> T {
         x.ln()

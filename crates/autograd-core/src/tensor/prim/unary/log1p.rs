@@ -10,6 +10,8 @@ pub(crate) struct Log1p;
 
 impl<T: Real> Unary<T> for Log1p {
     const NAME: &'static str = "log1p";
+    const READS_X: bool = true;
+    const READS_Y: bool = false;
     #[inline(always)]
     fn value(self, x: T) -> T {
         x.ln_1p()

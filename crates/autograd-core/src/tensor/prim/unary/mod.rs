@@ -50,7 +50,13 @@ macro_rules! registry {
             }
 
             /// The VJP element by element into `out` (the sweep).
-            pub(crate) fn vjp_into(&self, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]) {
+            pub(crate) fn vjp_into(
+                &self,
+                g: Option<&[T]>,
+                x: &Tensor<T>,
+                y: &Tensor<T>,
+                out: &mut [T],
+            ) {
                 match *self {
                     $( UnaryOp::$Ty(op) => unary_vjp_into(op, g, x, y, out), )*
                 }

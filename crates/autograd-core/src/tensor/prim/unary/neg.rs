@@ -14,6 +14,8 @@ pub(crate) struct Neg;
 
 impl<T: Real> Unary<T> for Neg {
     const NAME: &'static str = "neg";
+    const READS_X: bool = false;
+    const READS_Y: bool = false;
     #[inline(always)]
     fn value(self, x: T) -> T {
         -x

@@ -11,6 +11,8 @@ pub(crate) struct Powf<T>(pub(crate) T);
 
 impl<T: Real> Unary<T> for Powf<T> {
     const NAME: &'static str = "powf";
+    const READS_X: bool = true;
+    const READS_Y: bool = false;
     #[inline(always)]
     fn value(self, x: T) -> T {
         powf_scalar(x, self.0)

@@ -11,6 +11,8 @@ pub(crate) struct Relu;
 
 impl<T: Real> Unary<T> for Relu {
     const NAME: &'static str = "relu";
+    const READS_X: bool = true;
+    const READS_Y: bool = false;
     #[inline(always)]
     fn value(self, x: T) -> T {
         if x < T::ZERO { T::ZERO } else { x }

@@ -10,6 +10,8 @@ pub(crate) struct Scale<T>(pub(crate) T);
 
 impl<T: Real> Unary<T> for Scale<T> {
     const NAME: &'static str = "scale";
+    const READS_X: bool = false;
+    const READS_Y: bool = false;
     #[inline(always)]
     fn value(self, x: T) -> T {
         x * self.0

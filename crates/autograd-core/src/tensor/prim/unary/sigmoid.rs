@@ -10,6 +10,8 @@ pub(crate) struct Sigmoid;
 
 impl<T: Real> Unary<T> for Sigmoid {
     const NAME: &'static str = "sigmoid";
+    const READS_X: bool = false;
+    const READS_Y: bool = true;
     #[inline(always)]
     fn value(self, x: T) -> T {
         crate::tensor::pointwise::sigmoid_scalar(x)

@@ -10,6 +10,8 @@ pub(crate) struct Sin;
 
 impl<T: Real> Unary<T> for Sin {
     const NAME: &'static str = "sin";
+    const READS_X: bool = true;
+    const READS_Y: bool = false;
     #[inline(always)]
     fn value(self, x: T) -> T {
         x.sin()

@@ -14,6 +14,8 @@ pub(crate) struct Softplus<T>(pub(crate) T);
 
 impl<T: Real> Unary<T> for Softplus<T> {
     const NAME: &'static str = "softplus";
+    const READS_X: bool = true;
+    const READS_Y: bool = false;
     #[inline(always)]
     fn value(self, x: T) -> T {
         let bx = x * self.0;

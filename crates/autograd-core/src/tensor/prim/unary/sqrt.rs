@@ -10,6 +10,8 @@ pub(crate) struct Sqrt;
 
 impl<T: Real> Unary<T> for Sqrt {
     const NAME: &'static str = "sqrt";
+    const READS_X: bool = false;
+    const READS_Y: bool = true;
     #[inline(always)]
     fn value(self, x: T) -> T {
         x.sqrt()

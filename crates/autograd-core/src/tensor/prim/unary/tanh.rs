@@ -10,6 +10,8 @@ pub(crate) struct Tanh;
 
 impl<T: Real> Unary<T> for Tanh {
     const NAME: &'static str = "tanh";
+    const READS_X: bool = false;
+    const READS_Y: bool = true;
     #[inline(always)]
     fn value(self, x: T) -> T {
         x.tanh_fast()
