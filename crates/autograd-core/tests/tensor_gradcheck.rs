@@ -155,6 +155,38 @@ fn reductions_over_random_axes() {
             })
             .collect();
         let keep = r.random_bool(0.5);
+        if !s.is_empty() {
+            // Either spelling of the axis, counted from the front or the back.
+            let axis = r.random_range(0..s.len()) as isize;
+            let axis = if r.random_bool(0.5) {
+                axis - s.len() as isize
+            } else {
+                axis
+            };
+            check("cumsum", move |_, v| v[0].cumsum(axis), &[x.clone()]);
+            // Over the last k axes, with and without weight and bias.
+            let k = r.random_range(1..=s.len());
+            let norm = s[s.len() - k..].to_vec();
+            let w = uniform(&mut r, &norm, 0.5, 1.5);
+            let b = uniform(&mut r, &norm, -1.0, 1.0);
+            let n = norm.clone();
+            check(
+                "layer_norm",
+                move |_, v| v[0].layer_norm(&n, Some(v[1]), Some(v[2]), 1e-5),
+                &[x.clone(), w.clone(), b],
+            );
+            let n = norm.clone();
+            check(
+                "layer_norm (weight only)",
+                move |_, v| v[0].layer_norm(&n, Some(v[1]), None, 1e-3),
+                &[x.clone(), w],
+            );
+            check(
+                "layer_norm (no affine)",
+                move |_, v| v[0].layer_norm(&norm, None, None, 1e-5),
+                &[x.clone()],
+            );
+        }
         let ax = axes.clone();
         check("sum", |_, v| v[0].sum(), &[x.clone()]);
         check(

@@ -91,3 +91,107 @@ fn bad_arguments_are_named() {
     assert!(nan.gelu(Gelu::Exact).item().is_nan());
     assert!(nan.erf().item().is_nan());
 }
+
+/// The fused layer_norm against the same formula written with nine tensor
+/// operations: values, gradients, and second derivatives (grad_graph on
+/// both), and a replay with new inputs.
+#[test]
+fn layer_norm_equals_its_formula_to_second_order() {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let x0 = Tensor::<f64>::rand_normal(&[3, 2, 5], 0.0, 2.0, &mut rng);
+    let w0 = Tensor::<f64>::rand_uniform(&[2, 5], 0.5, 1.5, &mut rng);
+    let b0 = Tensor::<f64>::rand_uniform(&[2, 5], -1.0, 1.0, &mut rng);
+    let v0 = Tensor::<f64>::rand_normal(&[3, 2, 5], 0.0, 1.0, &mut rng);
+    let run = |fused: bool| {
+        let tape = TensorTape::new();
+        let (x, w, b) = (
+            tape.leaf(x0.clone()),
+            tape.leaf(w0.clone()),
+            tape.leaf(b0.clone()),
+        );
+        let y = if fused {
+            x.layer_norm(&[2, 5], Some(w), Some(b), 1e-5)
+        } else {
+            let mean = x.mean_axes(&[-2, -1], true);
+            let c = x - mean;
+            let var = c.square().mean_axes(&[-2, -1], true);
+            c / (var + 1e-5).sqrt() * w + b
+        };
+        // A loss that is not linear in y, so second derivatives matter.
+        let loss = (y * y.sin()).sum();
+        let [gx, gw] = tape.grad_graph(loss, &[x, w]).try_into().unwrap();
+        let v = tape.constant(v0.clone());
+        let [hx] = tape
+            .grad((gx * v).sum() + gw.sum(), &[x])
+            .try_into()
+            .unwrap();
+        (y.value(), gx.value(), hx)
+    };
+    let (a, b) = (run(true), run(false));
+    assert!(a.0.max_abs_diff(&b.0) < 1e-12, "values");
+    assert!(a.1.max_abs_diff(&b.1) < 1e-12, "gradients");
+    assert!(
+        a.2.max_abs_diff(&b.2) < 1e-10,
+        "second derivatives: {}",
+        a.2.max_abs_diff(&b.2)
+    );
+
+    // Replay recomputes the fused node (and a cumsum) for new inputs.
+    let tape = TensorTape::new();
+    let x = tape.leaf(x0.clone());
+    let y = x.layer_norm(&[5], None, None, 1e-5).cumsum(1).sum();
+    let _ = y.backward();
+    let x1 = x0.scale(3.0).add_scalar(1.0);
+    tape.replay(&[(x, x1.clone())]).unwrap();
+    let fresh = TensorTape::new();
+    let xf = fresh.leaf(x1);
+    let yf = xf.layer_norm(&[5], None, None, 1e-5).cumsum(1).sum();
+    assert_eq!(y.item(), yf.item());
+    assert_eq!(y.backward()[x], yf.backward()[xf]);
+}
+
+#[test]
+fn layer_norm_and_cumsum_refuse_bad_shapes_by_name() {
+    let x = Tensor::<f64>::zeros(&[2, 3]);
+    let msg = |f: &dyn Fn()| {
+        let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
+        e.downcast_ref::<String>().cloned().unwrap()
+    };
+    assert_eq!(
+        msg(&|| {
+            x.layer_norm(&[2], None, None, 1e-5);
+        }),
+        "layer_norm: normalized_shape [2] must be the input's trailing shape; input has shape [2, 3]"
+    );
+    let w = Tensor::<f64>::ones(&[4]);
+    assert_eq!(
+        msg(&|| {
+            x.layer_norm(&[3], Some(&w), None, 1e-5);
+        }),
+        "layer_norm: weight has shape [4] but normalized_shape is [3]"
+    );
+    assert_eq!(
+        msg(&|| {
+            x.layer_norm(&[3], None, None, f64::NAN);
+        }),
+        "layer_norm: eps must be finite and not negative, got NaN"
+    );
+    assert!(msg(&|| {
+        x.cumsum(2);
+    })
+    .starts_with("cumsum: axis 2"));
+    // Empty leading axes are fine; an empty normalised shape is not.
+    assert_eq!(
+        Tensor::<f64>::zeros(&[0, 3])
+            .layer_norm(&[3], None, None, 1e-5)
+            .shape(),
+        &[0, 3]
+    );
+    assert_eq!(
+        msg(&|| {
+            Tensor::<f64>::zeros(&[3, 0]).layer_norm(&[0], None, None, 1e-5);
+        }),
+        "layer_norm: normalized_shape [0] is empty"
+    );
+}

@@ -180,11 +180,9 @@ activation!(
     /// assert!((y.value().get(&[1]) - 0.8411919906).abs() < 1e-9);
     /// ```
     Gelu,
-    |x| {
-        let c = T::from_f64((2.0 / std::f64::consts::PI).sqrt());
-        let inner = (x + x.powf(T::from_f64(3.0)).scale(T::from_f64(0.044715))).scale(c);
-        (inner.tanh() + T::ONE).mul(x).scale(T::HALF)
-    }
+    // One fused node (autograd-core's `gelu` primitive), not the formula's
+    // eight.
+    |x| x.gelu(autograd_core::tensor::Gelu::Tanh)
 );
 activation!(
     /// `[n, ...] -> [n, rest]`.
@@ -452,11 +450,11 @@ impl<T: Real> LayerNorm<T> {
 
 impl<T: Real> Module<T> for LayerNorm<T> {
     fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
-        let mean = x.mean_axes(&[-1], true);
-        let centred = x - mean;
-        let var = centred.square().mean_axes(&[-1], true);
-        let normed = centred / (var + T::from_f64(self.eps)).sqrt();
-        normed * self.weight.var(x.tape()) + self.bias.var(x.tape())
+        // One fused node (autograd-core's `layer_norm` primitive).
+        let tape = x.tape();
+        let (w, b) = (self.weight.var(tape), self.bias.var(tape));
+        let dim = w.shape()[0];
+        x.layer_norm(&[dim], Some(w), Some(b), T::from_f64(self.eps))
     }
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
         f(&join(prefix, "weight"), &self.weight);

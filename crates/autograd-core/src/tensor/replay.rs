@@ -138,6 +138,7 @@ fn forward<T: Real>(op: &Op<T>, x: &[&Tensor<T>], shape: &[usize]) -> Tensor<T> 
         Op::Leaf | Op::Constant => unreachable!("inputs have no parents"),
         Op::Unary(u) => u.value_tensor(x[0]),
         Op::Binary(b) => b.value_tensor(x[0], x[1]),
+        Op::General(p) => p.forward(x),
         Op::Where(mask) => mask.where_cond(x[0], x[1]),
         Op::Sum { axes, keepdim } => x[0].sum_resolved(axes, *keepdim),
         Op::Extremum {

@@ -8,7 +8,7 @@ use std::time::Instant;
 use smallvec::SmallVec;
 
 use super::algebra::Algebra;
-use super::prim::{Arg, BinaryOp};
+use super::prim::{Apply, Arg, BinaryOp};
 use super::shape::{fmt_shape, same_shape, Shape};
 use super::tape::{Node, Op, TensorTape};
 use super::tools::{ANOMALY, PROFILE};
@@ -38,6 +38,7 @@ fn one<V>(g: V, emit: &mut impl FnMut(usize, V)) {
 /// a spare buffer of the right size, which then replaces `g`; a new buffer
 /// only when neither exists. For elementwise primitives (`x` is the input's
 /// value, `y` the output's) and one-input statements (`y` is the partial).
+#[inline(always)]
 fn vjp_reusing<T: Real>(
     rule: impl Fn(Option<&[T]>, &mut [T]),
     g: &mut Tensor<T>,
@@ -80,7 +81,7 @@ fn binary_vjp_pooled<T: Real>(
 /// The vector-Jacobian product of one node: the gradients of its inputs
 /// given the adjoint `g` of its output, in the output's broadcast shape.
 /// Each arm calls the rule that sits beside the op's forward code.
-fn vjp<T: Real, V: Algebra<T>>(
+fn vjp<T: Real, V: Apply<T>>(
     op: &Op<T>,
     x: &[&V],
     y: &V,
@@ -92,6 +93,13 @@ fn vjp<T: Real, V: Algebra<T>>(
         Op::Leaf | Op::Constant | Op::Guard(_) => {}
         Op::Unary(u) => one(u.vjp(g, x[0], y), emit),
         Op::Binary(b) => two(b.vjp(g, x[0], x[1], y, need), emit),
+        Op::General(p) => {
+            for (k, gk) in p.vjp(x, y, g, need).into_iter().enumerate() {
+                if let Some(gk) = gk {
+                    emit(k, gk);
+                }
+            }
+        }
         Op::Where(mask) => two(ew::where_vjp(mask, g, need), emit),
         Op::Sum { axes, keepdim } => one(reduce::sum_vjp(x[0], g, axes, *keepdim), emit),
         Op::Extremum { axes, keepdim, .. } => {

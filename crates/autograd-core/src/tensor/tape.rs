@@ -11,7 +11,7 @@ use smallvec::SmallVec;
 use super::checkpoint::Segment;
 use super::conv::Geometry;
 use super::custom::CustomNode;
-use super::prim::{BinaryOp, UnaryOp};
+use super::prim::{BinaryOp, GeneralOp, UnaryOp};
 use super::replay::Guard;
 use super::shape::same_shape;
 use super::statement::StatementNode;
@@ -40,6 +40,8 @@ pub(crate) enum Op<T: Real> {
     Unary(UnaryOp<T>),
     /// A two-input elementwise primitive (`prim/binary/`).
     Binary(BinaryOp),
+    /// A primitive of any shape (`prim/general/`).
+    General(Box<GeneralOp<T>>),
     Where(Box<Tensor<bool>>),
     Sum {
         axes: Axes,
@@ -109,6 +111,7 @@ impl<T: Real> Op<T> {
             Op::Constant => "constant",
             Op::Unary(u) => u.name(),
             Op::Binary(b) => b.name(),
+            Op::General(p) => p.name(),
             Op::Where(_) => "where_cond",
             Op::Sum { .. } => "sum",
             Op::Extremum { .. } => "max/min",

@@ -20,11 +20,16 @@
 //! for bit (a unit test below checks every registered primitive).
 
 pub(crate) mod binary;
+pub(crate) mod general;
 pub(crate) mod unary;
 
 pub(crate) use binary::BinaryOp;
+pub(crate) use general::GeneralOp;
 pub(crate) use unary::UnaryOp;
 
+use smallvec::SmallVec;
+
+use super::algebra::Algebra;
 use super::pointwise::Pointwise;
 use super::shape::{broadcast_shapes, same_shape};
 use super::tape::{Op, TensorVar};
@@ -59,6 +64,41 @@ pub(crate) trait Binary<T: Real>: Copy {
     fn vjp_a<E: Pointwise<T>>(self, g: &E, a: &E, b: &E, y: &E) -> E;
     /// The gradient of the second input, in the output's shape.
     fn vjp_b<E: Pointwise<T>>(self, g: &E, a: &E, b: &E, y: &E) -> E;
+}
+
+/// A primitive of any shape: several inputs, reductions inside (`general/`).
+pub(crate) trait Primitive<T: Real>: Clone {
+    /// The name users know it by.
+    const NAME: &'static str;
+    /// The output from the inputs' values; recording and replay both call
+    /// it (the inputs were checked when the primitive was first recorded).
+    fn forward(&self, x: &[&Tensor<T>]) -> Tensor<T>;
+    /// The gradients of the inputs that `need` one, each in a shape that
+    /// sums back to its input's (the sweep does the summing), written over
+    /// [`Algebra`] so that `grad_graph` records them. A rule that needs the
+    /// primitive itself (or another one) calls [`record_general`] on `V`.
+    fn vjp<V: Apply<T>>(&self, x: &[&V], y: &V, g: &V, need: &[bool]) -> SmallVec<[Option<V>; 3]>;
+}
+
+/// What a general primitive's VJP runs on: [`Algebra`], and applying a
+/// general primitive (for rules that need one). Plain tensors compute it;
+/// variables record it.
+pub(crate) trait Apply<T: Real>: Algebra<T> {
+    /// `op` on `x`.
+    fn apply(op: GeneralOp<T>, x: &[&Self]) -> Self;
+}
+
+impl<T: Real> Apply<T> for Tensor<T> {
+    fn apply(op: GeneralOp<T>, x: &[&Self]) -> Self {
+        op.forward(x)
+    }
+}
+
+impl<T: Real> Apply<T> for TensorVar<'_, T> {
+    fn apply(op: GeneralOp<T>, x: &[&Self]) -> Self {
+        let rest: SmallVec<[Self; 3]> = x[1..].iter().map(|v| **v).collect();
+        x[0].record_general(&rest, op)
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -259,6 +299,35 @@ impl<T: Real> Tensor<T> {
 }
 
 impl<'t, T: Real> TensorVar<'t, T> {
+    /// Records a primitive of any shape on `self` and `rest`.
+    #[track_caller]
+    pub(crate) fn general<P: Primitive<T> + Into<GeneralOp<T>>>(
+        self,
+        rest: &[Self],
+        op: P,
+    ) -> Self {
+        self.record_general(rest, op.into())
+    }
+
+    #[track_caller]
+    fn record_general(self, rest: &[Self], op: GeneralOp<T>) -> Self {
+        let mut inputs: SmallVec<[Self; 3]> = SmallVec::new();
+        inputs.push(self);
+        inputs.extend_from_slice(rest);
+        for &x in rest {
+            self.check_same_tape(op.name(), x);
+        }
+        let value = {
+            let inner = self.tape.inner.borrow();
+            let xs: SmallVec<[&Tensor<T>; 3]> = inputs
+                .iter()
+                .map(|v| &inner.nodes[v.index as usize].value)
+                .collect();
+            op.forward(&xs)
+        };
+        self.tape.record(Op::General(Box::new(op)), &inputs, value)
+    }
+
     /// Records a unary primitive.
     #[track_caller]
     pub(crate) fn unary<U: Unary<T> + Into<UnaryOp<T>>>(self, op: U) -> Self {

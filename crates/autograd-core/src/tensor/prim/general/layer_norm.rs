@@ -1,0 +1,203 @@
+//! Layer normalisation over the last axes, with optional elementwise weight
+//! and bias (PyTorch's `layer_norm(x, normalized_shape, weight, bias, eps)`),
+//! as one node instead of the nine operations of its formula.
+//!
+//! y = (x - μ) / √(σ² + ε) · w + b, with μ and σ² (biased) over the
+//! normalised axes. With x̂ = (x - μ)·r, r = 1/√(σ² + ε) and gw = g·w:
+//! - d/db = g and d/dw = g x̂ (summed back over the leading axes by the
+//!   sweep);
+//! - d/dx = r (gw - mean(gw) - x̂ mean(gw x̂)), means over the normalised
+//!   axes.
+//!
+//! The VJP recomputes μ and r from x (nothing is saved beyond the node's
+//! inputs and output), written over `Algebra`, so `grad_graph` records it
+//! and second derivatives come out right.
+
+use smallvec::SmallVec;
+
+use crate::tensor::prim::{Apply, Primitive};
+use crate::tensor::shape::fmt_shape;
+use crate::tensor::{Tensor, TensorVar};
+use crate::Real;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct LayerNorm<T> {
+    /// How many trailing axes are normalised.
+    pub(crate) axes: usize,
+    pub(crate) eps: T,
+    pub(crate) weight: bool,
+    pub(crate) bias: bool,
+}
+
+impl<T: Real> LayerNorm<T> {
+    /// Checks the shapes at the caller's line: weight and bias have the
+    /// normalised shape, which is x's trailing shape and not empty.
+    #[track_caller]
+    fn check(
+        normalized: &[usize],
+        x: &[usize],
+        weight: Option<&[usize]>,
+        bias: Option<&[usize]>,
+        eps: T,
+    ) -> Self {
+        let k = normalized.len();
+        if k == 0 || k > x.len() || x[x.len() - k..] != *normalized {
+            panic!(
+                "layer_norm: normalized_shape {} must be the input's trailing shape; input has shape {}",
+                fmt_shape(normalized),
+                fmt_shape(x)
+            );
+        }
+        if normalized.contains(&0) {
+            panic!("layer_norm: normalized_shape {} is empty", fmt_shape(normalized));
+        }
+        for (name, s) in [("weight", weight), ("bias", bias)] {
+            if let Some(s) = s.filter(|s| *s != normalized) {
+                panic!(
+                    "layer_norm: {name} has shape {} but normalized_shape is {}",
+                    fmt_shape(s),
+                    fmt_shape(normalized)
+                );
+            }
+        }
+        if eps < T::ZERO || !eps.is_finite() {
+            panic!("layer_norm: eps must be finite and not negative, got {eps}");
+        }
+        LayerNorm {
+            axes: k,
+            eps,
+            weight: weight.is_some(),
+            bias: bias.is_some(),
+        }
+    }
+}
+
+impl<T: Real> Primitive<T> for LayerNorm<T> {
+    const NAME: &'static str = "layer_norm";
+
+    fn forward(&self, x: &[&Tensor<T>]) -> Tensor<T> {
+        let shape = x[0].shape();
+        let n: usize = shape[shape.len() - self.axes..].iter().product();
+        let w = self.weight.then(|| x[1].data());
+        let b = self.bias.then(|| x[1 + usize::from(self.weight)].data());
+        let inv_n = T::ONE / T::from_f64(n as f64);
+        let mut out = x[0].to_vec();
+        for row in out.chunks_mut(n) {
+            let mut mean = T::ZERO;
+            for &v in row.iter() {
+                mean += v;
+            }
+            mean *= inv_n;
+            let mut var = T::ZERO;
+            for &v in row.iter() {
+                var += (v - mean) * (v - mean);
+            }
+            let r = T::ONE / (var * inv_n + self.eps).sqrt();
+            for (j, v) in row.iter_mut().enumerate() {
+                let mut y = (*v - mean) * r;
+                if let Some(w) = w {
+                    y *= w[j];
+                }
+                if let Some(b) = b {
+                    y += b[j];
+                }
+                *v = y;
+            }
+        }
+        Tensor::from_vec(out, shape)
+    }
+
+    fn vjp<V: Apply<T>>(&self, x: &[&V], _y: &V, g: &V, need: &[bool]) -> SmallVec<[Option<V>; 3]> {
+        let shape = x[0].shape();
+        let nd = shape.len();
+        let axes: SmallVec<[usize; 4]> = (nd - self.axes..nd).collect();
+        let n: usize = shape[nd - self.axes..].iter().product();
+        let inv_n = T::ONE / T::from_f64(n as f64);
+        let mean_of = |v: &V| v.sum_axes(&axes, true).scale(inv_n);
+        let xc = x[0].sub(&mean_of(x[0]));
+        let r = mean_of(&xc.mul(&xc)).add_scalar(self.eps).sqrt().powf(-T::ONE);
+        let xhat = xc.mul(&r);
+        let gw = if self.weight { g.mul(x[1]) } else { g.clone() };
+        let mut out: SmallVec<[Option<V>; 3]> = SmallVec::new();
+        out.push(need[0].then(|| {
+            let m1 = mean_of(&gw);
+            let m2 = mean_of(&gw.mul(&xhat));
+            gw.sub(&m1).sub(&xhat.mul(&m2)).mul(&r)
+        }));
+        if self.weight {
+            out.push(need[1].then(|| g.mul(&xhat)));
+        }
+        if self.bias {
+            out.push(need[out.len()].then(|| g.clone()));
+        }
+        out
+    }
+}
+
+impl<T: Real> Tensor<T> {
+    /// Layer normalisation over the trailing axes `normalized_shape`, with
+    /// optional weight and bias of that shape (PyTorch's `layer_norm`).
+    ///
+    /// ```
+    /// use autograd_core::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0_f64, 3.0, 10.0, 30.0], &[2, 2]);
+    /// let y = x.layer_norm(&[2], None, None, 0.0);
+    /// assert_eq!(y.to_vec(), vec![-1.0, 1.0, -1.0, 1.0]);
+    /// ```
+    #[track_caller]
+    pub fn layer_norm(
+        &self,
+        normalized_shape: &[usize],
+        weight: Option<&Tensor<T>>,
+        bias: Option<&Tensor<T>>,
+        eps: T,
+    ) -> Self {
+        let op = LayerNorm::check(
+            normalized_shape,
+            self.shape(),
+            weight.map(|w| w.shape()),
+            bias.map(|b| b.shape()),
+            eps,
+        );
+        let mut inputs = vec![self];
+        inputs.extend(weight);
+        inputs.extend(bias);
+        op.forward(&inputs)
+    }
+}
+
+impl<'t, T: Real> TensorVar<'t, T> {
+    /// Layer normalisation over the trailing axes `normalized_shape`, with
+    /// optional weight and bias, recorded as one node. VJP: module docs.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let x = tape.leaf(Tensor::from_vec(vec![1.0_f64, 2.0, 4.0, 8.0], &[2, 2]));
+    /// let w = tape.leaf(Tensor::from_vec(vec![1.0, 2.0], &[2]));
+    /// let b = tape.leaf(Tensor::from_vec(vec![0.0, 0.5], &[2]));
+    /// let y = x.layer_norm(&[2], Some(w), Some(b), 1e-5);
+    /// assert_eq!(tape.len(), 4);
+    /// let g = y.sum().backward();
+    /// assert_eq!(g[b].to_vec(), vec![2.0, 2.0]); // one per row
+    /// ```
+    #[track_caller]
+    pub fn layer_norm(
+        self,
+        normalized_shape: &[usize],
+        weight: Option<Self>,
+        bias: Option<Self>,
+        eps: T,
+    ) -> Self {
+        let (ws, bs) = (weight.map(|w| w.shape()), bias.map(|b| b.shape()));
+        let op = LayerNorm::check(
+            normalized_shape,
+            &self.shape(),
+            ws.as_deref(),
+            bs.as_deref(),
+            eps,
+        );
+        let rest: SmallVec<[Self; 2]> = weight.into_iter().chain(bias).collect();
+        self.general(&rest, op)
+    }
+}
