@@ -352,7 +352,29 @@ impl<'t, T: Real> TensorVar<'t, T> {
     }
 }
 
-/// C = op(A) op(B): each input's gradient is again a product.
+/// C = op(A) op(B): each input's gradient is again a product. The product
+/// that gives input `k`'s, as (left, right, transpose left, transpose
+/// right); the general rule and the pooled one both take it from here.
+fn grad_product<'v, V>(
+    k: usize,
+    a: &'v V,
+    b: &'v V,
+    g: &'v V,
+    ta: bool,
+    tb: bool,
+) -> (&'v V, &'v V, bool, bool) {
+    match (k, ta, tb) {
+        (0, false, false) => (g, b, false, true),
+        (0, false, true) => (g, b, false, false),
+        (0, true, false) => (b, g, false, true),
+        (0, true, true) => (b, g, true, true),
+        (_, false, false) => (a, g, true, false),
+        (_, false, true) => (g, a, true, false),
+        (_, true, false) => (a, g, false, false),
+        (_, true, true) => (g, a, true, true),
+    }
+}
+
 pub(crate) fn mm_vjp<T: Real, V: Algebra<T>>(
     x: &[&V],
     g: &V,
@@ -360,25 +382,18 @@ pub(crate) fn mm_vjp<T: Real, V: Algebra<T>>(
     tb: bool,
     need: &[bool],
 ) -> [Option<V>; 2] {
-    let (a, b) = (x[0], x[1]);
-    let da = need[0].then(|| match (ta, tb) {
-        (false, false) => g.mm(b, false, true),
-        (false, true) => g.mm(b, false, false),
-        (true, false) => b.mm(g, false, true),
-        (true, true) => b.mm(g, true, true),
-    });
-    let db = need[1].then(|| match (ta, tb) {
-        (false, false) => a.mm(g, true, false),
-        (false, true) => g.mm(a, true, false),
-        (true, false) => a.mm(g, false, false),
-        (true, true) => g.mm(a, true, true),
-    });
-    [da, db]
+    [0, 1].map(|k| {
+        need[k].then(|| {
+            let (l, r, tl, tr) = grad_product(k, x[0], x[1], g, ta, tb);
+            l.mm(r, tl, tr)
+        })
+    })
 }
 
-/// [`mm_vjp`] for two matrices, each gradient a product computed into a
-/// buffer from the sweep's pool (see `pool.rs`) by the same kernel call as
-/// `mm`. `None`, with nothing taken from the pool, for batched operands.
+/// [`mm_vjp`] for two matrices, each gradient computed into a buffer from
+/// the sweep's pool (see `pool.rs`) by the same kernel call as `mm`; for
+/// matrices each product has the shape of the input it is the gradient of.
+/// `None`, with nothing taken from the pool, for batched operands.
 pub(crate) fn mm_vjp_pooled<T: Real>(
     x: &[&Tensor<T>],
     g: &Tensor<T>,
@@ -387,29 +402,15 @@ pub(crate) fn mm_vjp_pooled<T: Real>(
     need: &[bool],
     pool: &mut Vec<Tensor<T>>,
 ) -> Option<[Option<Tensor<T>>; 2]> {
-    let (a, b) = (x[0], x[1]);
-    if a.ndim() != 2 || b.ndim() != 2 || g.ndim() != 2 {
+    if x[0].ndim() != 2 || x[1].ndim() != 2 || g.ndim() != 2 {
         return None;
     }
-    // The products of `mm_vjp`, as (left, right, transposes); for matrices
-    // each has the shape of the input it is the gradient of.
-    let da = match (ta, tb) {
-        (false, false) => (g, b, false, true),
-        (false, true) => (g, b, false, false),
-        (true, false) => (b, g, false, true),
-        (true, true) => (b, g, true, true),
-    };
-    let db = match (ta, tb) {
-        (false, false) => (a, g, true, false),
-        (false, true) => (g, a, true, false),
-        (true, false) => (a, g, false, false),
-        (true, true) => (g, a, true, true),
-    };
     let mut out = [None, None];
-    for (k, (l, r, tl, tr)) in [da, db].into_iter().enumerate() {
+    for k in 0..2 {
         if !need[k] {
             continue;
         }
+        let (l, r, tl, tr) = grad_product(k, x[0], x[1], g, ta, tb);
         let mut d = pool::take(pool, x[k].shape());
         if !l.mm_into(r, tl, tr, &mut d) {
             pool::give(pool, d);
