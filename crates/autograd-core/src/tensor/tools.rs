@@ -340,8 +340,8 @@ impl<T: Real> TensorTape<T> {
     /// Turns anomaly detection on or off (off by default). While on, the
     /// tape remembers the line that recorded each operation, and the first
     /// NaN or infinity produced by an operation's value or by its VJP in the
-    /// sweep is kept as an [`Anomaly`]: [`TensorVar::try_backward`] returns
-    /// it, [`TensorVar::backward`] panics with it.
+    /// sweep is kept as an [`Anomaly`]: [`TensorVar::try_backward`](super::TensorVar::try_backward) returns
+    /// it, [`TensorVar::backward`](super::TensorVar::backward) panics with it.
     ///
     /// ```
     /// use autograd_core::{Tensor, TensorTape};
