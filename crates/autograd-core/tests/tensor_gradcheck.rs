@@ -402,6 +402,16 @@ fn indexing() {
             move |_, v| v[0].index_select(axis as isize, &i2).sin(),
             &[x.clone()],
         );
+        // Rows of x at ids held in a variable of random shape (repeats add).
+        let ishape = shape(&mut r, 2);
+        let n: usize = ishape.iter().product();
+        let ids: Vec<f64> = (0..n).map(|_| r.random_range(0..s[0]) as f64).collect();
+        let ids = Tensor::from_vec(ids, &ishape);
+        check(
+            "embedding",
+            move |tape, v| v[0].embedding(tape.constant(ids.clone())).sin(),
+            &[x.clone()],
+        );
         let mut is = s.clone();
         is[axis] = r.random_range(1..5);
         let n: usize = is.iter().product();

@@ -195,3 +195,33 @@ fn layer_norm_and_cumsum_refuse_bad_shapes_by_name() {
         "layer_norm: normalized_shape [0] is empty"
     );
 }
+
+#[test]
+fn embedding_refuses_ids_that_are_not_rows() {
+    let table = Tensor::<f64>::zeros(&[3, 2]);
+    for (id, want) in [
+        (
+            3.0,
+            "embedding: id 3 is not a whole number in 0..3 (the table has 3 rows)",
+        ),
+        (
+            -1.0,
+            "embedding: id -1 is not a whole number in 0..3 (the table has 3 rows)",
+        ),
+        (
+            0.5,
+            "embedding: id 0.5 is not a whole number in 0..3 (the table has 3 rows)",
+        ),
+        (
+            f64::NAN,
+            "embedding: id NaN is not a whole number in 0..3 (the table has 3 rows)",
+        ),
+    ] {
+        let ids = Tensor::from_vec(vec![0.0, id], &[2]);
+        let e = std::panic::catch_unwind(|| table.embedding(&ids)).unwrap_err();
+        assert_eq!(e.downcast_ref::<String>().unwrap(), want);
+    }
+    // No ids: an empty lookup of the right shape.
+    let none = Tensor::<f64>::zeros(&[0]);
+    assert_eq!(table.embedding(&none).shape(), &[0, 2]);
+}

@@ -391,17 +391,13 @@ impl<T: Real> Embedding<T> {
 
 impl<T: Real> Module<T> for Embedding<T> {
     /// Looks up ids given as whole numbers in a float tensor (so an embedding
-    /// can sit in a [`Sequential`]); panics on a value that is not one.
+    /// can sit in a [`Sequential`]); panics on a value that is not one, or
+    /// is not below the number of rows. The ids variable is an input of the
+    /// recorded lookup (autograd-core's `embedding` primitive), so a replay
+    /// with new ids looks up the new rows.
     #[track_caller]
     fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
-        let ids = x.value().map(|v| {
-            let f = v.to_f64();
-            if f < 0.0 || f.fract() != 0.0 || !f.is_finite() {
-                panic!("Embedding: id {f} is not a non-negative whole number");
-            }
-            f as usize
-        });
-        self.lookup(x.tape(), &ids)
+        self.weight.var(x.tape()).embedding(x)
     }
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
         f(&join(prefix, "weight"), &self.weight);

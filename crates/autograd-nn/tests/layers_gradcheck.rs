@@ -356,3 +356,36 @@ fn initialisers_have_their_documented_spread() {
     let b: Tensor<f32> = init::kaiming_normal(&[3, 3], &mut StdRng::seed_from_u64(1));
     assert_eq!(a, b);
 }
+
+/// Token ids fed through an `Embedding` are an input of the recording:
+/// replaying with new ids gives what a fresh recording gives (it used to
+/// keep the first ids' rows and answer Ok).
+#[test]
+fn replay_with_new_token_ids_looks_up_the_new_rows() {
+    use autograd_core::TensorTape;
+    use autograd_nn::{Embedding, Linear, Sequential};
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let model = Sequential::<f64>::new()
+        .push(Embedding::new(10, 4, &mut rng))
+        .push(Linear::new(4, 2, &mut rng));
+    let (first, second) = (
+        Tensor::from_vec(vec![1.0, 7.0, 7.0], &[3]),
+        Tensor::from_vec(vec![4.0, 0.0, 9.0], &[3]),
+    );
+    let tape = TensorTape::new();
+    let ids = tape.constant(first.clone());
+    let loss = model.forward(ids).tanh().sum();
+    let _ = loss.backward();
+    tape.replay(&[(ids, second.clone())]).unwrap();
+    let replayed = (loss.item(), model.gradients(&loss.backward()));
+
+    let fresh_tape = TensorTape::new();
+    let fresh = model.forward(fresh_tape.constant(second)).tanh().sum();
+    assert_eq!(replayed.0, fresh.item());
+    assert_eq!(replayed.1, model.gradients(&fresh.backward()));
+    // And not the first ids' value.
+    let old_tape = TensorTape::new();
+    let old = model.forward(old_tape.constant(first)).tanh().sum();
+    assert_ne!(replayed.0, old.item());
+}

@@ -179,7 +179,8 @@ impl<T: Real> TensorTape<T> {
     /// (leaves or constants: parameters, a data batch), in recording order,
     /// without re-recording. Index tensors (`gather`, `index_select`,
     /// `scatter_add`) and `where_cond` masks are part of the recording, not
-    /// inputs: pass labels that change as data (one-hot) to replay them. The
+    /// inputs: pass labels that change as data (one-hot) to replay them, and
+    /// token ids through [`TensorVar::embedding`], whose ids are an input. The
     /// values are copied into buffers the tape owns (made once, the first
     /// time an input's recorded value is shared), so the caller's tensors
     /// stay its own. Sweep afterwards as usual; the gradients are

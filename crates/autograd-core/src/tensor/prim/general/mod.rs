@@ -61,5 +61,6 @@ macro_rules! registry {
 
 registry! {
     cumsum::Cumsum,
+    embedding::Embedding,
     layer_norm::LayerNorm<T>,
 }
