@@ -202,6 +202,136 @@ fn accumulate_pooled<T: Real>(
     }
 }
 
+/// A node's input values and which of them need a gradient: on the stack
+/// for one or two inputs (nearly every op), in vectors for more.
+enum Inputs<'a, T> {
+    Few([&'a Tensor<T>; 2], [bool; 2], usize),
+    Many(Vec<&'a Tensor<T>>, Vec<bool>),
+}
+
+impl<'a, T: Real> Inputs<'a, T> {
+    #[inline(always)]
+    fn of(nodes: &'a [Node<T>], parents: &[u32]) -> Self {
+        if parents.len() <= 2 {
+            let (a, b) = (parents[0] as usize, parents[parents.len() - 1] as usize);
+            let x = [&nodes[a].value, &nodes[b].value];
+            Inputs::Few(
+                x,
+                [nodes[a].requires_grad, nodes[b].requires_grad],
+                parents.len(),
+            )
+        } else {
+            let node = |p: &u32| &nodes[*p as usize];
+            Inputs::Many(
+                parents.iter().map(|p| &node(p).value).collect(),
+                parents.iter().map(|p| node(p).requires_grad).collect(),
+            )
+        }
+    }
+
+    #[inline(always)]
+    fn values(&self) -> &[&'a Tensor<T>] {
+        match self {
+            Inputs::Few(x, _, n) => &x[..*n],
+            Inputs::Many(x, _) => x,
+        }
+    }
+
+    #[inline(always)]
+    fn need(&self) -> &[bool] {
+        match self {
+            Inputs::Few(_, need, n) => &need[..*n],
+            Inputs::Many(_, need) => need,
+        }
+    }
+}
+
+/// The sweep's two shortest paths, taken with no tool on: an add, whose
+/// inputs both get `g` itself (moved to one and shared with the other,
+/// rather than two clones and a drop), and a unary elementwise primitive,
+/// whose VJP goes into a buffer the sweep has. `Ok` when it took one (`g`
+/// is then spent); `g` back, with nothing done, for any other op.
+#[inline(always)]
+fn sweep_fast<T: Real>(
+    node: &Node<T>,
+    nodes: &[Node<T>],
+    parents: &[u32],
+    need: &[bool],
+    mut g: Tensor<T>,
+    adj: &mut [Option<Tensor<T>>],
+    spare: &mut Vec<Tensor<T>>,
+) -> Result<(), Tensor<T>> {
+    // Gradients of these ops keep the node's shape, so an input with the
+    // `same_shape` bit needs no summing back and its header is not read.
+    let to = |k: usize, g: Tensor<T>, adj: &mut [Option<Tensor<T>>], spare: &mut Vec<_>| {
+        let p = parents[k] as usize;
+        let shape = (node.same_shape & (1 << k) == 0).then(|| nodes[p].value.shape());
+        accumulate_pooled(&mut adj[p], g, shape, spare)
+    };
+    match &node.op {
+        Op::Binary(BinaryOp::Add(_)) => match (need[0], need[1]) {
+            (true, true) => {
+                to(1, g.clone(), adj, spare);
+                to(0, g, adj, spare);
+            }
+            (true, false) => to(0, g, adj, spare),
+            (false, true) => to(1, g, adj, spare),
+            (false, false) => pool::give(spare, g),
+        },
+        Op::Unary(u) => {
+            let (x, y) = (&nodes[parents[0] as usize].value, &node.value);
+            vjp_reusing(|g, out| u.vjp_into(g, x, y, out), &mut g, spare);
+            to(0, g, adj, spare);
+        }
+        _ => return Err(g),
+    }
+    Ok(())
+}
+
+/// The gradients of a node's inputs (`None` where not needed): into
+/// buffers the sweep already has where the op has a kernel for it (`fast`),
+/// else by the general rule. With a tool on the sweep passes `fast` false:
+/// the general rules are the reference the kernels are tested against bit
+/// for bit (pool.rs).
+fn input_grads<T: Real>(
+    node: &Node<T>,
+    x: &[&Tensor<T>],
+    need: &[bool],
+    mut g: Tensor<T>,
+    fast: bool,
+    spare: &mut Vec<Tensor<T>>,
+) -> SmallVec<[Option<Tensor<T>>; 2]> {
+    match &node.op {
+        Op::Statement(st) if fast && st.partials.len() == 1 => {
+            // g times the kept partial.
+            let p = st.partials[0].data();
+            let rule = |g: Option<&[T]>, out: &mut [T]| match g {
+                None => out.iter_mut().zip(p).for_each(|(o, &p)| *o *= p),
+                Some(g) => out
+                    .iter_mut()
+                    .zip(g.iter().zip(p))
+                    .for_each(|(o, (&g, &p))| *o = g * p),
+            };
+            vjp_reusing(rule, &mut g, spare);
+            smallvec::smallvec![Some(g)]
+        }
+        op => {
+            let pooled = match op {
+                _ if !fast => None,
+                Op::Binary(b) => binary_vjp_pooled(b, x, &node.value, &g, need, spare),
+                _ => pool::vjp_pooled(op, x, &node.value, &g, need, spare),
+            };
+            let mut gs: SmallVec<[Option<Tensor<T>>; 2]> = smallvec::smallvec![None; x.len()];
+            match pooled {
+                Some(pg) => gs.iter_mut().zip(pg).for_each(|(s, t)| *s = t),
+                None => vjp(op, x, &node.value, &g, need, &mut |k, gk| gs[k] = Some(gk)),
+            }
+            pool::give(spare, g);
+            gs
+        }
+    }
+}
+
 impl<T: Real> TensorTape<T> {
     /// Gradients of `output` (seeded with `seed`, the output's shape) with
     /// respect to every leaf: a vector-Jacobian product.
@@ -396,107 +526,29 @@ impl<T: Real> TensorTape<T> {
             let node = &nodes[i];
             let wanted = keep(i, node);
             if node.parents.is_empty() || !node.requires_grad {
-                if wanted {
-                    if let Some(g) = adj[i].take() {
-                        kept.push((i as u32, Some(g)));
-                    }
+                if let Some(g) = adj[i].take().filter(|_| wanted) {
+                    kept.push((i as u32, Some(g)));
                 }
                 continue;
             }
-            let Some(mut g) = adj[i].take() else { continue };
+            let Some(g) = adj[i].take() else { continue };
             if wanted {
                 kept.push((i as u32, Some(g.clone())));
             }
             let parents = node.parents.get(more);
-            // One or two inputs (nearly every op) live on the stack.
-            let (pair_x, pair_need, many_x, many_need);
-            let (x, need): (&[&Tensor<T>], &[bool]) = if parents.len() <= 2 {
-                let (a, b) = (parents[0] as usize, parents[parents.len() - 1] as usize);
-                pair_x = [&nodes[a].value, &nodes[b].value];
-                pair_need = [nodes[a].requires_grad, nodes[b].requires_grad];
-                (&pair_x[..parents.len()], &pair_need[..parents.len()])
-            } else {
-                many_x = parents
-                    .iter()
-                    .map(|&p| &nodes[p as usize].value)
-                    .collect::<Vec<_>>();
-                many_need = parents
-                    .iter()
-                    .map(|&p| nodes[p as usize].requires_grad)
-                    .collect::<Vec<_>>();
-                (&many_x[..], &many_need[..])
-            };
+            let inputs = Inputs::of(nodes, parents);
+            let (x, need) = (inputs.values(), inputs.need());
             let flags = self.flags.get();
-            if flags == 0 && matches!(node.op, Op::Binary(BinaryOp::Add(_))) {
-                // Both inputs get `g` itself (the rule in `prim/binary/add.rs`):
-                // moved to one and shared with the other, rather than two
-                // clones and a drop, saving two atomic count updates per add.
-                let (a, b) = (parents[0] as usize, parents[1] as usize);
-                let same = node.same_shape;
-                let mut to = |k: usize, p: usize, g| {
-                    let shape = (same & (1 << k) == 0).then(|| nodes[p].value.shape());
-                    accumulate_pooled(&mut adj[p], g, shape, spare)
-                };
-                match (need[0], need[1]) {
-                    (true, true) => {
-                        to(1, b, g.clone());
-                        to(0, a, g);
-                    }
-                    (true, false) => to(0, a, g),
-                    (false, true) => to(1, b, g),
-                    (false, false) => pool::give(spare, g),
+            let g = if flags == 0 {
+                match sweep_fast(node, nodes, parents, need, g, &mut adj, spare) {
+                    Ok(()) => continue,
+                    Err(g) => g,
                 }
-                continue;
-            }
-            if let (Op::Unary(u), 0) = (&node.op, flags) {
-                // An elementwise VJP into a buffer the sweep has; `g` keeps
-                // the node's shape. Reads only the values the rule uses.
-                let (x, y) = (x[0], &node.value);
-                vjp_reusing(|g, out| u.vjp_into(g, x, y, out), &mut g, spare);
-                let p = parents[0] as usize;
-                let shape = (node.same_shape & 1 == 0).then(|| nodes[p].value.shape());
-                accumulate_pooled(&mut adj[p], g, shape, spare);
-                continue;
-            }
-            let start = (flags & PROFILE != 0).then(Instant::now);
-            // The inputs' gradients: into buffers the sweep already has where
-            // the op has a kernel for it, else by the general rule. With a
-            // tool on, always the general rule: the reference the kernels
-            // are tested against bit for bit (pool.rs).
-            let fast = flags == 0;
-            let grads: SmallVec<[Option<Tensor<T>>; 2]> = match &node.op {
-                Op::Statement(st) if fast && st.partials.len() == 1 => {
-                    // g times the kept partial.
-                    let p = st.partials[0].data();
-                    vjp_reusing(
-                        |g, out| match g {
-                            None => out.iter_mut().zip(p).for_each(|(o, &p)| *o *= p),
-                            Some(g) => out
-                                .iter_mut()
-                                .zip(g.iter().zip(p))
-                                .for_each(|(o, (&g, &p))| *o = g * p),
-                        },
-                        &mut g,
-                        spare,
-                    );
-                    smallvec::smallvec![Some(g)]
-                }
-                op => {
-                    let pooled = match op {
-                        _ if !fast => None,
-                        Op::Binary(b) => binary_vjp_pooled(b, x, &node.value, &g, need, spare),
-                        _ => pool::vjp_pooled(op, x, &node.value, &g, need, spare),
-                    };
-                    let mut gs: SmallVec<[Option<Tensor<T>>; 2]> =
-                        smallvec::smallvec![None; parents.len()];
-                    match pooled {
-                        Some(pg) => gs.iter_mut().zip(pg).for_each(|(s, t)| *s = t),
-                        None => vjp(op, x, &node.value, &g, need, &mut |k, gk| gs[k] = Some(gk)),
-                    }
-                    pool::give(spare, g);
-                    gs
-                }
+            } else {
+                g
             };
+            let start = (flags & PROFILE != 0).then(Instant::now);
+            let grads = input_grads(node, x, need, g, flags == 0, spare);
             for (k, gk) in grads.into_iter().enumerate() {
                 let Some(gk) = gk else { continue };
                 if flags & ANOMALY != 0 {
