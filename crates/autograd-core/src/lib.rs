@@ -35,6 +35,7 @@ pub use real::Real;
 pub use replay::ReplayError;
 pub use scalar::{GradientError, Gradients, Local, Tape, Var};
 pub use tensor::{
-    tensor_gradcheck, tensor_gradcheck_with, Algebra, Conv2d, CustomOp, Element, Parameter,
-    Pointwise, Shape, Tensor, TensorGradCheckError, TensorGradients, TensorTape, TensorVar,
+    tensor_gradcheck, tensor_gradcheck_with, Algebra, Conv2d, CrossEntropy, CustomOp, Element,
+    Parameter, Pointwise, Reduction, Shape, Tensor, TensorGradCheckError, TensorGradients,
+    TensorTape, TensorVar,
 };

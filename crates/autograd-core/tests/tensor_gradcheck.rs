@@ -6,7 +6,7 @@
 #![allow(clippy::cloned_ref_to_slice_refs)]
 
 use autograd_core::tensor::Gelu;
-use autograd_core::{tensor_gradcheck, Tensor, TensorVar};
+use autograd_core::{tensor_gradcheck, CrossEntropy, Reduction, Tensor, TensorVar};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -402,6 +402,34 @@ fn indexing() {
             move |_, v| v[0].index_select(axis as isize, &i2).sin(),
             &[x.clone()],
         );
+        // Cross-entropy over the last axis, every reduction, with and
+        // without smoothing and an ignored id.
+        let classes = s[s.len() - 1];
+        let rows: usize = s[..s.len() - 1].iter().product();
+        let t: Vec<f64> = (0..rows)
+            .map(|_| r.random_range(0..classes) as f64)
+            .collect();
+        let t = Tensor::from_vec(t, &s[..s.len() - 1]);
+        for red in [Reduction::Mean, Reduction::Sum, Reduction::None] {
+            let options = CrossEntropy::new().reduction(red).label_smoothing(0.2);
+            let (t1, t2) = (t.clone(), t.clone());
+            check(
+                "cross_entropy",
+                move |tape, v| v[0].cross_entropy(tape.constant(t1.clone()), options),
+                &[x.clone()],
+            );
+            // Ignoring id 0 where some row keeps its loss (with every row
+            // ignored the mean is NaN, as in PyTorch).
+            if t.data().iter().all(|&v| v == 0.0) {
+                continue;
+            }
+            let options = options.ignore_index(0).label_smoothing(0.0);
+            check(
+                "cross_entropy (ignore_index)",
+                move |tape, v| v[0].cross_entropy(tape.constant(t2.clone()), options),
+                &[x.clone()],
+            );
+        }
         // Rows of x at ids held in a variable of random shape (repeats add).
         let ishape = shape(&mut r, 2);
         let n: usize = ishape.iter().product();

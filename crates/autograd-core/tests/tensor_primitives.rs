@@ -225,3 +225,95 @@ fn embedding_refuses_ids_that_are_not_rows() {
     let none = Tensor::<f64>::zeros(&[0]);
     assert_eq!(table.embedding(&none).shape(), &[0, 2]);
 }
+
+/// The fused cross-entropy against log_softmax + gather written out, on
+/// [batch, time, classes] logits: values, gradients and second derivatives;
+/// ignored rows; and replay with new targets.
+#[test]
+fn cross_entropy_equals_its_formula_and_replays_new_targets() {
+    use autograd_core::{CrossEntropy, Reduction};
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+    let x0 = Tensor::<f64>::rand_normal(&[2, 3, 4], 0.0, 2.0, &mut rng);
+    let t0 = Tensor::from_vec(vec![1.0, 3.0, 0.0, 2.0, 2.0, 1.0], &[2, 3]);
+    let v0 = Tensor::<f64>::rand_normal(&[2, 3, 4], 0.0, 1.0, &mut rng);
+    let eps = 0.1;
+    let run = |fused: bool| {
+        let tape = TensorTape::new();
+        let x = tape.leaf(x0.clone());
+        let loss = if fused {
+            let t = tape.constant(t0.clone());
+            x.cross_entropy(t, CrossEntropy::new().label_smoothing(eps))
+        } else {
+            let idx = t0.map(|v| v as usize).reshape(&[2, 3, 1]);
+            let logp = x.log_softmax(-1);
+            let nll = -logp.gather(2, &idx);
+            let uniform = -logp.mean_axes(&[-1], true);
+            (nll * (1.0 - eps) + uniform * eps).mean()
+        };
+        let [g] = tape.grad_graph(loss, &[x]).try_into().unwrap();
+        let [h] = tape
+            .grad((g * tape.constant(v0.clone())).sum(), &[x])
+            .try_into()
+            .unwrap();
+        (loss.item(), g.value(), h)
+    };
+    let (a, b) = (run(true), run(false));
+    assert!((a.0 - b.0).abs() < 1e-14);
+    assert!(a.1.max_abs_diff(&b.1) < 1e-14);
+    assert!(a.2.max_abs_diff(&b.2) < 1e-12, "{}", a.2.max_abs_diff(&b.2));
+
+    // Ignored rows: the mean is over the others, and they get no gradient.
+    let tape = TensorTape::new();
+    let x = tape.leaf(x0.clone());
+    let t = tape.constant(t0.clone());
+    let opts = CrossEntropy::new().ignore_index(2);
+    let loss = x.cross_entropy(t, opts);
+    let rows = x.cross_entropy(t, opts.reduction(Reduction::None)).value();
+    let kept: Vec<f64> = rows.to_vec().into_iter().filter(|&l| l != 0.0).collect();
+    assert_eq!(kept.len(), 4);
+    assert!((loss.item() - kept.iter().sum::<f64>() / 4.0).abs() < 1e-15);
+    let g = loss.backward()[x].clone();
+    assert_eq!(g.to_vec()[12..16], [0.0; 4], "row (1, 0) has target 2");
+
+    // Replay with new targets gives what a fresh recording gives.
+    let t1 = Tensor::from_vec(vec![0.0, 0.0, 1.0, 3.0, 2.0, 0.0], &[2, 3]);
+    tape.replay(&[(t, t1.clone())]).unwrap();
+    let fresh = TensorTape::new();
+    let xf = fresh.leaf(x0.clone());
+    let lf = xf.cross_entropy(fresh.constant(t1), opts);
+    assert_eq!(loss.item(), lf.item());
+    assert_eq!(loss.backward()[x], lf.backward()[xf]);
+}
+
+#[test]
+fn cross_entropy_refuses_bad_targets_by_name() {
+    use autograd_core::CrossEntropy;
+    let tape = TensorTape::<f64>::new();
+    let x = tape.leaf(Tensor::zeros(&[2, 3]));
+    let msg = |f: &dyn Fn()| {
+        let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
+        e.downcast_ref::<String>().cloned().unwrap()
+    };
+    let t = tape.constant(Tensor::from_vec(vec![0.0, 3.0], &[2]));
+    assert_eq!(
+        msg(&|| {
+            x.cross_entropy(t, CrossEntropy::new());
+        }),
+        "cross_entropy: target 3 is not a class in 0..3 (nor the ignored id)"
+    );
+    let t = tape.constant(Tensor::from_vec(vec![0.0, 1.0, 2.0], &[3]));
+    assert_eq!(
+        msg(&|| {
+            x.cross_entropy(t, CrossEntropy::new());
+        }),
+        "cross_entropy: targets have shape [3] but logits [2, 3] need [2]"
+    );
+    let t = tape.constant(Tensor::from_vec(vec![0.0, 1.0], &[2]));
+    assert_eq!(
+        msg(&|| {
+            x.cross_entropy(t, CrossEntropy::new().label_smoothing(1.5));
+        }),
+        "cross_entropy: label_smoothing must be in [0, 1], got 1.5"
+    );
+}

@@ -2,24 +2,15 @@
 //! code). Each takes a [`Reduction`]; the cross-entropies go through
 //! `log_softmax`/`softplus` forms that stay finite for large logits.
 
-use autograd_core::{Real, Tensor, TensorVar};
+use autograd_core::{CrossEntropy, Real, Tensor, TensorVar};
 
-/// How per-element losses become the result.
+/// How per-element losses become the result (autograd-core's, shared with
+/// its fused `cross_entropy`).
 ///
 /// ```
 /// assert_eq!(autograd_nn::Reduction::default(), autograd_nn::Reduction::Mean);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Reduction {
-    /// The mean (PyTorch's default).
-    #[default]
-    Mean,
-    /// The sum.
-    Sum,
-    /// No reduction: one loss per element (or per row, for the
-    /// cross-entropies).
-    None,
-}
+pub use autograd_core::Reduction;
 
 fn reduce<'t, T: Real>(l: TensorVar<'t, T>, r: Reduction) -> TensorVar<'t, T> {
     match r {
@@ -178,10 +169,13 @@ pub fn nll_loss<'t, T: Real>(
     reduce(-log_probs.gather(1, &idx).reshape(&[n]), r)
 }
 
-/// Softmax cross-entropy of `logits` (`[batch, classes]`) against class
-/// indices, with optional label smoothing `eps` (the target is
+/// Softmax cross-entropy of `logits` (`[..., classes]`: `[batch, classes]`,
+/// or `[batch, time, classes]` for a sequence model) against class indices
+/// of shape `[...]`, with optional label smoothing `eps` (the target is
 /// `(1 - eps)` on the class plus `eps / classes` everywhere, as PyTorch's
-/// `label_smoothing`). Stable for large logits through `log_softmax`.
+/// `label_smoothing`). One fused node (autograd-core's
+/// [`TensorVar::cross_entropy`], which also takes `ignore_index`), stable
+/// for large logits.
 ///
 /// ```
 /// use autograd_core::{Tensor, TensorTape};
@@ -200,21 +194,31 @@ pub fn cross_entropy<'t, T: Real>(
     label_smoothing: f64,
     r: Reduction,
 ) -> TensorVar<'t, T> {
-    let (n, c) = logits_2d("cross_entropy", &logits.shape());
-    let idx = class_targets("cross_entropy", n, c, target);
-    if !(0.0..=1.0).contains(&label_smoothing) {
-        panic!("cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}");
-    }
-    let logp = logits.log_softmax(-1);
-    let picked = -logp.gather(1, &idx).reshape(&[n]);
-    let per_row = if label_smoothing == 0.0 {
-        picked
-    } else {
-        let eps = T::from_f64(label_smoothing);
-        let uniform = -logp.mean_axes(&[1], false);
-        picked * (T::ONE - eps) + uniform * eps
+    let shape = logits.shape();
+    let c = match shape.last() {
+        Some(&c) if c > 0 => c,
+        _ => panic!(
+            "cross_entropy: expects [..., classes] scores, got shape {:?}",
+            shape.as_slice()
+        ),
     };
-    reduce(per_row, r)
+    let rows = &shape[..shape.len() - 1];
+    if target.shape() != rows {
+        panic!(
+            "cross_entropy: targets must have shape {rows:?} (one class per row), got {:?}",
+            target.shape()
+        );
+    }
+    if let Some(&bad) = target.data().iter().find(|&&t| t >= c) {
+        panic!("cross_entropy: target class {bad} is out of range for {c} classes");
+    }
+    let t = logits
+        .tape()
+        .constant(target.map(|t| T::from_f64(t as f64)));
+    let options = CrossEntropy::new()
+        .label_smoothing(label_smoothing)
+        .reduction(r);
+    logits.cross_entropy(t, options)
 }
 
 /// The fraction of rows of `logits` (`[batch, classes]`) whose largest

@@ -58,6 +58,7 @@ pub use display::Element;
 pub use functional::{hessian, hvp, jacobian, value_and_grad, TensorFn};
 pub use param::Parameter;
 pub use pointwise::Pointwise;
+pub use prim::general::cross_entropy::{CrossEntropy, Reduction};
 pub use prim::unary::gelu::Gelu;
 pub use replay::ReplayError;
 pub use shape::Shape;

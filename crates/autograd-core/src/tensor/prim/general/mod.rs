@@ -60,6 +60,7 @@ macro_rules! registry {
 }
 
 registry! {
+    cross_entropy::CrossEntropyOp<T>,
     cumsum::Cumsum,
     embedding::Embedding,
     layer_norm::LayerNorm<T>,
