@@ -198,12 +198,14 @@ impl<T: Real> Primitive<T> for CrossEntropyOp<T> {
         }
         let w: Vec<T> = self.row_weights(&targets).into_iter().map(T::from_f64).collect();
         let w = logits.lift(Tensor::from_vec(w, &kept));
-        let g = match self.reduction {
-            Reduction::None => g.reshape(&kept),
-            _ => g.clone(),
+        // Each row's weight times its adjoint: small, so one pass over the
+        // logits' size is saved.
+        let wg = match self.reduction {
+            Reduction::None => w.mul(&g.reshape(&kept)),
+            _ => w.mul(g),
         };
         let q = logits.lift(Tensor::from_vec(q, &shape));
-        smallvec![Some(p.sub(&q).mul(&w).mul(&g)), None]
+        smallvec![Some(p.sub(&q).mul(&wg)), None]
     }
 }
 
