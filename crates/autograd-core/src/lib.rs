@@ -32,6 +32,20 @@ pub mod tensor;
 pub use generic::{derivative, Scalar};
 pub use gradcheck::{gradcheck, GradCheck, GradCheckError, GradCheckReport};
 pub use real::Real;
+
+/// The `rand` crate (0.9) whose generators the constructors here and in
+/// autograd-nn take. `cargo add rand` may pick a newer major version whose
+/// `Rng` is a different trait, and then `Tensor::randn(&shape, &mut rng)`
+/// fails with "the trait bound `StdRng: rand::rng::Rng` is not satisfied";
+/// `autograd::rand` (or `autograd_core::rand`) is always the matching one.
+///
+/// ```
+/// use autograd_core::rand::{rngs::StdRng, SeedableRng};
+/// let mut rng = StdRng::seed_from_u64(0);
+/// let t = autograd_core::Tensor::<f32>::randn(&[2, 3], &mut rng);
+/// assert_eq!(t.shape(), &[2, 3]);
+/// ```
+pub use rand;
 pub use replay::ReplayError;
 pub use scalar::{GradientError, Gradients, Local, Tape, Var};
 pub use tensor::{

@@ -120,6 +120,71 @@ pub struct AvgPool2d {
     pub window: Window,
 }
 
+impl MaxPool2d {
+    /// Square `kernel`-sized windows with stride = kernel and no padding,
+    /// as PyTorch's `nn.MaxPool2d(kernel)` (its `stride` defaults to the
+    /// kernel size).
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// use autograd_nn::{MaxPool2d, Module};
+    /// let pool = MaxPool2d::new(2);
+    /// let tape = TensorTape::new();
+    /// let y = Module::<f32>::forward(&pool, tape.constant(Tensor::zeros(&[1, 3, 8, 8])));
+    /// assert_eq!(y.shape().as_slice(), &[1, 3, 4, 4]);
+    /// assert_eq!(MaxPool2d::new(3).stride(1).padding(1).window.stride, (1, 1));
+    /// ```
+    pub fn new(kernel: usize) -> Self {
+        MaxPool2d {
+            kernel: (kernel, kernel),
+            window: Window::default().stride(kernel),
+        }
+    }
+
+    /// The step between windows along both axes.
+    pub fn stride(mut self, s: usize) -> Self {
+        self.window = self.window.stride(s);
+        self
+    }
+
+    /// Padding on both sides of both axes (it counts as -inf).
+    pub fn padding(mut self, p: usize) -> Self {
+        self.window = self.window.padding(p);
+        self
+    }
+}
+
+impl AvgPool2d {
+    /// Square `kernel`-sized windows with stride = kernel and no padding,
+    /// as PyTorch's `nn.AvgPool2d(kernel)`.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// use autograd_nn::{AvgPool2d, Module};
+    /// let tape = TensorTape::new();
+    /// let y = Module::<f32>::forward(&AvgPool2d::new(2), tape.constant(Tensor::ones(&[1, 1, 4, 4])));
+    /// assert_eq!(y.value().to_vec(), vec![1.0; 4]);
+    /// ```
+    pub fn new(kernel: usize) -> Self {
+        AvgPool2d {
+            kernel: (kernel, kernel),
+            window: Window::default().stride(kernel),
+        }
+    }
+
+    /// The step between windows along both axes.
+    pub fn stride(mut self, s: usize) -> Self {
+        self.window = self.window.stride(s);
+        self
+    }
+
+    /// Padding on both sides of both axes (it counts as zeros).
+    pub fn padding(mut self, p: usize) -> Self {
+        self.window = self.window.padding(p);
+        self
+    }
+}
+
 impl<T: Real> Module<T> for MaxPool2d {
     fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
         x.max_pool2d(self.kernel, self.window)
