@@ -1,4 +1,4 @@
-//! Scalar tape overhead: workloads S1 and S2 of WORKLOADS.md.
+//! Scalar tape overhead: workloads S1 and S2 of docs/workloads.md.
 //!
 //! `S*/plain` evaluates the function on f64, `S*/grad` records it on a reused
 //! tape, sweeps, and reads out the whole gradient. `S1/reverse_crate` is the

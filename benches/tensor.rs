@@ -1,4 +1,4 @@
-//! Tensor workloads T2 and T3 of WORKLOADS.md.
+//! Tensor workloads T2 and T3 of docs/workloads.md.
 //!
 //! `T3/iter`: 1000 x (tanh, scale, add) on a 16-element tensor plus sum and
 //! backward (3001 recorded ops); `T3/replay`: the same from one recording,
@@ -135,7 +135,7 @@ fn t2(c: &mut Criterion) {
 
 /// GELU (tanh form) on a [256, 1024] activation, forward and backward:
 /// nine tensor operations (`gelu/ops`) against one elementwise statement
-/// (`gelu/statement`). Not a workload of WORKLOADS.md: it shows where a
+/// (`gelu/statement`). Not a workload of docs/workloads.md: it shows where a
 /// statement pays (large tensors: one pass over memory instead of nine).
 fn gelu(c: &mut Criterion) {
     use autograd::Tensor;

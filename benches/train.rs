@@ -1,4 +1,4 @@
-//! Workload T1 of WORKLOADS.md: one SGD step (batch 32, lr 0.05) of the
+//! Workload T1 of docs/workloads.md: one SGD step (batch 32, lr 0.05) of the
 //! 64-128-128-10 ReLU MLP on the digits set (`T1/step`), and the same step
 //! replayed from one recording (`T1/replay_step`). The bench prints, after 20
 //! epochs of the T1 recipe, the test accuracy.
@@ -31,7 +31,7 @@ fn t1(c: &mut Criterion) {
         .iter()
         .map(|b| data.train_y.index_select(0, b))
         .collect();
-    // 50 warm-up steps, as WORKLOADS.md asks.
+    // 50 warm-up steps, as docs/workloads.md asks.
     for k in 0..50 {
         digits::step(
             &mut model,

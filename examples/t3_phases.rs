@@ -1,6 +1,6 @@
 //! Where a T3 iteration's time goes: recording, the reverse sweep, `clear`.
 //!
-//! T3 (WORKLOADS.md): a 16-element leaf, `y = y + 0.001 tanh(y)` 1000 times,
+//! T3 (docs/workloads.md): a 16-element leaf, `y = y + 0.001 tanh(y)` 1000 times,
 //! `sum`, backward: 3001 recorded ops. This runs 40 batches of 100 iterations
 //! and prints, for each phase, the fastest batch's mean (the minimum is the
 //! figure least disturbed by a shared machine; criterion's `T3/iter` reports

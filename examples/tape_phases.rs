@@ -1,6 +1,6 @@
 //! Where the time of a scalar gradient goes: recording the tape, the reverse
 //! sweep, and reading the gradient out, for workloads S1 and S2
-//! (../shared/WORKLOADS.md), recorded operation by operation and with one
+//! (docs/workloads.md), recorded operation by operation and with one
 //! statement per term, in nanoseconds per recorded node. Each phase is
 //! the minimum over 50 repetitions in one process. The criterion benches
 //! (`cargo bench --bench scalar`) give the end-to-end figures; this splits them.

@@ -1,4 +1,4 @@
-"""Workload T1 (WORKLOADS.md) written by hand in numpy, as a reference for
+"""Workload T1 (docs/workloads.md) written by hand in numpy, as a reference for
 examples/digits.rs: the same MLP, init, loss, plain SGD lr 0.05, batch 32,
 20 epochs, with numpy's own random streams. It prints the test accuracy
 for seeds 0-7 (seen: 0.8855-0.9057), the range the engine's plain-SGD run

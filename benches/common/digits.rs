@@ -1,4 +1,4 @@
-//! Workload T1 of WORKLOADS.md (the digits MLP), shared by
+//! Workload T1 of docs/workloads.md (the digits MLP), shared by
 //! examples/digits.rs, benches/train.rs and tests/digits.rs.
 #![allow(dead_code)]
 

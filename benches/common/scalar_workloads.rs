@@ -1,4 +1,4 @@
-//! Workloads S1 and S2 of WORKLOADS.md, each written twice in the same code
+//! Workloads S1 and S2 of docs/workloads.md, each written twice in the same code
 //! shape: once on plain `f64` and once on tape variables. Shared by
 //! benches/scalar.rs and tests/workloads.rs.
 #![allow(dead_code)]

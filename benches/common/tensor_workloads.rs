@@ -1,4 +1,4 @@
-//! Workloads T2 and T3 of WORKLOADS.md, shared by benches/tensor.rs and
+//! Workloads T2 and T3 of docs/workloads.md, shared by benches/tensor.rs and
 //! tests/workloads.rs so that what is timed is also what is tested.
 #![allow(dead_code)]
 
