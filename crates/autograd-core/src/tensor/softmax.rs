@@ -4,6 +4,7 @@
 
 use super::algebra::Algebra;
 use super::elementwise::zip_broadcast;
+use super::pointwise::Pointwise;
 use super::pool;
 use super::reduce::{check_nonempty_reduction, is_max_better, split3};
 use super::shape::{norm_axes, norm_axis, reduced_shape, Shape};
@@ -200,17 +201,51 @@ pub(crate) fn logsumexp_vjp<T: Real, V: Algebra<T>>(
     g.mul(&x.sub(&y).exp())
 }
 
+// Each rule is two parts: a sum along the axis (`softmax`: of g y;
+// `log_softmax`: of g) and an elementwise formula of g, y and that sum,
+// written once over `Pointwise`. The general rule runs the formula on
+// tensors with the sum from `sum_axes`; the sweep's pooled rule runs it on
+// numbers, line by line, with the sum accumulated in the same order (from
+// zero, along the axis), so the two agree bit for bit (pool.rs).
+
+/// What is summed along the axis, from one element of g and y.
+#[inline(always)]
+fn summand<T: Real, E: Pointwise<T>>(log: bool, g: &E, y: &E) -> E {
+    if log {
+        g.clone()
+    } else {
+        g.mul(y)
+    }
+}
+
+/// The gradient from g, y and the line's sum `s`.
+#[inline(always)]
+fn formula<T: Real, E: Pointwise<T>>(log: bool, g: &E, y: &E, s: &E) -> E {
+    if log {
+        // g - e^y Σg
+        g.sub(&y.exp().mul(s))
+    } else {
+        // g y - y Σ(g y)
+        g.mul(y).sub(&y.mul(s))
+    }
+}
+
+fn rule<T: Real, V: Algebra<T>>(log: bool, y: &V, g: &V, axis: usize) -> V {
+    let s = summand(log, g, y).sum_axes(&[axis], true);
+    formula(log, g, y, &s)
+}
+
 pub(crate) fn softmax_vjp<T: Real, V: Algebra<T>>(y: &V, g: &V, axis: usize) -> V {
-    let gy = g.mul(y);
-    gy.sub(&y.mul(&gy.sum_axes(&[axis], true)))
+    rule(false, y, g, axis)
 }
 
 pub(crate) fn log_softmax_vjp<T: Real, V: Algebra<T>>(y: &V, g: &V, axis: usize) -> V {
-    g.sub(&y.exp().mul(&g.sum_axes(&[axis], true)))
+    rule(true, y, g, axis)
 }
 
 /// [`softmax_vjp`] (`log` false) or [`log_softmax_vjp`] (`log` true) in one
-/// pass per line along `axis`, when `g` has the output's shape.
+/// pass per line along `axis` into a pooled buffer, when `g` has the
+/// output's shape: the same summand and formula on numbers.
 pub(crate) fn softmax_vjp_pooled<T: Real>(
     y: &Tensor<T>,
     g: &Tensor<T>,
@@ -228,22 +263,11 @@ pub(crate) fn softmax_vjp_pooled<T: Real>(
         for i in 0..inner {
             let at = |l: usize| (o * len + l) * inner + i;
             let mut s = T::ZERO;
-            if log {
-                // g - exp(y) * sum(g)
-                for l in 0..len {
-                    s += gd[at(l)];
-                }
-                for l in 0..len {
-                    d[at(l)] = gd[at(l)] - yd[at(l)].exp() * s;
-                }
-            } else {
-                // g y - y * sum(g y)
-                for l in 0..len {
-                    s += gd[at(l)] * yd[at(l)];
-                }
-                for l in 0..len {
-                    d[at(l)] = gd[at(l)] * yd[at(l)] - yd[at(l)] * s;
-                }
+            for l in 0..len {
+                s += summand(log, &gd[at(l)], &yd[at(l)]);
+            }
+            for l in 0..len {
+                d[at(l)] = formula(log, &gd[at(l)], &yd[at(l)], &s);
             }
         }
     }
