@@ -120,70 +120,56 @@ pub struct AvgPool2d {
     pub window: Window,
 }
 
-impl MaxPool2d {
-    /// Square `kernel`-sized windows with stride = kernel and no padding,
-    /// as PyTorch's `nn.MaxPool2d(kernel)` (its `stride` defaults to the
-    /// kernel size).
-    ///
-    /// ```
-    /// use autograd_core::{Tensor, TensorTape};
-    /// use autograd_nn::{MaxPool2d, Module};
-    /// let pool = MaxPool2d::new(2);
-    /// let tape = TensorTape::new();
-    /// let y = Module::<f32>::forward(&pool, tape.constant(Tensor::zeros(&[1, 3, 8, 8])));
-    /// assert_eq!(y.shape().as_slice(), &[1, 3, 4, 4]);
-    /// assert_eq!(MaxPool2d::new(3).stride(1).padding(1).window.stride, (1, 1));
-    /// ```
-    pub fn new(kernel: usize) -> Self {
-        MaxPool2d {
-            kernel: (kernel, kernel),
-            window: Window::default().stride(kernel),
+/// PyTorch's constructor for a pooling layer (stride = kernel, no padding)
+/// and the builders for the rest, the same for both kinds.
+macro_rules! pool_builders {
+    ($ty:ident, $pads:literal, $example:literal) => {
+        impl $ty {
+            /// Square `kernel`-sized windows with stride = kernel and no
+            /// padding, as PyTorch's constructor (its `stride` defaults to the
+            /// kernel size).
+            ///
+            /// ```
+            /// use autograd_core::{Tensor, TensorTape};
+            #[doc = concat!("use autograd_nn::{", stringify!($ty), ", Module};")]
+            #[doc = concat!("let pool = ", stringify!($ty), "::new(2);")]
+            /// let tape = TensorTape::new();
+            /// let y = Module::<f32>::forward(&pool, tape.constant(Tensor::ones(&[1, 3, 8, 8])));
+            /// assert_eq!(y.shape().as_slice(), &[1, 3, 4, 4]);
+            #[doc = $example]
+            /// ```
+            pub fn new(kernel: usize) -> Self {
+                $ty {
+                    kernel: (kernel, kernel),
+                    window: Window::default().stride(kernel),
+                }
+            }
+
+            /// The step between windows along both axes.
+            pub fn stride(mut self, s: usize) -> Self {
+                self.window = self.window.stride(s);
+                self
+            }
+
+            #[doc = concat!("Padding on both sides of both axes (it counts as ", $pads, ").")]
+            pub fn padding(mut self, p: usize) -> Self {
+                self.window = self.window.padding(p);
+                self
+            }
         }
-    }
-
-    /// The step between windows along both axes.
-    pub fn stride(mut self, s: usize) -> Self {
-        self.window = self.window.stride(s);
-        self
-    }
-
-    /// Padding on both sides of both axes (it counts as -inf).
-    pub fn padding(mut self, p: usize) -> Self {
-        self.window = self.window.padding(p);
-        self
-    }
+    };
 }
 
-impl AvgPool2d {
-    /// Square `kernel`-sized windows with stride = kernel and no padding,
-    /// as PyTorch's `nn.AvgPool2d(kernel)`.
-    ///
-    /// ```
-    /// use autograd_core::{Tensor, TensorTape};
-    /// use autograd_nn::{AvgPool2d, Module};
-    /// let tape = TensorTape::new();
-    /// let y = Module::<f32>::forward(&AvgPool2d::new(2), tape.constant(Tensor::ones(&[1, 1, 4, 4])));
-    /// assert_eq!(y.value().to_vec(), vec![1.0; 4]);
-    /// ```
-    pub fn new(kernel: usize) -> Self {
-        AvgPool2d {
-            kernel: (kernel, kernel),
-            window: Window::default().stride(kernel),
-        }
-    }
-
-    /// The step between windows along both axes.
-    pub fn stride(mut self, s: usize) -> Self {
-        self.window = self.window.stride(s);
-        self
-    }
-
-    /// Padding on both sides of both axes (it counts as zeros).
-    pub fn padding(mut self, p: usize) -> Self {
-        self.window = self.window.padding(p);
-        self
-    }
-}
+pool_builders!(
+    MaxPool2d,
+    "-inf",
+    "assert_eq!(MaxPool2d::new(3).stride(1).padding(1).window.stride, (1, 1));"
+);
+pool_builders!(
+    AvgPool2d,
+    "zeros",
+    "assert_eq!(y.value().to_vec(), vec![1.0; 48]);"
+);
 
 impl<T: Real> Module<T> for MaxPool2d {
     fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
