@@ -207,6 +207,21 @@ mod tests {
             same_bits(&[&[3, 4, 5]], |x| x[0].log_softmax(axis).tanh().sum());
             same_bits(&[&[3, 4, 5]], |x| x[0].softmax(axis).tanh().sum());
         }
+        // The fused cross-entropy, every reduction, smoothing and an
+        // ignored id (its kernel shares the rule's formula).
+        for red in [
+            crate::Reduction::Mean,
+            crate::Reduction::Sum,
+            crate::Reduction::None,
+        ] {
+            let o = crate::CrossEntropy::new().reduction(red);
+            for o in [o, o.label_smoothing(0.1).ignore_index(2)] {
+                same_bits(&[&[6, 5]], |x| {
+                    let t = Tensor::from_vec(vec![1.0, 2.0, 0.0, 4.0, 2.0, 3.0], &[6]);
+                    x[0].cross_entropy(x[0].tape().constant(t), o).tanh().sum()
+                });
+            }
+        }
         // The loss of a classifier, as T1 records it.
         same_bits(&[&[8, 10], &[8, 10]], |x| {
             x[0].log_softmax(-1)

@@ -78,6 +78,20 @@ pub(crate) trait Primitive<T: Real>: Clone {
     /// [`Algebra`] so that `grad_graph` records them. A rule that needs the
     /// primitive itself (or another one) calls [`record_general`] on `V`.
     fn vjp<V: Apply<T>>(&self, x: &[&V], y: &V, g: &V, need: &[bool]) -> SmallVec<[Option<V>; 3]>;
+    /// Optionally, the same VJP on plain tensors into buffers from the
+    /// sweep's pool, from the same formula run on numbers (see
+    /// `cross_entropy.rs`); `None` (nothing taken) sends the sweep to
+    /// [`Primitive::vjp`]. `pool.rs` checks a kernel against it bit for bit.
+    fn vjp_pooled(
+        &self,
+        _x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        _g: &Tensor<T>,
+        _need: &[bool],
+        _pool: &mut Vec<Tensor<T>>,
+    ) -> Option<SmallVec<[Option<Tensor<T>>; 3]>> {
+        None
+    }
 }
 
 /// What a general primitive's VJP runs on: [`Algebra`], and applying a

@@ -14,6 +14,8 @@
 
 use smallvec::{smallvec, SmallVec};
 
+use crate::tensor::pointwise::Pointwise;
+use crate::tensor::pool;
 use crate::tensor::prim::{Apply, Primitive};
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::{Tensor, TensorVar};
@@ -117,6 +119,29 @@ impl<T: Real> CrossEntropyOp<T> {
     }
 }
 
+/// The largest logit of a row (NaN-blind: a NaN row stays NaN through e^x).
+#[inline(always)]
+fn row_max<T: Real>(row: &[T]) -> T {
+    row.iter()
+        .fold(T::ZERO - T::INFINITY, |m, &v| if v > m { v } else { m })
+}
+
+/// A row's target distribution at class `c`: (1 - ε) one-hot + ε / classes.
+#[inline(always)]
+fn target_prob<T: Real>(c: usize, t: usize, eps: f64, classes: usize) -> T {
+    let one = if c == t { 1.0 - eps } else { 0.0 };
+    T::from_f64(one + eps / classes as f64)
+}
+
+/// The VJP at one logit, from e = e^(x - max), the row's sum s of e, the
+/// target probability q and the row's weight times its adjoint wg:
+/// (e / s - q) wg. Written once for numbers and tensors, so the sweep's
+/// kernel and the general rule agree bit for bit.
+#[inline(always)]
+fn grad_formula<T: Real, E: Pointwise<T>>(e: &E, s: &E, q: &E, wg: &E) -> E {
+    e.div(s).sub(q).mul(wg)
+}
+
 impl<T: Real> Primitive<T> for CrossEntropyOp<T> {
     const NAME: &'static str = "cross_entropy";
 
@@ -178,21 +203,15 @@ impl<T: Real> Primitive<T> for CrossEntropyOp<T> {
         let targets = self.targets(&x[1].value(), classes);
         // The rows' maxima as a constant: the softmax does not depend on
         // the shift, so neither does its derivative.
-        let maxima: Vec<T> = values
-            .data()
-            .chunks(classes)
-            .map(|r| r.iter().fold(T::ZERO - T::INFINITY, |m, &v| if v > m { v } else { m }))
-            .collect();
+        let maxima: Vec<T> = values.data().chunks(classes).map(row_max).collect();
         let shifted = logits.sub(&logits.lift(Tensor::from_vec(maxima, &kept)));
         let e = shifted.exp();
-        let p = e.div(&e.sum_axes(&[nd - 1], true));
         let eps = self.eps.to_f64();
         let mut q = vec![T::ZERO; values.numel()];
         for (r, t) in targets.iter().enumerate() {
             if let Some(t) = *t {
                 for (c, q) in q[r * classes..(r + 1) * classes].iter_mut().enumerate() {
-                    let one = if c == t { 1.0 - eps } else { 0.0 };
-                    *q = T::from_f64(one + eps / classes as f64);
+                    *q = target_prob(c, t, eps, classes);
                 }
             }
         }
@@ -205,7 +224,48 @@ impl<T: Real> Primitive<T> for CrossEntropyOp<T> {
             _ => w.mul(g),
         };
         let q = logits.lift(Tensor::from_vec(q, &shape));
-        smallvec![Some(p.sub(&q).mul(&wg)), None]
+        let s = e.sum_axes(&[nd - 1], true);
+        smallvec![Some(grad_formula(&e, &s, &q, &wg)), None]
+    }
+
+    fn vjp_pooled(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        g: &Tensor<T>,
+        need: &[bool],
+        pool: &mut Vec<Tensor<T>>,
+    ) -> Option<SmallVec<[Option<Tensor<T>>; 3]>> {
+        if !need[0] {
+            return Some(smallvec![None, None]);
+        }
+        let logits = x[0];
+        let classes = logits.shape()[logits.ndim() - 1];
+        let targets = self.targets(x[1], classes);
+        let weights = self.row_weights(&targets);
+        let (eps, gd) = (self.eps.to_f64(), g.data());
+        let mut out = pool::take(pool, logits.shape());
+        let d = pool::unique(&mut out);
+        let rows = logits.data().chunks(classes).zip(d.chunks_mut(classes));
+        for (r, (row, dr)) in rows.enumerate() {
+            // The general rule's passes, one row at a time: e^(x - max),
+            // their sum from zero along the row, then the formula.
+            let m = row_max(row);
+            for (o, &v) in dr.iter_mut().zip(row) {
+                *o = (v - m).exp();
+            }
+            let mut s = T::ZERO;
+            for &e in dr.iter() {
+                s += e;
+            }
+            let g_r = if self.reduction == Reduction::None { gd[r] } else { gd[0] };
+            let wg = T::from_f64(weights[r]) * g_r;
+            for (c, o) in dr.iter_mut().enumerate() {
+                let q = targets[r].map_or(T::ZERO, |t| target_prob(c, t, eps, classes));
+                *o = grad_formula(o, &s, &q, &wg);
+            }
+        }
+        Some(smallvec![Some(out), None])
     }
 }
 

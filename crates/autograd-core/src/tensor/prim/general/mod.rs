@@ -42,6 +42,21 @@ macro_rules! registry {
                 }
             }
 
+            /// The inputs' gradients into pooled buffers, where the
+            /// primitive has a kernel for them.
+            pub(crate) fn vjp_pooled(
+                &self,
+                x: &[&Tensor<T>],
+                y: &Tensor<T>,
+                g: &Tensor<T>,
+                need: &[bool],
+                pool: &mut Vec<Tensor<T>>,
+            ) -> Option<SmallVec<[Option<Tensor<T>>; 3]>> {
+                match self {
+                    $( GeneralOp::$Ty(op) => op.vjp_pooled(x, y, g, need, pool), )*
+                }
+            }
+
             /// The inputs' gradients (those `need`ed), on tensors or
             /// recorded variables.
             pub(crate) fn vjp<V: Apply<T>>(
