@@ -316,26 +316,19 @@ fn input_grads<T: Real>(
             smallvec::smallvec![Some(g)]
         }
         op => {
-            let mut gs: SmallVec<[Option<Tensor<T>>; 2]> = smallvec::smallvec![None; x.len()];
-            let mut take = |pg: &mut dyn Iterator<Item = Option<Tensor<T>>>| {
-                gs.iter_mut().zip(pg).for_each(|(s, t)| *s = t)
-            };
             let y = &node.value;
-            let pooled = match op {
-                _ if !fast => false,
-                Op::Binary(b) => binary_vjp_pooled(b, x, y, &g, need, spare)
-                    .map(|pg| take(&mut pg.into_iter()))
-                    .is_some(),
-                Op::General(p) => p
-                    .vjp_pooled(x, y, &g, need, spare)
-                    .map(|pg| take(&mut pg.into_iter()))
-                    .is_some(),
-                _ => pool::vjp_pooled(op, x, y, &g, need, spare)
-                    .map(|pg| take(&mut pg.into_iter()))
-                    .is_some(),
+            let pooled: Option<SmallVec<[Option<Tensor<T>>; 3]>> = match op {
+                _ if !fast => None,
+                Op::Binary(b) => {
+                    binary_vjp_pooled(b, x, y, &g, need, spare).map(|p| p.into_iter().collect())
+                }
+                Op::General(p) => p.vjp_pooled(x, y, &g, need, spare),
+                _ => pool::vjp_pooled(op, x, y, &g, need, spare).map(|p| p.into_iter().collect()),
             };
-            if !pooled {
-                vjp(op, x, y, &g, need, &mut |k, gk| gs[k] = Some(gk));
+            let mut gs: SmallVec<[Option<Tensor<T>>; 2]> = smallvec::smallvec![None; x.len()];
+            match pooled {
+                Some(pg) => gs.iter_mut().zip(pg).for_each(|(s, t)| *s = t),
+                None => vjp(op, x, y, &g, need, &mut |k, gk| gs[k] = Some(gk)),
             }
             pool::give(spare, g);
             gs
