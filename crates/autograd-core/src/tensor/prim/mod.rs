@@ -200,19 +200,28 @@ impl<'a, T: Copy> Arg<'a, T> {
     }
 
     /// The elements for output positions `start..start + len` (a block that
-    /// never crosses a row's end), using `fill` for a single element.
+    /// never crosses a row's end); `filled` holds a single element repeated.
     #[inline(always)]
-    fn block<'b>(&'b self, start: usize, len: usize, fill: &'b mut [T; BLOCK]) -> &'b [T] {
+    fn block<'b>(&'b self, start: usize, len: usize, filled: &'b [T; BLOCK]) -> &'b [T] {
         match *self {
             Arg::Full(d) => &d[start..start + len],
             Arg::Row(r) => {
                 let at = start % r.len();
                 &r[at..at + len]
             }
-            Arg::One(v) => {
-                fill[..len].fill(v);
-                &fill[..len]
-            }
+            Arg::One(_) => &filled[..len],
+        }
+    }
+
+    /// A block's worth of the single element (unused otherwise).
+    #[inline(always)]
+    fn filled(&self) -> [T; BLOCK]
+    where
+        T: Default,
+    {
+        match *self {
+            Arg::One(v) => [v; BLOCK],
+            _ => [T::default(); BLOCK],
         }
     }
 
@@ -245,15 +254,12 @@ pub(crate) fn blocks<T: Copy + Default>(
         // The common case, without the fill buffers' set-up.
         return f(0, a, b);
     }
-    let (mut fa, mut fb) = ([T::default(); BLOCK], [T::default(); BLOCK]);
+    // A single element is repeated once, not per block.
+    let (fa, fb) = (a.filled(), b.filled());
     let mut start = 0;
     while start < n {
         let len = a.room(start, n).min(b.room(start, n)).min(n - start);
-        f(
-            start,
-            a.block(start, len, &mut fa),
-            b.block(start, len, &mut fb),
-        );
+        f(start, a.block(start, len, &fa), b.block(start, len, &fb));
         start += len;
     }
 }
