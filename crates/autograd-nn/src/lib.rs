@@ -55,7 +55,7 @@ pub use loss::{
     accuracy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss,
     nll_loss, Reduction,
 };
-pub use module::{LoadError, Module, ParamGrads, Sequential};
+pub use module::{join, LoadError, Module, ParamGrads, Sequential};
 pub use optim::{
     clip_grad_norm, clip_grad_value, Adam, AdamW, CosineLr, ExponentialLr, LrSchedule, Optimizer,
     RmsProp, Sgd, StepLr, Warmup,

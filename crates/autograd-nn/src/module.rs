@@ -118,8 +118,17 @@ pub trait Module<T: Real = f32> {
     }
 }
 
-/// Joins a prefix and a name with a dot (`"0" + "weight"` is `"0.weight"`).
-pub(crate) fn join(prefix: &str, name: &str) -> String {
+/// Joins a prefix and a name with a dot (`"0" + "weight"` is `"0.weight"`,
+/// `"" + "weight"` is `"weight"`): the helper a hand-written
+/// [`Module::visit_parameters`] calls for each child, so names come out as
+/// PyTorch's `named_parameters` spells them.
+///
+/// ```
+/// use autograd_nn::join;
+/// assert_eq!(join("", "emb"), "emb");
+/// assert_eq!(join("blocks.0", "ln1"), "blocks.0.ln1");
+/// ```
+pub fn join(prefix: &str, name: &str) -> String {
     if prefix.is_empty() {
         name.to_string()
     } else {

@@ -1,0 +1,277 @@
+//! Workloads T4 (a tiny GPT) and T5 (a digits CNN) of docs/workloads.md,
+//! written with autograd-nn's own layers; shared by benches/models.rs and
+//! examples/model_steps.rs (which tools/models_torch.py times beside the
+//! same models in PyTorch).
+#![allow(dead_code)]
+
+use autograd::nn::{
+    cross_entropy, join, AdamW, Conv2dLayer, Embedding, Flatten, Gelu, LayerNorm, Linear,
+    MaxPool2d, Module, MultiHeadAttention, Optimizer, Reduction, Relu, Sequential, Sgd, Table,
+};
+use autograd::{Conv2d, Parameter, Tensor, TensorTape, TensorVar};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+// ---------------------------------------------------------------- T4
+
+pub const VOCAB: usize = 65;
+pub const CONTEXT: usize = 64;
+pub const BATCH: usize = 16;
+pub const WIDTH: usize = 128;
+pub const HEADS: usize = 4;
+pub const LAYERS: usize = 2;
+
+/// The text the model learns (shipped in data/), as ids below [`VOCAB`]:
+/// each distinct character in order of first appearance.
+pub fn text_ids() -> Vec<usize> {
+    let text = include_str!("../../data/backprop_notes.txt");
+    let mut vocab: Vec<char> = Vec::new();
+    text.chars()
+        .map(|c| match vocab.iter().position(|&v| v == c) {
+            Some(i) => i,
+            None => {
+                vocab.push(c);
+                assert!(vocab.len() <= VOCAB, "more than {VOCAB} distinct characters");
+                vocab.len() - 1
+            }
+        })
+        .collect()
+}
+
+/// A pre-LayerNorm transformer block.
+pub struct Block {
+    pub ln1: LayerNorm<f32>,
+    pub attn: MultiHeadAttention<f32>,
+    pub ln2: LayerNorm<f32>,
+    pub fc1: Linear<f32>,
+    pub fc2: Linear<f32>,
+}
+
+impl Module<f32> for Block {
+    fn forward<'t>(&self, x: TensorVar<'t, f32>) -> TensorVar<'t, f32> {
+        let x = x + self.attn.forward(self.ln1.forward(x));
+        let h = Gelu.forward(self.fc1.forward(self.ln2.forward(x)));
+        x + self.fc2.forward(h)
+    }
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<f32>)) {
+        self.ln1.visit_parameters(&join(prefix, "ln1"), f);
+        self.attn.visit_parameters(&join(prefix, "attn"), f);
+        self.ln2.visit_parameters(&join(prefix, "ln2"), f);
+        self.fc1.visit_parameters(&join(prefix, "fc1"), f);
+        self.fc2.visit_parameters(&join(prefix, "fc2"), f);
+    }
+    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<f32>)) {
+        self.ln1.visit_parameters_mut(&join(prefix, "ln1"), f);
+        self.attn.visit_parameters_mut(&join(prefix, "attn"), f);
+        self.ln2.visit_parameters_mut(&join(prefix, "ln2"), f);
+        self.fc1.visit_parameters_mut(&join(prefix, "fc1"), f);
+        self.fc2.visit_parameters_mut(&join(prefix, "fc2"), f);
+    }
+}
+
+/// The T4 model: token and position embeddings, [`LAYERS`] blocks, a final
+/// LayerNorm and a linear head. `forward` takes token ids `[B, T]` (as
+/// whole numbers in a float tensor) and gives logits `[B, T, VOCAB]`.
+pub struct TinyGpt {
+    pub tok_emb: Embedding<f32>,
+    pub pos_emb: Embedding<f32>,
+    pub blocks: Vec<Block>,
+    pub ln_f: LayerNorm<f32>,
+    pub head: Linear<f32>,
+}
+
+impl TinyGpt {
+    pub fn new(seed: u64) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let rng = &mut rng;
+        TinyGpt {
+            tok_emb: Embedding::new(VOCAB, WIDTH, rng),
+            pos_emb: Embedding::new(CONTEXT, WIDTH, rng),
+            blocks: (0..LAYERS)
+                .map(|_| Block {
+                    ln1: LayerNorm::new(WIDTH),
+                    attn: MultiHeadAttention::new(WIDTH, HEADS, true, rng),
+                    ln2: LayerNorm::new(WIDTH),
+                    fc1: Linear::new(WIDTH, 4 * WIDTH, rng),
+                    fc2: Linear::new(4 * WIDTH, WIDTH, rng),
+                })
+                .collect(),
+            ln_f: LayerNorm::new(WIDTH),
+            head: Linear::new(WIDTH, VOCAB, rng),
+        }
+    }
+}
+
+impl Module<f32> for TinyGpt {
+    fn forward<'t>(&self, ids: TensorVar<'t, f32>) -> TensorVar<'t, f32> {
+        let t = ids.shape()[1];
+        let tape = ids.tape();
+        let pos = self.pos_emb.weight.var(tape).narrow(0, 0, t);
+        let mut x = self.tok_emb.forward(ids) + pos;
+        for b in &self.blocks {
+            x = b.forward(x);
+        }
+        self.head.forward(self.ln_f.forward(x))
+    }
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<f32>)) {
+        self.tok_emb.visit_parameters(&join(prefix, "tok_emb"), f);
+        self.pos_emb.visit_parameters(&join(prefix, "pos_emb"), f);
+        for (i, b) in self.blocks.iter().enumerate() {
+            b.visit_parameters(&join(prefix, &format!("blocks.{i}")), f);
+        }
+        self.ln_f.visit_parameters(&join(prefix, "ln_f"), f);
+        self.head.visit_parameters(&join(prefix, "head"), f);
+    }
+    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<f32>)) {
+        self.tok_emb.visit_parameters_mut(&join(prefix, "tok_emb"), f);
+        self.pos_emb.visit_parameters_mut(&join(prefix, "pos_emb"), f);
+        for (i, b) in self.blocks.iter_mut().enumerate() {
+            b.visit_parameters_mut(&join(prefix, &format!("blocks.{i}")), f);
+        }
+        self.ln_f.visit_parameters_mut(&join(prefix, "ln_f"), f);
+        self.head.visit_parameters_mut(&join(prefix, "head"), f);
+    }
+}
+
+/// T4's training state: model, AdamW, the text and the batch sampler.
+pub struct T4 {
+    pub model: TinyGpt,
+    pub opt: AdamW<f32>,
+    pub tape: TensorTape<f32>,
+    text: Vec<usize>,
+    rng: StdRng,
+}
+
+impl T4 {
+    pub fn new(seed: u64) -> Self {
+        T4 {
+            model: TinyGpt::new(seed),
+            opt: AdamW::new(3e-4, 0.01).betas(0.9, 0.999),
+            tape: TensorTape::new(),
+            text: text_ids(),
+            rng: StdRng::seed_from_u64(seed + 1),
+        }
+    }
+
+    /// `BATCH` random windows: inputs `[B, T]` and next-character targets.
+    pub fn batch(&mut self) -> (Tensor<f32>, Tensor<usize>) {
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for _ in 0..BATCH {
+            let s = self.rng.random_range(0..self.text.len() - CONTEXT - 1);
+            x.extend(self.text[s..s + CONTEXT].iter().map(|&c| c as f32));
+            y.extend_from_slice(&self.text[s + 1..s + CONTEXT + 1]);
+        }
+        (
+            Tensor::from_vec(x, &[BATCH, CONTEXT]),
+            Tensor::from_vec(y, &[BATCH * CONTEXT]),
+        )
+    }
+
+    /// One training step on a fresh batch; returns the loss.
+    pub fn step(&mut self) -> f32 {
+        let (x, y) = self.batch();
+        let (loss, grads) = {
+            let logits = self.model.forward(self.tape.constant(x));
+            let logits = logits.reshape(&[BATCH * CONTEXT, VOCAB]);
+            let loss = cross_entropy(logits, &y, 0.0, Reduction::Mean);
+            (loss.item(), self.model.gradients(&loss.backward()))
+        };
+        self.tape.clear();
+        self.opt.step(&mut self.model, &grads);
+        loss
+    }
+}
+
+// ---------------------------------------------------------------- T5
+
+/// The T5 model: two 3x3 convolutions (1 -> 16 -> 32 channels, padding 1)
+/// with ReLU, a 2x2 max-pool, and a linear layer 512 -> 10.
+pub fn cnn(seed: u64) -> Sequential<f32> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let same = Conv2d::default().padding(1);
+    Sequential::new()
+        .push(Conv2dLayer::new(1, 16, (3, 3), same, &mut rng))
+        .push(Relu)
+        .push(Conv2dLayer::new(16, 32, (3, 3), same, &mut rng))
+        .push(Relu)
+        .push(MaxPool2d::new(2))
+        .push(Flatten)
+        .push(Linear::new(512, 10, &mut rng))
+}
+
+/// T5's training state: model, SGD with momentum and the digits as images.
+pub struct T5 {
+    pub model: Sequential<f32>,
+    pub opt: Sgd<f32>,
+    pub tape: TensorTape<f32>,
+    pub train_x: Tensor<f32>,
+    pub train_y: Tensor<usize>,
+    pub test_x: Tensor<f32>,
+    pub test_y: Tensor<usize>,
+    rng: StdRng,
+}
+
+pub const DIGITS_CSV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/digits.csv");
+
+impl T5 {
+    pub fn new(seed: u64) -> Self {
+        let table = Table::read(DIGITS_CSV).expect("data/digits.csv");
+        let pixels: Vec<usize> = (1..=64).collect();
+        let images = |r: std::ops::Range<usize>| {
+            let n = r.len();
+            table.tensor::<f32>(r, &pixels).scale(1.0 / 16.0).reshape(&[n, 1, 8, 8])
+        };
+        T5 {
+            model: cnn(seed),
+            opt: Sgd::new(0.05).momentum(0.9),
+            tape: TensorTape::new(),
+            train_x: images(0..1500),
+            train_y: table.labels(0..1500, 0),
+            test_x: images(1500..1797),
+            test_y: table.labels(1500..1797, 0),
+            rng: StdRng::seed_from_u64(seed + 1),
+        }
+    }
+
+    /// One step on `rows` of the training set; returns the loss.
+    pub fn step_on(&mut self, rows: &[usize]) -> f32 {
+        let x = self.train_x.index_select(0, rows);
+        let y = self.train_y.index_select(0, rows);
+        let (loss, grads) = {
+            let logits = self.model.forward(self.tape.constant(x));
+            let loss = cross_entropy(logits, &y, 0.0, Reduction::Mean);
+            (loss.item(), self.model.gradients(&loss.backward()))
+        };
+        self.tape.clear();
+        self.opt.step(&mut self.model, &grads);
+        loss
+    }
+
+    /// One step on a random batch of 32.
+    pub fn step(&mut self) -> f32 {
+        let rows: Vec<usize> = (0..32).map(|_| self.rng.random_range(0..1500)).collect();
+        self.step_on(&rows)
+    }
+
+    /// Ten epochs of shuffled batches of 32; returns the test accuracy.
+    pub fn train(&mut self, epochs: usize) -> f64 {
+        for _ in 0..epochs {
+            for b in autograd::nn::batches(1500, 32, Some(&mut self.rng)) {
+                self.step_on(&b);
+            }
+        }
+        self.accuracy()
+    }
+
+    pub fn accuracy(&self) -> f64 {
+        let tape = TensorTape::new();
+        let logits = self.model.forward(tape.constant(self.test_x.clone()));
+        autograd::nn::accuracy(&logits.value(), &self.test_y)
+    }
+}
+
+/// Sets the number of threads of the pool the matrix kernels use (the
+/// calling thread included), once per process.
+pub fn set_threads(n: usize) {
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+}
