@@ -1,9 +1,9 @@
 //! Workloads T4 (a tiny GPT) and T5 (a digits CNN) of docs/workloads.md: one
 //! training step each (`T4/step`, `T5/step`), on as many threads as the
-//! matrix kernels' pool has (`RAYON_NUM_THREADS`, all cores by default).
+//! engine uses (`AUTOGRAD_NUM_THREADS`, all cores by default).
 //! PyTorch's figures for the same models come from tools/models_torch.py.
 //!
-//! Run: `cargo bench --bench models` (or `RAYON_NUM_THREADS=1 cargo bench --bench models`)
+//! Run: `cargo bench --bench models` (or `AUTOGRAD_NUM_THREADS=1 cargo bench --bench models`)
 
 use std::hint::black_box;
 
@@ -20,7 +20,7 @@ fn t4(c: &mut Criterion) {
     eprintln!(
         "T4: {} parameters, {} threads",
         autograd::nn::Module::num_parameters(&w.model),
-        rayon::current_num_threads()
+        autograd::num_threads()
     );
     c.benchmark_group("T4")
         .sample_size(20)
@@ -35,7 +35,7 @@ fn t5(c: &mut Criterion) {
     eprintln!(
         "T5: {} parameters, {} threads",
         autograd::nn::Module::num_parameters(&w.model),
-        rayon::current_num_threads()
+        autograd::num_threads()
     );
     c.benchmark_group("T5")
         .bench_function("step", |b| b.iter(|| black_box(w.step())));

@@ -18,7 +18,7 @@ model_steps: time training steps of T4 (tiny GPT) or T5 (digits CNN)
 
 Options:
   --model t4|t5     which workload (default t4)
-  --threads N       threads of the matrix kernels' pool (default: all cores)
+  --threads N       threads, the calling one included (default: all cores)
   --steps N         steps per repetition (default 20 for t4, 200 for t5)
   --repeat N        repetitions, one line each (default 5)
   --warmup N        untimed steps first (default 5)
@@ -82,9 +82,9 @@ fn main() {
         std::process::exit(2)
     });
     if let Some(n) = args.threads {
-        models::set_threads(n);
+        autograd::set_num_threads(n);
     }
-    let threads = rayon::current_num_threads();
+    let threads = autograd::num_threads();
     let mut step: Box<dyn FnMut() -> f32> = match args.model.as_str() {
         "t4" => {
             let mut w = models::T4::new(0);
@@ -97,7 +97,10 @@ fn main() {
                     }
                 }
                 println!("t4 loss after 200 steps: {last:.4}");
-                println!("peak resident memory: {:.0} MB", peak_rss_mb().unwrap_or(f64::NAN));
+                println!(
+                    "peak resident memory: {:.0} MB",
+                    peak_rss_mb().unwrap_or(f64::NAN)
+                );
                 return;
             }
             Box::new(move || w.step())
@@ -107,7 +110,10 @@ fn main() {
             if args.train {
                 let acc = w.train(10);
                 println!("t5 test accuracy after 10 epochs: {acc:.4}");
-                println!("peak resident memory: {:.0} MB", peak_rss_mb().unwrap_or(f64::NAN));
+                println!(
+                    "peak resident memory: {:.0} MB",
+                    peak_rss_mb().unwrap_or(f64::NAN)
+                );
                 return;
             }
             Box::new(move || w.step())

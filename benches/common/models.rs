@@ -31,7 +31,10 @@ pub fn text_ids() -> Vec<usize> {
             Some(i) => i,
             None => {
                 vocab.push(c);
-                assert!(vocab.len() <= VOCAB, "more than {VOCAB} distinct characters");
+                assert!(
+                    vocab.len() <= VOCAB,
+                    "more than {VOCAB} distinct characters"
+                );
                 vocab.len() - 1
             }
         })
@@ -123,8 +126,10 @@ impl Module<f32> for TinyGpt {
         self.head.visit_parameters(&join(prefix, "head"), f);
     }
     fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<f32>)) {
-        self.tok_emb.visit_parameters_mut(&join(prefix, "tok_emb"), f);
-        self.pos_emb.visit_parameters_mut(&join(prefix, "pos_emb"), f);
+        self.tok_emb
+            .visit_parameters_mut(&join(prefix, "tok_emb"), f);
+        self.pos_emb
+            .visit_parameters_mut(&join(prefix, "pos_emb"), f);
         for (i, b) in self.blocks.iter_mut().enumerate() {
             b.visit_parameters_mut(&join(prefix, &format!("blocks.{i}")), f);
         }
@@ -219,7 +224,10 @@ impl T5 {
         let pixels: Vec<usize> = (1..=64).collect();
         let images = |r: std::ops::Range<usize>| {
             let n = r.len();
-            table.tensor::<f32>(r, &pixels).scale(1.0 / 16.0).reshape(&[n, 1, 8, 8])
+            table
+                .tensor::<f32>(r, &pixels)
+                .scale(1.0 / 16.0)
+                .reshape(&[n, 1, 8, 8])
         };
         T5 {
             model: cnn(seed),
@@ -268,10 +276,4 @@ impl T5 {
         let logits = self.model.forward(tape.constant(self.test_x.clone()));
         autograd::nn::accuracy(&logits.value(), &self.test_y)
     }
-}
-
-/// Sets the number of threads of the pool the matrix kernels use (the
-/// calling thread included), once per process.
-pub fn set_threads(n: usize) {
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
 }

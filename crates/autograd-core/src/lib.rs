@@ -24,6 +24,7 @@
 pub mod forward;
 mod generic;
 pub mod gradcheck;
+mod parallel;
 mod real;
 mod replay;
 pub mod scalar;
@@ -31,6 +32,7 @@ pub mod tensor;
 
 pub use generic::{derivative, Scalar};
 pub use gradcheck::{gradcheck, GradCheck, GradCheckError, GradCheckReport};
+pub use parallel::{num_threads, set_num_threads};
 pub use real::Real;
 
 /// The `rand` crate (0.9) whose generators the constructors here and in

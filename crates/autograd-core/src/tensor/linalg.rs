@@ -106,17 +106,38 @@ fn gemm_into<T: Real>(
         }
         return;
     }
-    // SAFETY: `gemm` reads op(a) at `a + i*a_rs + l*a_cs` for i < m, l < k:
-    // the largest offset is (m-1)*k + (k-1) = m*k - 1 without transpose and
-    // (k-1)*m + (m-1) = m*k - 1 with it, inside `a` (checked: a.len() >= m*k).
-    // Likewise op(b) stays below k*n <= b.len(). It writes dst at
-    // `i*n + j` < m*n = dst.len(), with `read_dst = false`, so dst's old
-    // contents are never read. `dst` is a unique `&mut` borrow, so it
-    // aliases neither input. T is f32 or f64 (checked above), types gemm
-    // implements. Strides fit in isize because the slices exist.
+    // Large products split by rows of the result, one block per thread
+    // (crate::parallel); row `r0` of op(a) starts `r0 * a_rs` into `a`.
+    let strides = [a_rs, a_cs, b_rs, b_cs];
+    crate::parallel::for_chunks(m * n * k, dst, n, |r0, d| {
+        gemm_rows(d, &a[r0 * a_rs..], b, k, n, strides);
+    });
+}
+
+/// `dst` (rows x n, row-major) = op(a) @ op(b) on this thread, where op(a)
+/// is rows x k with strides `[a_rs, a_cs]` into `a` and op(b) is k x n with
+/// strides `[b_rs, b_cs]` into `b`. T is f32 or f64.
+fn gemm_rows<T: Real>(dst: &mut [T], a: &[T], b: &[T], k: usize, n: usize, strides: [usize; 4]) {
+    let [a_rs, a_cs, b_rs, b_cs] = strides;
+    let rows = dst.len() / n;
+    // The largest offsets gemm reads: checked here, relied on below.
+    assert!(
+        a.len() > (rows - 1) * a_rs + (k - 1) * a_cs && b.len() > (k - 1) * b_rs + (n - 1) * b_cs,
+        "gemm_rows: operand storage too short"
+    );
+    // SAFETY: `gemm` reads op(a) at `a + i*a_rs + l*a_cs` for i < rows,
+    // l < k, and op(b) at `b + l*b_rs + j*b_cs` for l < k, j < n: the
+    // largest of these offsets are below a.len() and b.len() (asserted
+    // above; rows, k, n >= 1 because dst is non-empty and the caller
+    // returned early for k == 0). It writes dst at `i*n + j` < rows*n =
+    // dst.len() with `read_dst = false`, so dst's old contents are never
+    // read. `dst` is a unique `&mut` borrow (for a split product, a disjoint
+    // chunk of the result), so it aliases neither input. T is f32 or f64
+    // (the caller checked), types gemm implements. Strides fit in isize
+    // because the slices exist.
     unsafe {
         gemm::gemm(
-            m,
+            rows,
             n,
             k,
             dst.as_mut_ptr(),
@@ -134,7 +155,7 @@ fn gemm_into<T: Real>(
             false,
             false,
             false,
-            gemm::Parallelism::Rayon(0),
+            gemm::Parallelism::None,
         );
     }
 }
@@ -235,15 +256,24 @@ impl<T: Real> Tensor<T> {
         let sa = broadcast_strides(a_batch, batch);
         let sb = broadcast_strides(b_batch, batch);
         let bst = strides(batch);
-        for (bi, dst) in out.chunks_mut((m * n).max(1)).enumerate().take(nb) {
-            let (mut oa, mut ob) = (0, 0);
-            for d in 0..batch.len() {
-                let i = (bi / bst[d]) % batch[d];
-                oa += i * sa[d];
-                ob += i * sb[d];
-            }
-            gemm_into(dst, &ad[oa * m * k..], &bd[ob * k * n..], m, k, n, ta, tb);
+        if m * n == 0 {
+            return;
         }
+        // The batch's matrices split between threads (crate::parallel),
+        // each product on one thread: attention's are small.
+        let out = &mut out[..nb * m * n];
+        crate::parallel::for_chunks(nb * m * n * k, out, m * n, |first, part| {
+            for (j, dst) in part.chunks_mut(m * n).enumerate() {
+                let bi = first + j;
+                let (mut oa, mut ob) = (0, 0);
+                for d in 0..batch.len() {
+                    let i = (bi / bst[d]) % batch[d];
+                    oa += i * sa[d];
+                    ob += i * sb[d];
+                }
+                gemm_into(dst, &ad[oa * m * k..], &bd[ob * k * n..], m, k, n, ta, tb);
+            }
+        });
     }
 }
 

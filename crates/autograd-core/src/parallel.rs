@@ -1,0 +1,178 @@
+//! Threads for large kernels: one pool in which the calling thread is one
+//! of the workers.
+//!
+//! With `n` threads the engine keeps `n - 1` helper threads. A kernel large
+//! enough to split (a matrix product above [`SPLIT_WORK`] multiply-adds)
+//! runs part 0 on the calling thread and the other parts on the helpers,
+//! then waits for them. So `n` threads never means `n + 1` busy threads on
+//! `n` cores, and small products (most of a tape's operations) never touch
+//! another thread at all: no wake-ups, no context switches.
+//!
+//! The number comes from [`set_num_threads`], else the environment variable
+//! `AUTOGRAD_NUM_THREADS`, else `RAYON_NUM_THREADS`, else the number of
+//! cores.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Multiply-adds below which a matrix product stays on the calling thread.
+/// Handing a part to a helper costs a wake-up: 20-60 us when the helper is
+/// still warm, up to ~1.4 ms on the project's virtual machine when it has
+/// gone to sleep; a product of 2^23 multiply-adds takes ~300 us on one
+/// thread. Measured on T4 (docs/performance.md, "Threads").
+pub(crate) const SPLIT_WORK: usize = 1 << 23;
+
+struct Pool {
+    threads: usize,
+    helpers: Option<Arc<rayon::ThreadPool>>,
+}
+
+fn pool() -> &'static Mutex<Pool> {
+    static POOL: OnceLock<Mutex<Pool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let from_env = ["AUTOGRAD_NUM_THREADS", "RAYON_NUM_THREADS"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok()?.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0);
+        let threads =
+            from_env.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        Mutex::new(Pool {
+            threads,
+            helpers: None,
+        })
+    })
+}
+
+/// The number of threads large kernels use (the calling thread included).
+///
+/// ```
+/// autograd_core::set_num_threads(2);
+/// assert_eq!(autograd_core::num_threads(), 2);
+/// ```
+pub fn num_threads() -> usize {
+    pool().lock().unwrap_or_else(|e| e.into_inner()).threads
+}
+
+/// Sets the number of threads large kernels use, the calling thread
+/// included (PyTorch's `torch.set_num_threads`); 1 keeps everything on the
+/// calling thread. May be called at any time; helper threads are started
+/// when first needed.
+///
+/// ```
+/// autograd_core::set_num_threads(1);
+/// assert_eq!(autograd_core::num_threads(), 1);
+/// ```
+///
+/// # Panics
+/// If `n` is 0.
+#[track_caller]
+pub fn set_num_threads(n: usize) {
+    assert!(n > 0, "set_num_threads: needs at least one thread, got 0");
+    let mut p = pool().lock().unwrap_or_else(|e| e.into_inner());
+    if p.threads != n {
+        p.threads = n;
+        p.helpers = None;
+    }
+}
+
+/// The thread count and, when it is above 1, the helpers' pool.
+fn helpers() -> (usize, Option<Arc<rayon::ThreadPool>>) {
+    let mut p = pool().lock().unwrap_or_else(|e| e.into_inner());
+    if p.threads > 1 && p.helpers.is_none() {
+        p.helpers = rayon::ThreadPoolBuilder::new()
+            .num_threads(p.threads - 1)
+            .thread_name(|i| format!("autograd-helper-{i}"))
+            .build()
+            .ok()
+            .map(Arc::new);
+    }
+    (p.threads, p.helpers.clone())
+}
+
+/// Splits `data`, a run of units of `unit` elements each (rows of a
+/// matrix, matrices of a batch), into at most [`num_threads`] contiguous
+/// parts when `work` (multiply-adds) reaches [`SPLIT_WORK`], and calls
+/// `f(first_unit, part)` for each: part 0 on the calling thread, the others
+/// on helpers. Returns when all parts are done. Below the threshold, or with
+/// one thread, it is `f(0, data)` on the calling thread.
+pub(crate) fn for_chunks<T: Send>(
+    work: usize,
+    data: &mut [T],
+    unit: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    let units = data.len().checked_div(unit).unwrap_or(0);
+    let (threads, pool) = if work >= SPLIT_WORK && units > 1 {
+        helpers()
+    } else {
+        (1, None)
+    };
+    let parts = threads.min(units).max(1);
+    match pool {
+        Some(pool) if parts > 1 => {
+            let per = units.div_ceil(parts);
+            pool.in_place_scope(|s| {
+                let f = &f;
+                let mut chunks = data.chunks_mut(per * unit).enumerate();
+                let first = chunks.next();
+                for (i, c) in chunks {
+                    s.spawn(move |_| f(i * per, c));
+                }
+                if let Some((_, c)) = first {
+                    f(0, c);
+                }
+            })
+        }
+        _ => f(0, data),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Tensor;
+    use rand::{Rng, SeedableRng};
+
+    fn random(shape: &[usize], seed: u64) -> Tensor<f64> {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let n = shape.iter().product();
+        Tensor::from_vec((0..n).map(|_| rng.random_range(-1.0..1.0)).collect(), shape)
+    }
+
+    // A split product computes each row exactly as the whole product does,
+    // so two threads give the one-thread result bit for bit: plain,
+    // transposed on either side, and batched (split by matrices).
+    #[test]
+    fn split_products_equal_one_thread_bit_for_bit() {
+        let a = random(&[300, 200], 1);
+        let b = random(&[200, 150], 2);
+        let at = a.transpose(0, 1);
+        let bt = b.transpose(0, 1);
+        let qa = random(&[80, 64, 32], 3);
+        let qb = random(&[80, 32, 64], 4);
+        // Each product is above the threshold, so it is split.
+        assert!(300 * 200 * 150 >= super::SPLIT_WORK && 80 * 64 * 32 * 64 >= super::SPLIT_WORK);
+        let run = || {
+            [
+                a.matmul(&b),
+                a.matmul_transposed(&bt),
+                at.mm_ex(&b, true, false),
+                qa.matmul(&qb),
+            ]
+        };
+        super::set_num_threads(1);
+        let one = run();
+        super::set_num_threads(2);
+        let two = run();
+        super::set_num_threads(3);
+        let three = run();
+        for ((x, y), z) in one.iter().zip(&two).zip(&three) {
+            assert_eq!(x.data(), y.data());
+            assert_eq!(x.data(), z.data());
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "set_num_threads: needs at least one thread, got 0")]
+    fn zero_threads_is_refused() {
+        super::set_num_threads(0);
+    }
+}
