@@ -149,7 +149,7 @@ mod tests {
         let qa = random(&[80, 64, 32], 3);
         let qb = random(&[80, 32, 64], 4);
         // Each product is above the threshold, so it is split.
-        assert!(300 * 200 * 150 >= super::SPLIT_WORK && 80 * 64 * 32 * 64 >= super::SPLIT_WORK);
+        const { assert!(300 * 200 * 150 >= super::SPLIT_WORK && 80 * 64 * 32 * 64 >= super::SPLIT_WORK) };
         let run = || {
             [
                 a.matmul(&b),
