@@ -24,6 +24,7 @@
 pub mod forward;
 mod generic;
 pub mod gradcheck;
+mod malloc;
 mod parallel;
 mod real;
 mod replay;

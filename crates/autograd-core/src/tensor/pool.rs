@@ -222,6 +222,22 @@ mod tests {
                 });
             }
         }
+        // The fused layer norm: with weight and bias (their gradients
+        // summed over the rows inside the kernel), weight only, neither,
+        // and over two trailing axes.
+        same_bits(&[&[2, 3, 4], &[4], &[4]], |x| {
+            x[0].layer_norm(&[4], Some(x[1]), Some(x[2]), 1e-5)
+                .tanh()
+                .sum()
+        });
+        same_bits(&[&[2, 3, 4], &[3, 4]], |x| {
+            x[0].layer_norm(&[3, 4], Some(x[1]), None, 1e-5)
+                .tanh()
+                .sum()
+        });
+        same_bits(&[&[5, 6]], |x| {
+            x[0].layer_norm(&[6], None, None, 0.0).tanh().sum()
+        });
         // The loss of a classifier, as T1 records it.
         same_bits(&[&[8, 10], &[8, 10]], |x| {
             x[0].log_softmax(-1)

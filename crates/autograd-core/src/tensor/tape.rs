@@ -311,6 +311,7 @@ impl<T: Real> TensorTape<T> {
     /// assert!(tape.is_empty());
     /// ```
     pub fn new() -> Self {
+        crate::malloc::tune_once();
         TensorTape {
             inner: RefCell::new(Inner {
                 nodes: Vec::new(),

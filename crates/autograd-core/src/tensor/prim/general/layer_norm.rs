@@ -11,14 +11,29 @@
 //!
 //! The VJP recomputes μ and r from x (nothing is saved beyond the node's
 //! inputs and output), written over `Algebra`, so `grad_graph` records it
-//! and second derivatives come out right.
+//! and second derivatives come out right. The sweep's kernel runs the same
+//! formulas ([`rstd`], [`dx`]) on numbers, one row at a time, and sums the
+//! weight and bias gradients over the rows as it goes, in the order the
+//! general rule's sum does: no temporaries of x's size but the result.
 
-use smallvec::SmallVec;
+use smallvec::{smallvec, SmallVec};
 
+use crate::tensor::pointwise::Pointwise;
+use crate::tensor::pool;
 use crate::tensor::prim::{Apply, Primitive};
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::{Tensor, TensorVar};
 use crate::Real;
+
+/// r = 1/√(mean of squares + ε), from the sum of squared deviations.
+fn rstd<T: Real, E: Pointwise<T>>(sum_sq: &E, inv_n: T, eps: T) -> E {
+    sum_sq.scale(inv_n).add_scalar(eps).sqrt().powf(-T::ONE)
+}
+
+/// d/dx = r (gw - mean(gw) - x̂ mean(gw x̂)).
+fn dx<T: Real, E: Pointwise<T>>(gw: &E, m1: &E, xhat: &E, m2: &E, r: &E) -> E {
+    gw.sub(m1).sub(&xhat.mul(m2)).mul(r)
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct LayerNorm<T> {
@@ -115,14 +130,14 @@ impl<T: Real> Primitive<T> for LayerNorm<T> {
         let inv_n = T::ONE / T::from_f64(n as f64);
         let mean_of = |v: &V| v.sum_axes(&axes, true).scale(inv_n);
         let xc = x[0].sub(&mean_of(x[0]));
-        let r = mean_of(&xc.mul(&xc)).add_scalar(self.eps).sqrt().powf(-T::ONE);
+        let r = rstd(&xc.mul(&xc).sum_axes(&axes, true), inv_n, self.eps);
         let xhat = xc.mul(&r);
         let gw = if self.weight { g.mul(x[1]) } else { g.clone() };
         let mut out: SmallVec<[Option<V>; 3]> = SmallVec::new();
         out.push(need[0].then(|| {
             let m1 = mean_of(&gw);
             let m2 = mean_of(&gw.mul(&xhat));
-            gw.sub(&m1).sub(&xhat.mul(&m2)).mul(&r)
+            dx(&gw, &m1, &xhat, &m2, &r)
         }));
         if self.weight {
             out.push(need[1].then(|| g.mul(&xhat)));
@@ -131,6 +146,80 @@ impl<T: Real> Primitive<T> for LayerNorm<T> {
             out.push(need[out.len()].then(|| g.clone()));
         }
         out
+    }
+
+    fn vjp_pooled(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        g: &Tensor<T>,
+        need: &[bool],
+        pool: &mut Vec<Tensor<T>>,
+    ) -> Option<SmallVec<[Option<Tensor<T>>; 3]>> {
+        let shape = x[0].shape();
+        if g.shape() != shape {
+            return None;
+        }
+        let n: usize = shape[shape.len() - self.axes..].iter().product();
+        let inv_n = T::ONE / T::from_f64(n as f64);
+        let norm = &shape[shape.len() - self.axes..];
+        let w = self.weight.then(|| x[1].data());
+        let need_w = self.weight && need[1];
+        let need_b = self.bias && need[1 + usize::from(self.weight)];
+        let mut gx = need[0].then(|| pool::take(pool, shape));
+        // Weight and bias gradients start from zero and gain one row at a
+        // time, as the sweep's sum over the leading axes would add them.
+        let mut gw_sum = need_w.then(|| Tensor::zeros(norm));
+        let mut gb_sum = need_b.then(|| Tensor::zeros(norm));
+        let (mut dxd, mut dwd, mut dbd) = (
+            gx.as_mut().map(pool::unique),
+            gw_sum.as_mut().map(pool::unique),
+            gb_sum.as_mut().map(pool::unique),
+        );
+        let rows = x[0].data().chunks(n).zip(g.data().chunks(n));
+        for (i, (xr, gr)) in rows.enumerate() {
+            let mut s = T::ZERO;
+            for &v in xr {
+                s += v;
+            }
+            let mean = s * inv_n;
+            let mut ss = T::ZERO;
+            for &v in xr {
+                ss += (v - mean) * (v - mean);
+            }
+            let r = rstd(&ss, inv_n, self.eps);
+            let xhat = |j: usize| (xr[j] - mean) * r;
+            let gw = |j: usize| w.map_or(gr[j], |w| gr[j] * w[j]);
+            if let Some(d) = dxd.as_deref_mut() {
+                let (mut m1, mut m2) = (T::ZERO, T::ZERO);
+                for j in 0..n {
+                    m1 += gw(j);
+                    m2 += gw(j) * xhat(j);
+                }
+                let (m1, m2) = (m1 * inv_n, m2 * inv_n);
+                for (j, o) in d[i * n..(i + 1) * n].iter_mut().enumerate() {
+                    *o = dx(&gw(j), &m1, &xhat(j), &m2, &r);
+                }
+            }
+            if let Some(d) = dwd.as_deref_mut() {
+                for (j, o) in d.iter_mut().enumerate() {
+                    *o += gr[j] * xhat(j);
+                }
+            }
+            if let Some(d) = dbd.as_deref_mut() {
+                for (o, &v) in d.iter_mut().zip(gr) {
+                    *o += v;
+                }
+            }
+        }
+        let mut out: SmallVec<[Option<Tensor<T>>; 3]> = smallvec![gx];
+        if self.weight {
+            out.push(gw_sum);
+        }
+        if self.bias {
+            out.push(gb_sum);
+        }
+        Some(out)
     }
 }
 
