@@ -9,7 +9,7 @@
 use super::algebra::Algebra;
 use super::shape::{broadcast_shapes, broadcast_strides, numel, same_shape, Shape};
 use super::tape::{Op, TensorVar};
-use super::value::Tensor;
+use super::value::{Builder, Tensor};
 use crate::Real;
 
 /// Applies `f` pairwise under numpy broadcasting. The innermost dimension is
@@ -37,7 +37,7 @@ pub(crate) fn zip_broadcast<A: Copy, B: Copy, R: Copy>(
         let x = ad[0];
         return Tensor::from_exact_iter(shape, bd.iter().map(|&y| f(x, y)));
     }
-    let mut out = Vec::with_capacity(n);
+    let mut out = Builder::new(&shape);
     if n > 0 {
         let sa = broadcast_strides(a.shape(), &shape);
         let sb = broadcast_strides(b.shape(), &shape);
@@ -68,7 +68,7 @@ pub(crate) fn zip_broadcast<A: Copy, B: Copy, R: Copy>(
             let mut d = nd - 1;
             loop {
                 if d == 0 {
-                    return Tensor::from_parts(shape, out);
+                    return out.finish();
                 }
                 d -= 1;
                 idx[d] += 1;
@@ -83,7 +83,7 @@ pub(crate) fn zip_broadcast<A: Copy, B: Copy, R: Copy>(
             }
         }
     }
-    Tensor::from_parts(shape, out)
+    out.finish()
 }
 
 /// Comparisons on plain tensors (no tape): they broadcast by numpy's rules

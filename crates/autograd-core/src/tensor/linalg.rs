@@ -8,6 +8,7 @@
 //! copied (see docs/performance.md for why `gemm` was chosen).
 
 use std::any::TypeId;
+use std::mem::MaybeUninit;
 
 use super::algebra::Algebra;
 use super::pool;
@@ -67,7 +68,7 @@ fn mm_shapes(
 // The arguments are gemm's own: three buffers, three sizes, two flags.
 #[allow(clippy::too_many_arguments)]
 fn gemm_into<T: Real>(
-    dst: &mut [T],
+    dst: &mut [MaybeUninit<T>],
     a: &[T],
     b: &[T],
     m: usize,
@@ -81,7 +82,9 @@ fn gemm_into<T: Real>(
         return;
     }
     if k == 0 {
-        dst.fill(T::ZERO);
+        for d in dst.iter_mut() {
+            d.write(T::ZERO);
+        }
         return;
     }
     // Row and column strides of op(a) (m x k) and op(b) (k x n), in elements.
@@ -101,7 +104,7 @@ fn gemm_into<T: Real>(
                 for l in 0..k {
                     acc += a[i * a_rs + l * a_cs] * b[l * b_rs + j * b_cs];
                 }
-                dst[i * n + j] = acc;
+                dst[i * n + j].write(acc);
             }
         }
         return;
@@ -117,7 +120,14 @@ fn gemm_into<T: Real>(
 /// `dst` (rows x n, row-major) = op(a) @ op(b) on this thread, where op(a)
 /// is rows x k with strides `[a_rs, a_cs]` into `a` and op(b) is k x n with
 /// strides `[b_rs, b_cs]` into `b`. T is f32 or f64.
-fn gemm_rows<T: Real>(dst: &mut [T], a: &[T], b: &[T], k: usize, n: usize, strides: [usize; 4]) {
+fn gemm_rows<T: Real>(
+    dst: &mut [MaybeUninit<T>],
+    a: &[T],
+    b: &[T],
+    k: usize,
+    n: usize,
+    strides: [usize; 4],
+) {
     let [a_rs, a_cs, b_rs, b_cs] = strides;
     let rows = dst.len() / n;
     // The largest offsets gemm reads: checked here, relied on below.
@@ -133,14 +143,17 @@ fn gemm_rows<T: Real>(dst: &mut [T], a: &[T], b: &[T], k: usize, n: usize, strid
     // dst.len() with `read_dst = false`, so dst's old contents are never
     // read. `dst` is a unique `&mut` borrow (for a split product, a disjoint
     // chunk of the result), so it aliases neither input. T is f32 or f64
-    // (the caller checked), types gemm implements. Strides fit in isize
-    // because the slices exist.
+    // (the caller checked), types gemm implements; `MaybeUninit<T>` has T's
+    // layout, and with `read_dst = false` gemm writes every element of the
+    // rows x n block, so `dst` is fully initialised afterwards (what
+    // `mm_kernel_into`'s callers rely on). Strides fit in isize because the
+    // slices exist.
     unsafe {
         gemm::gemm(
             rows,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst.as_mut_ptr() as *mut T,
             1,
             n as isize,
             false,
@@ -200,9 +213,13 @@ impl<T: Real> Tensor<T> {
         let (batch, m, k, n) = mm_shapes(op, self.shape(), other.shape(), ta, tb);
         let mut out_shape = batch.clone();
         out_shape.extend([m, n]);
-        let mut result = Tensor::filled(out_shape, T::ZERO);
-        self.mm_kernel_into(other, &batch, m, k, n, ta, tb, result.data_mut());
-        result
+        // SAFETY: `mm_kernel_into` writes every element of `out` (see its
+        // comment).
+        unsafe {
+            Tensor::from_uninit(out_shape, |out| {
+                self.mm_kernel_into(other, &batch, m, k, n, ta, tb, out)
+            })
+        }
     }
 
     pub(crate) fn mm_ex(&self, other: &Self, ta: bool, tb: bool) -> Self {
@@ -224,6 +241,10 @@ impl<T: Real> Tensor<T> {
         }
         match out.data_if_unique() {
             Some(d) => {
+                // SAFETY: `MaybeUninit<T>` has `T`'s layout, and the kernel
+                // writes only initialised values through the view, so `d`
+                // stays initialised.
+                let d = unsafe { &mut *(d as *mut [T] as *mut [MaybeUninit<T>]) };
                 self.mm_kernel_into(other, &batch, m, k, n, ta, tb, d);
                 true
             }
@@ -231,6 +252,9 @@ impl<T: Real> Tensor<T> {
         }
     }
 
+    /// The product into `out` (`batch + [m, n]` elements), writing every
+    /// element: one `gemm_into` per matrix, or one for the folded batch, and
+    /// `gemm_into` writes all of its block.
     #[allow(clippy::too_many_arguments)]
     fn mm_kernel_into(
         &self,
@@ -241,7 +265,7 @@ impl<T: Real> Tensor<T> {
         n: usize,
         ta: bool,
         tb: bool,
-        out: &mut [T],
+        out: &mut [MaybeUninit<T>],
     ) {
         let nb = numel(batch);
         let (ad, bd) = (self.data(), other.data());

@@ -7,7 +7,7 @@ use smallvec::SmallVec;
 use super::algebra::Algebra;
 use super::shape::{fmt_shape, norm_axis, norm_axis_n, numel, strides, Shape};
 use super::tape::{Axes, Op, TensorVar};
-use super::value::Tensor;
+use super::value::{Builder, Tensor};
 use crate::Real;
 
 #[track_caller]
@@ -125,7 +125,7 @@ impl<T: Copy> Tensor<T> {
         let src_st: Shape = perm.iter().map(|&p| st[p]).collect();
         let n = numel(&out_shape);
         let d = self.data();
-        let mut out = Vec::with_capacity(n);
+        let mut out = Builder::new(&out_shape);
         if n > 0 {
             let nd = out_shape.len();
             let inner = out_shape[nd - 1];
@@ -150,7 +150,7 @@ impl<T: Copy> Tensor<T> {
                 }
             }
         }
-        Tensor::from_parts(out_shape, out)
+        out.finish()
     }
 
     /// Swaps two axes.
@@ -231,12 +231,12 @@ impl<T: Copy> Tensor<T> {
             numel(&shape[axis + 1..]),
         );
         let d = self.data();
-        let mut out = Vec::with_capacity(outer * len * inner);
+        let mut out = Builder::new(&with_len(shape, axis, len));
         for o in 0..outer {
             let base = (o * full + start) * inner;
-            out.extend_from_slice(&d[base..base + len * inner]);
+            out.extend(d[base..base + len * inner].iter().copied());
         }
-        Tensor::from_parts(with_len(shape, axis, len), out)
+        out.finish()
     }
 
     /// Splits along `axis` into pieces of `size` (the last may be shorter).
@@ -281,14 +281,14 @@ impl<T: Copy> Tensor<T> {
         let shapes: Vec<&[usize]> = parts.iter().map(|p| p.shape()).collect();
         let (ax, out_shape) = concat_shape(&shapes, axis);
         let outer = numel(&out_shape[..ax]);
-        let mut out = Vec::with_capacity(numel(&out_shape));
+        let mut out = Builder::new(&out_shape);
         for o in 0..outer {
             for p in parts {
                 let block = p.shape()[ax] * numel(&p.shape()[ax + 1..]);
-                out.extend_from_slice(&p.data()[o * block..(o + 1) * block]);
+                out.extend(p.data()[o * block..(o + 1) * block].iter().copied());
             }
         }
-        Tensor::from_parts(out_shape, out)
+        out.finish()
     }
 
     /// Joins tensors of one shape along a new axis.
@@ -317,13 +317,15 @@ impl<T: Real> Tensor<T> {
             shape[axis],
             numel(&shape[axis + 1..]),
         );
-        let mut out = vec![T::ZERO; outer * size * inner];
+        let mut out = Builder::new(&with_len(shape, axis, size));
         let d = self.data();
+        let zeros = |k: usize| (0..k).map(|_| T::ZERO);
         for o in 0..outer {
-            let dst = (o * size + start) * inner;
-            out[dst..dst + len * inner].copy_from_slice(&d[o * len * inner..(o + 1) * len * inner]);
+            out.extend(zeros(start * inner));
+            out.extend(d[o * len * inner..(o + 1) * len * inner].iter().copied());
+            out.extend(zeros((size - start - len) * inner));
         }
-        Tensor::from_parts(with_len(shape, axis, size), out)
+        out.finish()
     }
 }
 
