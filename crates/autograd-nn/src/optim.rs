@@ -256,21 +256,27 @@ impl<T: Real> Optimizer<T> for Adam<T> {
         let (lr, eps, wd, decoupled) = (self.lr, self.eps, self.weight_decay, self.decoupled);
         let (ms, vs) = (&mut self.m, &mut self.v);
         let c = |x: f64| T::from_f64(x);
+        // PyTorch's arithmetic: denom = √v / √(1 - β₂ᵗ) + ε, then
+        // p -= (lr / (1 - β₁ᵗ)) m / denom. Constants are hoisted and the
+        // loop runs over zipped slices, so it vectorises (sqrt and division
+        // included).
+        let (b1, nb1, b2, nb2) = (c(b1), c(1.0 - b1), c(b2), c(1.0 - b2));
+        let (step, sqrt_bc2, eps) = (c(lr / bc1), c(bc2.sqrt()), c(eps));
+        let (decay, l2) = (c(lr * wd), c(wd));
         for_each_param(model, grads, |name, p, g| {
             let m = state(ms, name, p.len());
             let v = state(vs, name, p.len());
-            for i in 0..p.len() {
-                let mut gi = g[i];
-                if decoupled {
-                    p[i] -= c(lr * wd) * p[i];
+            let moments = m.iter_mut().zip(v.iter_mut());
+            for ((p, &g), (m, v)) in p.iter_mut().zip(g).zip(moments) {
+                let g = if decoupled {
+                    *p -= decay * *p;
+                    g
                 } else {
-                    gi += c(wd) * p[i];
-                }
-                m[i] = c(b1) * m[i] + c(1.0 - b1) * gi;
-                v[i] = c(b2) * v[i] + c(1.0 - b2) * gi * gi;
-                let m_hat = m[i] / c(bc1);
-                let v_hat = v[i] / c(bc2);
-                p[i] -= c(lr) * m_hat / (v_hat.sqrt() + c(eps));
+                    g + l2 * *p
+                };
+                *m = b1 * *m + nb1 * g;
+                *v = b2 * *v + nb2 * g * g;
+                *p -= step * *m / (v.sqrt() / sqrt_bc2 + eps);
             }
         });
     }
