@@ -387,6 +387,27 @@ fn matrix_products() {
 }
 
 #[test]
+fn self_attention() {
+    let mut r = rng(17);
+    for _ in 0..TRIALS {
+        let (b, t, h, d) = (
+            r.random_range(1..3),
+            r.random_range(1..5),
+            r.random_range(1..3),
+            r.random_range(1..4),
+        );
+        let qkv = uniform(&mut r, &[b, t, 3 * h * d], -1.5, 1.5);
+        for causal in [true, false] {
+            check(
+                "self_attention",
+                move |_, v| v[0].self_attention(h, causal),
+                &[qkv.clone()],
+            );
+        }
+    }
+}
+
+#[test]
 fn indexing() {
     let mut r = rng(6);
     for _ in 0..TRIALS {

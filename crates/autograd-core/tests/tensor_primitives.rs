@@ -151,6 +151,114 @@ fn layer_norm_equals_its_formula_to_second_order() {
     assert_eq!(y.backward()[x], yf.backward()[xf]);
 }
 
+/// The fused self-attention against the same computation in separate
+/// tensor operations (split heads, scores, an additive mask, softmax,
+/// merge): values, gradients through the sweep's kernel and through the
+/// general rule (anomaly mode), second derivatives, and replay.
+#[test]
+fn self_attention_equals_its_formula_to_second_order() {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+    let (b, t, h, d) = (2, 5, 3, 4);
+    let e = h * d;
+    let x0 = Tensor::<f64>::rand_normal(&[b, t, 3 * e], 0.0, 1.0, &mut rng);
+    let v0 = Tensor::<f64>::rand_normal(&[b, t, 3 * e], 0.0, 1.0, &mut rng);
+    for causal in [true, false] {
+        let run = |fused: bool, anomaly: bool| {
+            let tape = TensorTape::new();
+            tape.set_anomaly_detection(anomaly);
+            let x = tape.leaf(x0.clone());
+            let y = if fused {
+                x.self_attention(h, causal)
+            } else {
+                let parts = x.chunk(3, 2);
+                let [q, k, v] =
+                    [0, 1, 2].map(|i| parts[i].reshape(&[b, t, h, d]).permute(&[0, 2, 1, 3]));
+                let mut s = q.matmul_transposed(k).scale(1.0 / (d as f64).sqrt());
+                if causal {
+                    let mask: Vec<f64> = (0..t * t)
+                        .map(|i| {
+                            if i % t > i / t {
+                                f64::NEG_INFINITY
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect();
+                    s = s + tape.constant(Tensor::from_vec(mask, &[t, t]));
+                }
+                s.softmax(-1)
+                    .matmul(v)
+                    .permute(&[0, 2, 1, 3])
+                    .reshape(&[b, t, e])
+            };
+            let loss = (y * y.sin()).sum();
+            let plain = tape.grad(loss, &[x]).remove(0);
+            let [gx] = tape.grad_graph(loss, &[x]).try_into().unwrap();
+            let vv = tape.constant(v0.clone());
+            let [hx] = tape.grad((gx * vv).sum(), &[x]).try_into().unwrap();
+            (y.value(), plain, gx.value(), hx)
+        };
+        let want = run(false, false);
+        for got in [run(true, false), run(true, true)] {
+            assert!(
+                got.0.max_abs_diff(&want.0) < 1e-12,
+                "values, causal {causal}"
+            );
+            assert!(
+                got.1.max_abs_diff(&want.1) < 1e-12,
+                "gradients, causal {causal}"
+            );
+            assert!(got.2.max_abs_diff(&want.2) < 1e-12, "recorded gradients");
+            let second = got.3.max_abs_diff(&want.3);
+            assert!(second < 1e-10, "second derivatives: {second}");
+        }
+    }
+    // Replay recomputes the node for a new input.
+    let tape = TensorTape::new();
+    let x = tape.leaf(x0.clone());
+    let y = x.self_attention(h, true).square().sum();
+    let _ = y.backward();
+    tape.replay(&[(x, v0.clone())]).unwrap();
+    let fresh = TensorTape::new();
+    let xf = fresh.leaf(v0.clone());
+    let yf = xf.self_attention(h, true).square().sum();
+    assert_eq!(y.item(), yf.item());
+    assert_eq!(y.backward()[x], yf.backward()[xf]);
+}
+
+#[test]
+fn self_attention_refuses_bad_shapes_by_name() {
+    let msg = |f: &dyn Fn()| {
+        let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
+        e.downcast_ref::<String>().cloned().unwrap_or_default()
+    };
+    assert_eq!(
+        msg(&|| {
+            Tensor::<f64>::zeros(&[2, 3, 7]).self_attention(1, true);
+        }),
+        "self_attention: expects a packed q/k/v projection [B, T, 3E], got shape [2, 3, 7]"
+    );
+    assert_eq!(
+        msg(&|| {
+            Tensor::<f64>::zeros(&[2, 3, 12]).self_attention(3, true);
+        }),
+        "self_attention: 3 heads do not divide the width 4 of input [2, 3, 12]"
+    );
+    assert_eq!(
+        msg(&|| {
+            Tensor::<f64>::zeros(&[4, 12]).self_attention(1, false);
+        }),
+        "self_attention: expects a packed q/k/v projection [B, T, 3E], got shape [4, 12]"
+    );
+    // No positions: an empty result, and an empty gradient.
+    let tape = TensorTape::new();
+    let x = tape.leaf(Tensor::<f64>::zeros(&[2, 0, 6]));
+    let y = x.self_attention(2, true);
+    assert_eq!(y.shape().as_slice(), &[2, 0, 2]);
+    assert_eq!(y.sum().backward()[x].shape(), &[2, 0, 6]);
+}
+
 #[test]
 fn layer_norm_and_cumsum_refuse_bad_shapes_by_name() {
     let x = Tensor::<f64>::zeros(&[2, 3]);

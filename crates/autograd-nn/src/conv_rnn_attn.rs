@@ -497,30 +497,14 @@ impl<T: Real> Module<T> for MultiHeadAttention<T> {
                 shape.as_slice()
             );
         }
-        let (b, t, h) = (shape[0], shape[1], self.heads);
-        let d = e / h;
         let tape = x.tape();
         let qkv = x
             .matmul_transposed(self.in_proj_weight.var(tape))
             .add(self.in_proj_bias.var(tape));
-        // [B, T, E] -> [B, H, T, D] for each of q, k, v.
-        let heads = |m: TensorVar<'t, T>| m.reshape(&[b, t, h, d]).permute(&[0, 2, 1, 3]);
-        let parts = qkv.chunk(3, 2);
-        let (q, k, v) = (heads(parts[0]), heads(parts[1]), heads(parts[2]));
-        let mut scores = q
-            .matmul_transposed(k)
-            .scale(T::ONE / T::from_f64(d as f64).sqrt());
-        if self.causal {
-            let mask: Vec<T> = (0..t * t)
-                .map(|i| if i % t > i / t { -T::INFINITY } else { T::ZERO })
-                .collect();
-            scores = scores.add(tape.constant(Tensor::from_vec(mask, &[t, t])));
-        }
-        let ctx = scores
-            .softmax(-1)
-            .matmul(v)
-            .permute(&[0, 2, 1, 3])
-            .reshape(&[b, t, e]);
+        // One node for the heads' scores, mask, softmax and mixing
+        // (autograd-core's `self_attention`): no per-head copies, no
+        // permutations, no mask tensor.
+        let ctx = qkv.self_attention(self.heads, self.causal);
         self.out_proj.forward(ctx)
     }
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {

@@ -77,7 +77,50 @@ fn gemm_into<T: Real>(
     ta: bool,
     tb: bool,
 ) {
-    debug_assert_eq!(dst.len(), m * n);
+    // Row and column strides of op(a) (m x k) and op(b) (k x n), in elements.
+    let (a_rs, a_cs) = if ta { (1, m) } else { (k, 1) };
+    let (b_rs, b_cs) = if tb { (1, k) } else { (n, 1) };
+    assert!(
+        a.len() >= m * k && b.len() >= k * n,
+        "gemm_into: operand storage too short"
+    );
+    strided_into(dst, a, b, m, k, n, [a_rs, a_cs, b_rs, b_cs], true);
+}
+
+/// `dst` (m x n, contiguous) = op(a) @ op(b), where op(a) is m x k at
+/// strides `[a_rs, a_cs]` into `a` and op(b) is k x n at `[b_rs, b_cs]`
+/// into `b`, on this thread: for kernels that multiply strided views (one
+/// attention head inside a packed projection) without copying them out.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul_strided<T: Real>(
+    dst: &mut [T],
+    a: &[T],
+    b: &[T],
+    m: usize,
+    k: usize,
+    n: usize,
+    strides: [usize; 4],
+) {
+    // SAFETY: `MaybeUninit<T>` has T's layout, and `strided_into` writes
+    // only initialised values through the view, so `dst` stays initialised.
+    let dst = unsafe { &mut *(dst as *mut [T] as *mut [MaybeUninit<T>]) };
+    strided_into(dst, a, b, m, k, n, strides, false);
+}
+
+/// Writes every element of `dst` (m x n): the product, zeros when k = 0.
+/// Large products split by rows between threads when `split`.
+#[allow(clippy::too_many_arguments)]
+fn strided_into<T: Real>(
+    dst: &mut [MaybeUninit<T>],
+    a: &[T],
+    b: &[T],
+    m: usize,
+    k: usize,
+    n: usize,
+    strides: [usize; 4],
+    split: bool,
+) {
+    assert_eq!(dst.len(), m * n, "matmul: output buffer of the wrong size");
     if m == 0 || n == 0 {
         return;
     }
@@ -87,13 +130,7 @@ fn gemm_into<T: Real>(
         }
         return;
     }
-    // Row and column strides of op(a) (m x k) and op(b) (k x n), in elements.
-    let (a_rs, a_cs) = if ta { (1, m) } else { (k, 1) };
-    let (b_rs, b_cs) = if tb { (1, k) } else { (n, 1) };
-    assert!(
-        a.len() >= m * k && b.len() >= k * n,
-        "gemm_into: operand storage too short"
-    );
+    let [a_rs, a_cs, b_rs, b_cs] = strides;
     let supported =
         TypeId::of::<T>() == TypeId::of::<f32>() || TypeId::of::<T>() == TypeId::of::<f64>();
     if !supported {
@@ -109,9 +146,12 @@ fn gemm_into<T: Real>(
         }
         return;
     }
+    if !split {
+        gemm_rows(dst, a, b, k, n, strides);
+        return;
+    }
     // Large products split by rows of the result, one block per thread
     // (crate::parallel); row `r0` of op(a) starts `r0 * a_rs` into `a`.
-    let strides = [a_rs, a_cs, b_rs, b_cs];
     crate::parallel::for_chunks(m * n * k, dst, n, |r0, d| {
         gemm_rows(d, &a[r0 * a_rs..], b, k, n, strides);
     });

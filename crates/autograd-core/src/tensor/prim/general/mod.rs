@@ -75,6 +75,7 @@ macro_rules! registry {
 }
 
 registry! {
+    attention::Attention<T>,
     cross_entropy::CrossEntropyOp<T>,
     cumsum::Cumsum,
     embedding::Embedding,
