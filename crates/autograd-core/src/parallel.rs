@@ -21,6 +21,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// thread. Measured on T4 (docs/performance.md, "Threads").
 pub(crate) const SPLIT_WORK: usize = 1 << 23;
 
+/// Elements below which an elementwise pass or a sum stays on the calling
+/// thread: 2^17 f32 values are 512 KiB, ~30-100 us of work.
+pub(crate) const SPLIT_ELEMENTS: usize = 1 << 17;
+
 struct Pool {
     threads: usize,
     helpers: Option<Arc<rayon::ThreadPool>>,
@@ -90,18 +94,20 @@ fn helpers() -> (usize, Option<Arc<rayon::ThreadPool>>) {
 
 /// Splits `data`, a run of units of `unit` elements each (rows of a
 /// matrix, matrices of a batch), into at most [`num_threads`] contiguous
-/// parts when `work` (multiply-adds) reaches [`SPLIT_WORK`], and calls
+/// parts when `work` reaches `min_work` ([`SPLIT_WORK`] multiply-adds for
+/// products, [`SPLIT_ELEMENTS`] for elementwise passes), and calls
 /// `f(first_unit, part)` for each: part 0 on the calling thread, the others
 /// on helpers. Returns when all parts are done. Below the threshold, or with
 /// one thread, it is `f(0, data)` on the calling thread.
 pub(crate) fn for_chunks<T: Send>(
     work: usize,
+    min_work: usize,
     data: &mut [T],
     unit: usize,
     f: impl Fn(usize, &mut [T]) + Sync,
 ) {
     let units = data.len().checked_div(unit).unwrap_or(0);
-    let (threads, pool) = if work >= SPLIT_WORK && units > 1 {
+    let (threads, pool) = if work >= min_work && units > 1 {
         helpers()
     } else {
         (1, None)
@@ -167,6 +173,33 @@ mod tests {
         for ((x, y), z) in one.iter().zip(&two).zip(&three) {
             assert_eq!(x.data(), y.data());
             assert_eq!(x.data(), z.data());
+        }
+    }
+
+    // Elementwise passes and sums above the threshold split by elements
+    // (a bias gradient's column sum by columns): the same bits on any
+    // number of threads, forward and through the sweep.
+    #[test]
+    fn split_elementwise_passes_and_sums_equal_one_thread_bit_for_bit() {
+        let x = random(&[600, 300], 5);
+        const { assert!(600 * 300 >= super::SPLIT_ELEMENTS) };
+        let run = || {
+            let tape = crate::TensorTape::new();
+            let v = tape.leaf(x.clone());
+            let b = tape.leaf(random(&[300], 6));
+            let y = v.gelu(crate::tensor::Gelu::Tanh).add(b).tanh();
+            let cols = y.sum_axes(&[0], false);
+            let rows = y.sum_axes(&[1], false);
+            let loss = cols.square().sum().add(rows.square().sum());
+            let g = loss.backward();
+            [y.value(), cols.value(), rows.value(), g[v].clone(), g[b].clone()]
+        };
+        super::set_num_threads(1);
+        let one = run();
+        super::set_num_threads(2);
+        let two = run();
+        for (x, y) in one.iter().zip(&two) {
+            assert_eq!(x.data(), y.data());
         }
     }
 

@@ -15,6 +15,7 @@ use super::pool;
 use super::shape::{broadcast_strides, fmt_shape, numel, strides, try_broadcast, Shape};
 use super::tape::{Op, TensorVar};
 use super::value::Tensor;
+use crate::parallel::SPLIT_WORK;
 use crate::Real;
 
 /// The shapes of a product: batch shape, m, k, n.
@@ -152,7 +153,7 @@ fn strided_into<T: Real>(
     }
     // Large products split by rows of the result, one block per thread
     // (crate::parallel); row `r0` of op(a) starts `r0 * a_rs` into `a`.
-    crate::parallel::for_chunks(m * n * k, dst, n, |r0, d| {
+    crate::parallel::for_chunks(m * n * k, SPLIT_WORK, dst, n, |r0, d| {
         gemm_rows(d, &a[r0 * a_rs..], b, k, n, strides);
     });
 }
@@ -326,7 +327,7 @@ impl<T: Real> Tensor<T> {
         // The batch's matrices split between threads (crate::parallel),
         // each product on one thread: attention's are small.
         let out = &mut out[..nb * m * n];
-        crate::parallel::for_chunks(nb * m * n * k, out, m * n, |first, part| {
+        crate::parallel::for_chunks(nb * m * n * k, SPLIT_WORK, out, m * n, |first, part| {
             for (j, dst) in part.chunks_mut(m * n).enumerate() {
                 let bi = first + j;
                 let (mut oa, mut ob) = (0, 0);

@@ -14,12 +14,12 @@ pub(crate) fn split3(shape: &[usize], a: usize, b: usize) -> (usize, usize, usiz
 }
 
 /// Folds over a contiguous block of axes `a..b`, keeping them as length 1.
-fn fold_block<T: Copy, R: Copy>(
+fn fold_block<T: Copy + Sync, R: Copy + Send>(
     x: &Tensor<T>,
     a: usize,
     b: usize,
     init: R,
-    f: impl Fn(R, T) -> R,
+    f: impl Fn(R, T) -> R + Sync,
 ) -> Tensor<R> {
     let (outer, _, inner) = split3(x.shape(), a, b);
     let mut out = vec![init; outer * inner];
@@ -32,25 +32,42 @@ fn fold_block<T: Copy, R: Copy>(
 }
 
 /// [`fold_block`] into `out`, which holds the initial values.
-fn fold_block_into<T: Copy, R: Copy>(
+fn fold_block_into<T: Copy + Sync, R: Copy + Send>(
     x: &Tensor<T>,
     a: usize,
     b: usize,
-    f: impl Fn(R, T) -> R,
+    f: impl Fn(R, T) -> R + Sync,
     out: &mut [R],
 ) {
     let (outer, len, inner) = split3(x.shape(), a, b);
     let d = x.data();
     debug_assert_eq!(out.len(), outer * inner);
-    for o in 0..outer {
-        let row = &mut out[o * inner..(o + 1) * inner];
-        for l in 0..len {
-            let src = &d[(o * len + l) * inner..(o * len + l + 1) * inner];
-            for (r, &v) in row.iter_mut().zip(src) {
-                *r = f(*r, v);
+    // A large fold is split between threads by output elements: by rows
+    // of `out` when there are several, else by columns (a bias gradient's
+    // sum over all rows). Each output element folds its inputs in the same
+    // order wherever it runs, so the result does not depend on the split.
+    let unit = if outer > 1 { inner } else { 1 };
+    let min = crate::parallel::SPLIT_ELEMENTS;
+    crate::parallel::for_chunks(d.len(), min, out, unit, |first, part| {
+        if outer > 1 {
+            for (j, row) in part.chunks_mut(inner).enumerate() {
+                let o = first + j;
+                for l in 0..len {
+                    let src = &d[(o * len + l) * inner..(o * len + l + 1) * inner];
+                    for (r, &v) in row.iter_mut().zip(src) {
+                        *r = f(*r, v);
+                    }
+                }
+            }
+        } else {
+            for l in 0..len {
+                let src = &d[l * inner + first..l * inner + first + part.len()];
+                for (r, &v) in part.iter_mut().zip(src) {
+                    *r = f(*r, v);
+                }
             }
         }
-    }
+    });
 }
 
 /// A sum over `axes` into `out`'s buffer, for replay, when the axes are one
@@ -73,7 +90,7 @@ fn fold_axes<T: Real>(
     x: &Tensor<T>,
     axes: &[usize],
     init: T,
-    f: impl Fn(T, T) -> T + Copy,
+    f: impl Fn(T, T) -> T + Copy + Sync,
 ) -> Tensor<T> {
     let mut cur = x.clone();
     let mut i = axes.len();

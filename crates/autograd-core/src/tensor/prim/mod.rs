@@ -31,13 +31,13 @@ use smallvec::SmallVec;
 
 use super::algebra::Algebra;
 use super::pointwise::Pointwise;
-use super::shape::{broadcast_shapes, same_shape};
+use super::shape::{broadcast_shapes, same_shape, Shape};
 use super::tape::{Op, TensorVar};
 use super::value::Tensor;
 use crate::Real;
 
 /// A one-input elementwise primitive.
-pub(crate) trait Unary<T: Real>: Copy {
+pub(crate) trait Unary<T: Real>: Copy + Sync {
     /// The name users know it by (errors, profiles, statistics).
     const NAME: &'static str;
     /// Whether [`Unary::vjp`] reads the input `x` / the output `y`: the
@@ -132,14 +132,28 @@ pub(crate) fn map_into<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [T]) {
 /// only what the rule uses ([`Unary::READS_X`]); in the rule's place for one
 /// it does not read, it passes another slice of the same length (unused).
 #[inline(always)]
-pub(crate) fn unary_vjp_into<T: Real, U: Unary<T>>(
+pub(crate) fn unary_vjp_into<T: Real, U: Unary<T> + Sync>(
     op: U,
     g: Option<&[T]>,
     x: &Tensor<T>,
     y: &Tensor<T>,
     out: &mut [T],
 ) {
-    fn run<T: Real, U: Unary<T>>(op: U, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]) {
+    fn run<T: Real, U: Unary<T> + Sync>(op: U, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]) {
+        // A large buffer is split between threads: each element's rule is
+        // the same wherever it runs, so the bits are too.
+        if out.len() >= crate::parallel::SPLIT_ELEMENTS {
+            let min = crate::parallel::SPLIT_ELEMENTS;
+            crate::parallel::for_chunks(out.len(), min, out, 1, |s, part| {
+                let e = s + part.len();
+                one(op, g.map(|g| &g[s..e]), &x[s..e], &y[s..e], part)
+            });
+        } else {
+            one(op, g, x, y, out)
+        }
+    }
+    #[inline(always)]
+    fn one<T: Real, U: Unary<T>>(op: U, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]) {
         match g {
             None => out.iter_mut().zip(x.iter().zip(y)).for_each(|(o, (x, y))| {
                 let g = *o;
@@ -161,17 +175,11 @@ pub(crate) fn unary_vjp_into<T: Real, U: Unary<T>>(
             let y = y.data();
             run(op, g, y, y, out)
         }
-        (false, false) => match g {
-            // No values at all: only the adjoint.
-            None => out.iter_mut().for_each(|o| {
-                let g = *o;
-                *o = op.vjp(&g, &g, &g)
-            }),
-            Some(g) => out
-                .iter_mut()
-                .zip(g)
-                .for_each(|(o, g)| *o = op.vjp(g, g, g)),
-        },
+        // No values at all: x's slice stands in for both, unread.
+        (false, false) => {
+            let x = x.data();
+            run(op, g, x, x, out)
+        }
     }
 }
 
@@ -305,9 +313,27 @@ pub(crate) fn binary_vjp_into<T: Real, B: Binary<T>>(
 // Forward on tensors and recording, shared by every primitive's methods.
 
 impl<T: Real> Tensor<T> {
-    /// A unary primitive's value on every element.
-    pub(crate) fn unary(&self, op: impl Unary<T>) -> Self {
-        self.map(|v| op.value(v))
+    /// A unary primitive's value on every element; a large tensor is
+    /// split between threads (each element computed as on one thread).
+    pub(crate) fn unary<U: Unary<T> + Sync>(&self, op: U) -> Self {
+        let x = self.data();
+        if x.len() < crate::parallel::SPLIT_ELEMENTS {
+            return self.map(|v| op.value(v));
+        }
+        let shape = Shape::from_slice(self.shape());
+        let write = |out: &mut [std::mem::MaybeUninit<T>]| {
+            let min = crate::parallel::SPLIT_ELEMENTS;
+            crate::parallel::for_chunks(out.len(), min, out, 1, |start, part| {
+                for (o, &v) in part.iter_mut().zip(&x[start..]) {
+                    o.write(op.value(v));
+                }
+            });
+        };
+        // SAFETY: `for_chunks` hands every element of `out` to exactly one
+        // call, as part of a chunk starting at `start`, and each call writes
+        // every element of its chunk (`x` has as many elements as `out`, so
+        // the zip stops at the chunk's end).
+        unsafe { Tensor::from_uninit(shape, write) }
     }
 
     /// A binary primitive's value under numpy broadcasting; panics naming

@@ -26,6 +26,7 @@ use crate::tensor::pool;
 use crate::tensor::prim::{Apply, Primitive};
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::{Tensor, TensorVar};
+use crate::parallel::SPLIT_WORK;
 use crate::Real;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -117,7 +118,7 @@ impl<T: Real> Attention<T> {
             return;
         }
         let work = dm.b * self.heads * t * t * d * 5;
-        crate::parallel::for_chunks(work, out, t * 3 * e, |b0, part| {
+        crate::parallel::for_chunks(work, SPLIT_WORK, out, t * 3 * e, |b0, part| {
             let mut p = vec![T::ZERO; t * t];
             let mut dp = vec![T::ZERO; t * t];
             let mut tmp = vec![T::ZERO; t * d];
@@ -169,7 +170,7 @@ impl<T: Real> Primitive<T> for Attention<T> {
             return Tensor::from_vec(out, &[bn, t, e]);
         }
         let work = bn * self.heads * t * t * d * 2;
-        crate::parallel::for_chunks(work, &mut out, t * e, |b0, part| {
+        crate::parallel::for_chunks(work, SPLIT_WORK, &mut out, t * e, |b0, part| {
             let mut p = vec![T::ZERO; t * t];
             let mut o = vec![T::ZERO; t * d];
             for (j, ob) in part.chunks_mut(t * e).enumerate() {
