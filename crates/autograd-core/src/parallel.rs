@@ -192,7 +192,13 @@ mod tests {
             let rows = y.sum_axes(&[1], false);
             let loss = cols.square().sum().add(rows.square().sum());
             let g = loss.backward();
-            [y.value(), cols.value(), rows.value(), g[v].clone(), g[b].clone()]
+            [
+                y.value(),
+                cols.value(),
+                rows.value(),
+                g[v].clone(),
+                g[b].clone(),
+            ]
         };
         super::set_num_threads(1);
         let one = run();

@@ -425,3 +425,55 @@ fn cross_entropy_refuses_bad_targets_by_name() {
         "cross_entropy: label_smoothing must be in [0, 1], got 1.5"
     );
 }
+
+/// conv2d (im2col by rows of windows, then a product) against the
+/// definition written as loops, over random strides, paddings and
+/// dilations.
+#[test]
+fn conv2d_equals_the_direct_sum() {
+    use autograd_core::Conv2d;
+    use rand::{Rng, SeedableRng};
+    let mut r = rand::rngs::StdRng::seed_from_u64(21);
+    for _ in 0..40 {
+        let (n, c, o) = (
+            r.random_range(1..3),
+            r.random_range(1..3),
+            r.random_range(1..3),
+        );
+        let (kh, kw) = (r.random_range(1..4), r.random_range(1..4));
+        let (sh, sw) = (r.random_range(1..3), r.random_range(1..4));
+        let (ph, pw) = (r.random_range(0..3), r.random_range(0..3));
+        let (dh, dw) = (r.random_range(1..3), r.random_range(1..3));
+        let h = dh * (kh - 1) + 1 + r.random_range(0..5);
+        let w = dw * (kw - 1) + 1 + r.random_range(0..5);
+        let x = Tensor::<f64>::rand_normal(&[n, c, h, w], 0.0, 1.0, &mut r);
+        let k = Tensor::<f64>::rand_normal(&[o, c, kh, kw], 0.0, 1.0, &mut r);
+        let opts = Conv2d {
+            stride: (sh, sw),
+            padding: (ph, pw),
+            dilation: (dh, dw),
+        };
+        let y = x.conv2d(&k, None, opts);
+        let (oh, ow) = (y.shape()[2], y.shape()[3]);
+        assert_eq!(oh, (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1);
+        assert_eq!(ow, (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1);
+        for (b, f, i, j) in (0..n).flat_map(|b| {
+            (0..o).flat_map(move |f| (0..oh).flat_map(move |i| (0..ow).map(move |j| (b, f, i, j))))
+        }) {
+            let mut want = 0.0;
+            for ch in 0..c {
+                for a in 0..kh {
+                    for e in 0..kw {
+                        let ii = (i * sh + a * dh) as isize - ph as isize;
+                        let jj = (j * sw + e * dw) as isize - pw as isize;
+                        if (0..h as isize).contains(&ii) && (0..w as isize).contains(&jj) {
+                            want +=
+                                x.get(&[b, ch, ii as usize, jj as usize]) * k.get(&[f, ch, a, e]);
+                        }
+                    }
+                }
+            }
+            assert!((y.get(&[b, f, i, j]) - want).abs() < 1e-12);
+        }
+    }
+}
