@@ -49,7 +49,15 @@ fn fold_block_into<T: Copy + Sync, R: Copy + Send>(
     let unit = if outer > 1 { inner } else { 1 };
     let min = crate::parallel::SPLIT_ELEMENTS;
     crate::parallel::for_chunks(d.len(), min, out, unit, |first, part| {
-        if outer > 1 {
+        if inner == 1 {
+            // Runs of `len` contiguous inputs, one per output element.
+            for (j, r) in part.iter_mut().enumerate() {
+                let o = first + j;
+                for &v in &d[o * len..(o + 1) * len] {
+                    *r = f(*r, v);
+                }
+            }
+        } else if outer > 1 {
             for (j, row) in part.chunks_mut(inner).enumerate() {
                 let o = first + j;
                 for l in 0..len {
