@@ -105,7 +105,10 @@ fn raw_products(bufs: &mut [(Vec<f32>, Vec<f32>, Vec<f32>)]) {
                 false,
                 false,
                 false,
-                gemm::Parallelism::Rayon(0),
+                // gemm's own threading over rayon's pool, with as many
+                // threads as the engine uses: the kernel alone, as a
+                // reference for the step.
+                gemm::Parallelism::Rayon(autograd::num_threads()),
             );
         }
     }
@@ -127,9 +130,9 @@ fn t2(c: &mut Criterion) {
     g.bench_function("matmul", |b| b.iter(|| raw_products(black_box(&mut bufs))));
     g.finish();
     eprintln!(
-        "T2: GFLOP/s = 6 * {T2_PARAMS} * 256 / seconds / 1e9 = {:.4} / (ms per step); {} rayon threads",
+        "T2: GFLOP/s = 6 * {T2_PARAMS} * 256 / seconds / 1e9 = {:.4} / (ms per step); {} threads (AUTOGRAD_NUM_THREADS)",
         6.0 * T2_PARAMS as f64 * 256.0 / 1e6,
-        rayon::current_num_threads()
+        autograd::num_threads()
     );
 }
 

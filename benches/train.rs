@@ -96,9 +96,9 @@ fn t1(c: &mut Criterion) {
     });
     let (_, _, accs) = digits::train(0, 20, |_, _, _| {});
     eprintln!(
-        "T1: test accuracy after 20 epochs (plain SGD, seed 0): {:.4}; {} rayon threads available to gemm",
+        "T1: test accuracy after 20 epochs (plain SGD, seed 0): {:.4}; {} threads (AUTOGRAD_NUM_THREADS)",
         accs[19],
-        rayon::current_num_threads()
+        autograd::num_threads()
     );
 }
 
