@@ -157,8 +157,11 @@ def main():
     ap.add_argument("--steps", type=int, help="timed steps per round (t4: 20, t5: 200)")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--train", action="store_true", help="also run both training recipes")
+    ap.add_argument("--recipe", choices=["t4", "t5"], help=argparse.SUPPRESS)
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "examples", "model_steps"))
     args = ap.parse_args()
+    if args.recipe:
+        return recipe(args.recipe, args.threads[0])
     steps = args.steps or (20 if args.model == "t4" else 200)
     if not os.path.exists(args.binary):
         sys.exit(f"{args.binary} not found: cargo build --release --example model_steps")
@@ -178,20 +181,29 @@ def main():
     for n, o, t, olo, ohi, tlo, thi in rows:
         print(f"| {n} | {o:.2f} ({olo:.2f}-{ohi:.2f}) | {t:.2f} ({tlo:.2f}-{thi:.2f}) | {o / t:.2f} |")
     if args.train:
-        torch.set_num_threads(args.threads[0])
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        if args.model == "t4":
-            step = t4()
-            losses = [step() for _ in range(200)]
-            print(f"PyTorch t4 first loss {losses[0]:.4f}, after 200 steps {losses[-1]:.4f}")
-        else:
-            step = t5()
-            print(f"PyTorch t5 test accuracy after 10 epochs {step.train():.4f}")
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"PyTorch peak resident memory {peak:.0f} MB ({peak - base:.0f} MB over the timing rounds' peak)")
+        # Each recipe in a fresh process, so peak memory is the recipe's.
+        out = subprocess.run([sys.executable, __file__, "--recipe", args.model, "--threads", str(args.threads[0])],
+                             check=True, capture_output=True, text=True).stdout
+        print("PyTorch: " + out.strip().replace("\n", "; "))
         out = subprocess.run([args.binary, "--model", args.model, "--threads", str(args.threads[0]), "--train"],
                              check=True, capture_output=True, text=True).stdout
         print("ours: " + out.strip().replace("\n", "; "))
+
+
+def recipe(model, threads):
+    """The workload's training recipe; peak resident memory over it, and
+    its increase over the process after `import torch`."""
+    torch.set_num_threads(threads)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if model == "t4":
+        step = t4()
+        losses = [step() for _ in range(200)]
+        print(f"t4 first loss {losses[0]:.4f}, after 200 steps {losses[-1]:.4f}")
+    else:
+        step = t5()
+        print(f"t5 test accuracy after 10 epochs {step.train():.4f}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory {peak:.0f} MB, {peak - base:.0f} MB over the process after import")
 
 
 if __name__ == "__main__":
