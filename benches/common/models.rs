@@ -158,6 +158,40 @@ impl T4 {
         }
     }
 
+    /// Keeps the first `fraction` of the text for training and returns the
+    /// rest (held out, for [`T4::loss_on`]).
+    pub fn hold_out(&mut self, fraction: f64) -> Vec<usize> {
+        let cut = (self.text.len() as f64 * fraction) as usize;
+        self.text.split_off(cut)
+    }
+
+    /// Mean next-character loss over consecutive windows of `ids` (no
+    /// update): the held-out loss.
+    pub fn loss_on(&self, ids: &[usize]) -> f32 {
+        let windows: Vec<&[usize]> = ids.windows(CONTEXT + 1).step_by(CONTEXT).collect();
+        let n = windows.len();
+        let x: Vec<f32> = windows
+            .iter()
+            .flat_map(|w| w[..CONTEXT].iter().map(|&c| c as f32))
+            .collect();
+        let y: Vec<usize> = windows
+            .iter()
+            .flat_map(|w| w[1..].iter().copied())
+            .collect();
+        let tape = TensorTape::new();
+        let logits = self
+            .model
+            .forward(tape.constant(Tensor::from_vec(x, &[n, CONTEXT])));
+        let logits = logits.reshape(&[n * CONTEXT, VOCAB]);
+        cross_entropy(
+            logits,
+            &Tensor::from_vec(y, &[n * CONTEXT]),
+            0.0,
+            Reduction::Mean,
+        )
+        .item()
+    }
+
     /// `BATCH` random windows: inputs `[B, T]` and next-character targets.
     pub fn batch(&mut self) -> (Tensor<f32>, Tensor<usize>) {
         let (mut x, mut y) = (Vec::new(), Vec::new());
