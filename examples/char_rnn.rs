@@ -6,7 +6,7 @@
 //! Run: `cargo run --release --example char_rnn [-- --steps 600]`
 
 use autograd::nn::{
-    cross_entropy, Adam, Embedding, Linear, Lstm, Module, Optimizer, ParamGrads, Reduction,
+    cross_entropy, join, Adam, Embedding, Linear, Lstm, Module, Optimizer, ParamGrads, Reduction,
 };
 use autograd::{Tensor, TensorTape, TensorVar};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -49,9 +49,9 @@ impl Module<f32> for CharModel {
         self.head.forward(self.lstm.forward(self.embed.forward(x)))
     }
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &autograd::Parameter<f32>)) {
-        self.embed.visit_parameters(&format!("{prefix}embed"), f);
-        self.lstm.visit_parameters(&format!("{prefix}lstm"), f);
-        self.head.visit_parameters(&format!("{prefix}head"), f);
+        self.embed.visit_parameters(&join(prefix, "embed"), f);
+        self.lstm.visit_parameters(&join(prefix, "lstm"), f);
+        self.head.visit_parameters(&join(prefix, "head"), f);
     }
     fn visit_parameters_mut(
         &mut self,
@@ -59,9 +59,9 @@ impl Module<f32> for CharModel {
         f: &mut dyn FnMut(&str, &mut autograd::Parameter<f32>),
     ) {
         self.embed
-            .visit_parameters_mut(&format!("{prefix}embed"), f);
-        self.lstm.visit_parameters_mut(&format!("{prefix}lstm"), f);
-        self.head.visit_parameters_mut(&format!("{prefix}head"), f);
+            .visit_parameters_mut(&join(prefix, "embed"), f);
+        self.lstm.visit_parameters_mut(&join(prefix, "lstm"), f);
+        self.head.visit_parameters_mut(&join(prefix, "head"), f);
     }
 }
 
