@@ -58,8 +58,7 @@ impl Module<f32> for CharModel {
         prefix: &str,
         f: &mut dyn FnMut(&str, &mut autograd::Parameter<f32>),
     ) {
-        self.embed
-            .visit_parameters_mut(&join(prefix, "embed"), f);
+        self.embed.visit_parameters_mut(&join(prefix, "embed"), f);
         self.lstm.visit_parameters_mut(&join(prefix, "lstm"), f);
         self.head.visit_parameters_mut(&join(prefix, "head"), f);
     }

@@ -127,6 +127,37 @@ pub(crate) fn map_into<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [T]) {
     }
 }
 
+/// `out[i] = op.value(x[i])` for every element of `out` (`x` at least as
+/// long), eight floats at a time where the CPU has AVX2: the crate is built
+/// for baseline x86-64, so the same loop compiled without it is four wide.
+/// Each lane computes what the scalar loop would (no contraction into FMA),
+/// so the bits do not depend on the CPU.
+fn map_uninit<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [std::mem::MaybeUninit<T>]) {
+    #[inline(always)]
+    fn body<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [std::mem::MaybeUninit<T>]) {
+        assert!(
+            x.len() >= out.len(),
+            "map_uninit: input shorter than output"
+        );
+        for (o, &v) in out.iter_mut().zip(x) {
+            o.write(op.value(v));
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        fn avx2<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [std::mem::MaybeUninit<T>]) {
+            body(op, x, out)
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: `avx2` requires only that the CPU supports AVX2,
+            // which was just detected.
+            return unsafe { avx2(op, x, out) };
+        }
+    }
+    body(op, x, out)
+}
+
 /// The VJP into `out`, reading the adjoint from `g`, or from `out` itself
 /// when `g` is `None` (the adjoint's own buffer). Of `x` and `y` it reads
 /// only what the rule uses ([`Unary::READS_X`]); in the rule's place for one
@@ -146,23 +177,44 @@ pub(crate) fn unary_vjp_into<T: Real, U: Unary<T> + Sync>(
             let min = crate::parallel::SPLIT_ELEMENTS;
             crate::parallel::for_chunks(out.len(), min, out, 1, |s, part| {
                 let e = s + part.len();
-                one(op, g.map(|g| &g[s..e]), &x[s..e], &y[s..e], part)
+                wide(op, g.map(|g| &g[s..e]), &x[s..e], &y[s..e], part)
             });
         } else {
-            one(op, g, x, y, out)
+            wide(op, g, x, y, out)
         }
+    }
+    /// [`one`] eight floats wide where the CPU has AVX2 (as `map_uninit`).
+    fn wide<T: Real, U: Unary<T>>(op: U, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx2")]
+            fn avx2<T: Real, U: Unary<T>>(op: U, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]) {
+                one(op, g, x, y, out)
+            }
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: `avx2` requires only that the CPU supports AVX2,
+                // which was just detected.
+                return unsafe { avx2(op, g, x, y, out) };
+            }
+        }
+        one(op, g, x, y, out)
     }
     #[inline(always)]
     fn one<T: Real, U: Unary<T>>(op: U, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]) {
+        // Plain `for` loops: they inline into `wide`'s AVX2 copy, where a
+        // `for_each` left its fold outlined and four wide.
         match g {
-            None => out.iter_mut().zip(x.iter().zip(y)).for_each(|(o, (x, y))| {
-                let g = *o;
-                *o = op.vjp(&g, x, y)
-            }),
-            Some(g) => out
-                .iter_mut()
-                .zip(g.iter().zip(x.iter().zip(y)))
-                .for_each(|(o, (g, (x, y)))| *o = op.vjp(g, x, y)),
+            None => {
+                for (o, (x, y)) in out.iter_mut().zip(x.iter().zip(y)) {
+                    let g = *o;
+                    *o = op.vjp(&g, x, y);
+                }
+            }
+            Some(g) => {
+                for (o, (g, (x, y))) in out.iter_mut().zip(g.iter().zip(x.iter().zip(y))) {
+                    *o = op.vjp(g, x, y);
+                }
+            }
         }
     }
     match (U::READS_X, U::READS_Y) {
@@ -324,9 +376,7 @@ impl<T: Real> Tensor<T> {
         let write = |out: &mut [std::mem::MaybeUninit<T>]| {
             let min = crate::parallel::SPLIT_ELEMENTS;
             crate::parallel::for_chunks(out.len(), min, out, 1, |start, part| {
-                for (o, &v) in part.iter_mut().zip(&x[start..]) {
-                    o.write(op.value(v));
-                }
+                map_uninit(op, &x[start..], part)
             });
         };
         // SAFETY: `for_chunks` hands every element of `out` to exactly one
@@ -421,20 +471,34 @@ mod tests {
     #[test]
     fn element_kernels_equal_the_tensor_forms_bit_for_bit() {
         let mut rng = StdRng::seed_from_u64(5);
-        let x = Tensor::<f64>::rand_uniform(&[7, 3], 0.1, 3.0, &mut rng);
-        let g = Tensor::<f64>::rand_uniform(&[7, 3], -2.0, 2.0, &mut rng);
-        for op in UnaryOp::<f64>::examples() {
-            let y = op.value_tensor(&x);
-            let mut out = Tensor::zeros(&[7, 3]);
-            op.map_into(x.data(), out.data_mut());
-            assert_eq!(bits(&out), bits(&y), "{} forward", op.name());
-            let general = op.vjp(&g, &x, &y);
-            op.vjp_into(Some(g.data()), &x, &y, out.data_mut());
-            assert_eq!(bits(&out), bits(&general), "{} vjp", op.name());
-            let mut own = Tensor::from_vec(g.to_vec(), g.shape());
-            op.vjp_into(None, &x, &y, own.data_mut());
-            assert_eq!(bits(&own), bits(&general), "{} vjp in place", op.name());
+        // Small, and large enough that the tensor form is split between
+        // threads and runs the AVX2 copy of its loop where the CPU has it.
+        let big = crate::parallel::SPLIT_ELEMENTS / 4 + 1;
+        for shape in [[7, 3], [big, 4]] {
+            let x = Tensor::<f64>::rand_uniform(&shape, 0.1, 3.0, &mut rng);
+            let g = Tensor::<f64>::rand_uniform(&shape, -2.0, 2.0, &mut rng);
+            for op in UnaryOp::<f64>::examples() {
+                let y = op.value_tensor(&x);
+                let mut out = Tensor::zeros(&shape);
+                op.map_into(x.data(), out.data_mut());
+                assert_eq!(bits(&out), bits(&y), "{} forward", op.name());
+                let general = op.vjp(&g, &x, &y);
+                op.vjp_into(Some(g.data()), &x, &y, out.data_mut());
+                assert_eq!(bits(&out), bits(&general), "{} vjp", op.name());
+                let mut own = Tensor::from_vec(g.to_vec(), g.shape());
+                op.vjp_into(None, &x, &y, own.data_mut());
+                assert_eq!(bits(&own), bits(&general), "{} vjp in place", op.name());
+            }
         }
+        let x = Tensor::<f32>::rand_uniform(&[big, 4], 0.1, 3.0, &mut rng);
+        for op in UnaryOp::<f32>::examples() {
+            let y = op.value_tensor(&x);
+            let mut out = Tensor::zeros(x.shape());
+            op.map_into(x.data(), out.data_mut());
+            let b32 = |t: &Tensor<f32>| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(b32(&out), b32(&y), "{} forward, f32", op.name());
+        }
+        let g = Tensor::<f64>::rand_uniform(&[7, 3], -2.0, 2.0, &mut rng);
         // Every simple broadcast: same shape, a bias row, a single element,
         // on either side.
         let shapes: [(&[usize], &[usize]); 5] = [

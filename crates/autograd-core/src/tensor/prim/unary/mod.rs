@@ -95,16 +95,16 @@ registry! {
 }
 
 #[cfg(test)]
-impl UnaryOp<f64> {
+impl<T: Real> UnaryOp<T> {
     /// One instance of every primitive, for tests that cover them all.
     pub(crate) fn examples() -> Vec<Self> {
         vec![
             Neg.into(),
-            AddScalar(0.7).into(),
-            Scale(-1.3).into(),
-            Powf(2.0).into(),
-            Powf(3.0).into(),
-            Powf(2.5).into(),
+            AddScalar(T::from_f64(0.7)).into(),
+            Scale(T::from_f64(-1.3)).into(),
+            Powf(T::from_f64(2.0)).into(),
+            Powf(T::from_f64(3.0)).into(),
+            Powf(T::from_f64(2.5)).into(),
             Exp.into(),
             Ln.into(),
             Sqrt.into(),
@@ -114,12 +114,12 @@ impl UnaryOp<f64> {
             Cos.into(),
             Abs.into(),
             Relu.into(),
-            Clamp(0.5, 2.0).into(),
+            Clamp(T::from_f64(0.5), T::from_f64(2.0)).into(),
             Erf.into(),
             Log1p.into(),
             Expm1.into(),
-            Softplus(1.0).into(),
-            Softplus(2.5).into(),
+            Softplus(T::from_f64(1.0)).into(),
+            Softplus(T::from_f64(2.5)).into(),
             Gelu::Exact.into(),
             Gelu::Tanh.into(),
         ]
