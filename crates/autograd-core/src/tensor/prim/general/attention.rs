@@ -165,12 +165,14 @@ impl<T: Real> Primitive<T> for Attention<T> {
         let dm = self.dims(x[0].shape());
         let Dims { b: bn, t, e, d } = dm;
         let data = x[0].data();
-        let mut out = vec![T::ZERO; bn * t * e];
-        if out.is_empty() {
-            return Tensor::from_vec(out, &[bn, t, e]);
+        // Written in place: a Vec handed to `from_vec` would be copied.
+        let mut out = Tensor::zeros(&[bn, t, e]);
+        if out.numel() == 0 {
+            return out;
         }
         let work = bn * self.heads * t * t * d * 2;
-        crate::parallel::for_chunks(work, SPLIT_WORK, &mut out, t * e, |b0, part| {
+        let od = out.data_mut();
+        crate::parallel::for_chunks(work, SPLIT_WORK, od, t * e, |b0, part| {
             let mut p = vec![T::ZERO; t * t];
             let mut o = vec![T::ZERO; t * d];
             for (j, ob) in part.chunks_mut(t * e).enumerate() {
@@ -186,7 +188,7 @@ impl<T: Real> Primitive<T> for Attention<T> {
                 }
             }
         });
-        Tensor::from_vec(out, &[bn, t, e])
+        out
     }
 
     fn vjp<V: Apply<T>>(&self, x: &[&V], _y: &V, g: &V, need: &[bool]) -> SmallVec<[Option<V>; 3]> {
