@@ -163,25 +163,22 @@ fn map_uninit<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [std::mem::MaybeUn
 /// only what the rule uses ([`Unary::READS_X`]); in the rule's place for one
 /// it does not read, it passes another slice of the same length (unused).
 #[inline(always)]
-pub(crate) fn unary_vjp_into<T: Real, U: Unary<T> + Sync>(
+pub(crate) fn unary_vjp_into<T: Real, U: Unary<T>>(
     op: U,
     g: Option<&[T]>,
     x: &Tensor<T>,
     y: &Tensor<T>,
     out: &mut [T],
 ) {
-    fn run<T: Real, U: Unary<T> + Sync>(op: U, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]) {
-        // A large buffer is split between threads: each element's rule is
-        // the same wherever it runs, so the bits are too.
-        if out.len() >= crate::parallel::SPLIT_ELEMENTS {
-            let min = crate::parallel::SPLIT_ELEMENTS;
-            crate::parallel::for_chunks(out.len(), min, out, 1, |s, part| {
-                let e = s + part.len();
-                wide(op, g.map(|g| &g[s..e]), &x[s..e], &y[s..e], part)
-            });
-        } else {
-            wide(op, g, x, y, out)
-        }
+    fn run<T: Real, U: Unary<T>>(op: U, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]) {
+        // A large buffer is split between threads (a small one stays whole
+        // on this thread): each element's rule is the same wherever it
+        // runs, so the bits are too.
+        let min = crate::parallel::SPLIT_ELEMENTS;
+        crate::parallel::for_chunks(out.len(), min, out, 1, |s, part| {
+            let e = s + part.len();
+            wide(op, g.map(|g| &g[s..e]), &x[s..e], &y[s..e], part)
+        });
     }
     /// [`one`] eight floats wide where the CPU has AVX2 (as `map_uninit`).
     fn wide<T: Real, U: Unary<T>>(op: U, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]) {
@@ -367,7 +364,7 @@ pub(crate) fn binary_vjp_into<T: Real, B: Binary<T>>(
 impl<T: Real> Tensor<T> {
     /// A unary primitive's value on every element; a large tensor is
     /// split between threads (each element computed as on one thread).
-    pub(crate) fn unary<U: Unary<T> + Sync>(&self, op: U) -> Self {
+    pub(crate) fn unary<U: Unary<T>>(&self, op: U) -> Self {
         let x = self.data();
         if x.len() < crate::parallel::SPLIT_ELEMENTS {
             return self.map(|v| op.value(v));
