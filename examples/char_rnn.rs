@@ -6,7 +6,8 @@
 //! Run: `cargo run --release --example char_rnn [-- --steps 600]`
 
 use autograd::nn::{
-    cross_entropy, join, Adam, Embedding, Linear, Lstm, Module, Optimizer, ParamGrads, Reduction,
+    cross_entropy, join, Adam, Embedding, Forward, Linear, Lstm, Module, Optimizer, ParamGrads,
+    Reduction,
 };
 use autograd::{Tensor, TensorTape, TensorVar};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -44,10 +45,14 @@ impl CharModel {
     }
 }
 
-impl Module<f32> for CharModel {
-    fn forward<'t>(&self, x: TensorVar<'t, f32>) -> TensorVar<'t, f32> {
+impl<'t> Forward<TensorVar<'t, f32>> for CharModel {
+    type Output = TensorVar<'t, f32>;
+    fn forward(&self, x: TensorVar<'t, f32>) -> TensorVar<'t, f32> {
         self.head.forward(self.lstm.forward(self.embed.forward(x)))
     }
+}
+
+impl Module<f32> for CharModel {
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &autograd::Parameter<f32>)) {
         self.embed.visit_parameters(&join(prefix, "embed"), f);
         self.lstm.visit_parameters(&join(prefix, "lstm"), f);

@@ -6,7 +6,7 @@
 //! Run: `cargo run --release --example moons`
 
 use autograd::nn::{
-    cross_entropy, mlp, Activation, Adam, Module, Optimizer, Reduction, Sequential,
+    cross_entropy, mlp, Activation, Adam, Forward, Module, Optimizer, Reduction, Sequential,
 };
 use autograd::{Tensor, TensorTape};
 use rand::rngs::StdRng;

@@ -12,7 +12,7 @@
 #[path = "../benches/common/models.rs"]
 mod models;
 
-use autograd::nn::Module;
+use autograd::nn::{Forward, Module};
 use autograd::{Tensor, TensorTape};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;

@@ -11,7 +11,9 @@
 //!
 //! Run: `cargo run --release --example xor [-- --bias]`
 
-use autograd::nn::{mse_loss, Linear, Module, Optimizer, Reduction, Sequential, Sgd, Sigmoid};
+use autograd::nn::{
+    mse_loss, Forward, Linear, Module, Optimizer, Reduction, Sequential, Sgd, Sigmoid,
+};
 use autograd::{Tensor, TensorTape};
 use rand::SeedableRng;
 

@@ -1,6 +1,6 @@
 //! Solutions to the exercises of docs/08-exercises.md.
 
-use autograd::nn::{mse_loss, Linear, Module, Optimizer, Reduction, Sgd};
+use autograd::nn::{mse_loss, Forward, Linear, Module, Optimizer, Reduction, Sgd};
 use autograd::tensor::hvp;
 use autograd::{tensor_gradcheck, Algebra, CustomOp, Real, Tensor, TensorTape, TensorVar};
 use rand::rngs::StdRng;

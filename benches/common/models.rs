@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use autograd::nn::{
-    cross_entropy, join, AdamW, Conv2dLayer, Embedding, Flatten, Gelu, LayerNorm, Linear,
+    cross_entropy, join, AdamW, Conv2dLayer, Embedding, Flatten, Forward, Gelu, LayerNorm, Linear,
     MaxPool2d, Module, MultiHeadAttention, Optimizer, Reduction, Relu, Sequential, Sgd, Table,
 };
 use autograd::{Conv2d, Parameter, Tensor, TensorTape, TensorVar};
@@ -50,12 +50,16 @@ pub struct Block {
     pub fc2: Linear<f32>,
 }
 
-impl Module<f32> for Block {
-    fn forward<'t>(&self, x: TensorVar<'t, f32>) -> TensorVar<'t, f32> {
+impl<'t> Forward<TensorVar<'t, f32>> for Block {
+    type Output = TensorVar<'t, f32>;
+    fn forward(&self, x: TensorVar<'t, f32>) -> TensorVar<'t, f32> {
         let x = x + self.attn.forward(self.ln1.forward(x));
         let h = Gelu.forward(self.fc1.forward(self.ln2.forward(x)));
         x + self.fc2.forward(h)
     }
+}
+
+impl Module<f32> for Block {
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<f32>)) {
         self.ln1.visit_parameters(&join(prefix, "ln1"), f);
         self.attn.visit_parameters(&join(prefix, "attn"), f);
@@ -105,8 +109,9 @@ impl TinyGpt {
     }
 }
 
-impl Module<f32> for TinyGpt {
-    fn forward<'t>(&self, ids: TensorVar<'t, f32>) -> TensorVar<'t, f32> {
+impl<'t> Forward<TensorVar<'t, f32>> for TinyGpt {
+    type Output = TensorVar<'t, f32>;
+    fn forward(&self, ids: TensorVar<'t, f32>) -> TensorVar<'t, f32> {
         let t = ids.shape()[1];
         let tape = ids.tape();
         let pos = self.pos_emb.weight.var(tape).narrow(0, 0, t);
@@ -116,6 +121,9 @@ impl Module<f32> for TinyGpt {
         }
         self.head.forward(self.ln_f.forward(x))
     }
+}
+
+impl Module<f32> for TinyGpt {
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<f32>)) {
         self.tok_emb.visit_parameters(&join(prefix, "tok_emb"), f);
         self.pos_emb.visit_parameters(&join(prefix, "pos_emb"), f);

@@ -6,14 +6,15 @@ use autograd_core::{Conv2d as Window, Parameter, Real, Tensor, TensorVar};
 use rand::Rng;
 
 use crate::init;
-use crate::module::{join, Module};
+use crate::module::{join, Forward};
+use crate::Module;
 
 /// 2-d convolution over `[N, C, H, W]` inputs: weight `[out, in, kh, kw]`,
 /// bias `[out]`, PyTorch's `nn.Conv2d` (and its default initialisation).
 ///
 /// ```
 /// use autograd_core::{Conv2d as Window, Tensor, TensorTape};
-/// use autograd_nn::{Conv2dLayer, Module};
+/// use autograd_nn::{Conv2dLayer, Forward, Module};
 /// use rand::SeedableRng;
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
 /// let conv = Conv2dLayer::<f32>::new(3, 8, (3, 3), Window::default().padding(1), &mut rng);
@@ -61,8 +62,9 @@ impl<T: Real> Conv2dLayer<T> {
     }
 }
 
-impl<T: Real> Module<T> for Conv2dLayer<T> {
-    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+impl<'t, T: Real> Forward<TensorVar<'t, T>> for Conv2dLayer<T> {
+    type Output = TensorVar<'t, T>;
+    fn forward(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
         let tape = x.tape();
         x.conv2d(
             self.weight.var(tape),
@@ -70,6 +72,9 @@ impl<T: Real> Module<T> for Conv2dLayer<T> {
             self.window,
         )
     }
+}
+
+impl<T: Real> Module<T> for Conv2dLayer<T> {
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
         f(&join(prefix, "weight"), &self.weight);
         if let Some(b) = &self.bias {
@@ -88,10 +93,10 @@ impl<T: Real> Module<T> for Conv2dLayer<T> {
 ///
 /// ```
 /// use autograd_core::{Conv2d as Window, Tensor, TensorTape};
-/// use autograd_nn::{MaxPool2d, Module};
+/// use autograd_nn::{Forward, MaxPool2d};
 /// let pool = MaxPool2d { kernel: (2, 2), window: Window::default().stride(2) };
 /// let tape = TensorTape::new();
-/// let y = Module::<f32>::forward(&pool, tape.constant(Tensor::zeros(&[1, 3, 8, 8])));
+/// let y = pool.forward(tape.constant(Tensor::<f32>::zeros(&[1, 3, 8, 8])));
 /// assert_eq!(y.shape().as_slice(), &[1, 3, 4, 4]);
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -106,10 +111,10 @@ pub struct MaxPool2d {
 ///
 /// ```
 /// use autograd_core::{Conv2d as Window, Tensor, TensorTape};
-/// use autograd_nn::{AvgPool2d, Module};
+/// use autograd_nn::{AvgPool2d, Forward};
 /// let pool = AvgPool2d { kernel: (2, 2), window: Window::default().stride(2) };
 /// let tape = TensorTape::new();
-/// let y = Module::<f32>::forward(&pool, tape.constant(Tensor::ones(&[1, 1, 4, 4])));
+/// let y = pool.forward(tape.constant(Tensor::<f32>::ones(&[1, 1, 4, 4])));
 /// assert_eq!(y.value().to_vec(), vec![1.0; 4]);
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -131,10 +136,10 @@ macro_rules! pool_builders {
             ///
             /// ```
             /// use autograd_core::{Tensor, TensorTape};
-            #[doc = concat!("use autograd_nn::{", stringify!($ty), ", Module};")]
+            #[doc = concat!("use autograd_nn::{", stringify!($ty), ", Forward};")]
             #[doc = concat!("let pool = ", stringify!($ty), "::new(2);")]
             /// let tape = TensorTape::new();
-            /// let y = Module::<f32>::forward(&pool, tape.constant(Tensor::ones(&[1, 3, 8, 8])));
+            /// let y = pool.forward(tape.constant(Tensor::<f32>::ones(&[1, 3, 8, 8])));
             /// assert_eq!(y.shape().as_slice(), &[1, 3, 4, 4]);
             #[doc = $example]
             /// ```
@@ -171,18 +176,26 @@ pool_builders!(
     "assert_eq!(y.value().to_vec(), vec![1.0; 48]);"
 );
 
-impl<T: Real> Module<T> for MaxPool2d {
-    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+impl<'t, T: Real> Forward<TensorVar<'t, T>> for MaxPool2d {
+    type Output = TensorVar<'t, T>;
+    fn forward(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
         x.max_pool2d(self.kernel, self.window)
     }
+}
+
+impl<T: Real> Module<T> for MaxPool2d {
     fn visit_parameters(&self, _: &str, _: &mut dyn FnMut(&str, &Parameter<T>)) {}
     fn visit_parameters_mut(&mut self, _: &str, _: &mut dyn FnMut(&str, &mut Parameter<T>)) {}
 }
 
-impl<T: Real> Module<T> for AvgPool2d {
-    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+impl<'t, T: Real> Forward<TensorVar<'t, T>> for AvgPool2d {
+    type Output = TensorVar<'t, T>;
+    fn forward(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
         x.avg_pool2d(self.kernel, self.window)
     }
+}
+
+impl<T: Real> Module<T> for AvgPool2d {
     fn visit_parameters(&self, _: &str, _: &mut dyn FnMut(&str, &Parameter<T>)) {}
     fn visit_parameters_mut(&mut self, _: &str, _: &mut dyn FnMut(&str, &mut Parameter<T>)) {}
 }
@@ -334,7 +347,7 @@ impl<T: Real> LstmCell<T> {
 ///
 /// ```
 /// use autograd_core::{Tensor, TensorTape};
-/// use autograd_nn::{Lstm, Module};
+/// use autograd_nn::{Forward, Lstm, Module};
 /// use rand::SeedableRng;
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
 /// let lstm = Lstm::<f32>::new(4, 6, &mut rng);
@@ -400,13 +413,17 @@ impl<T: Real> Lstm<T> {
     }
 }
 
-impl<T: Real> Module<T> for Lstm<T> {
+impl<'t, T: Real> Forward<TensorVar<'t, T>> for Lstm<T> {
+    type Output = TensorVar<'t, T>;
     #[track_caller]
-    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+    fn forward(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
         let batch = x.shape().get(1).copied().unwrap_or(0);
         let (h, c) = self.cell.zero_state(x.tape(), batch);
         self.run(x, h, c).0
     }
+}
+
+impl<T: Real> Module<T> for Lstm<T> {
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
         self.cell.visit(prefix, f, "_l0");
     }
@@ -415,12 +432,16 @@ impl<T: Real> Module<T> for Lstm<T> {
     }
 }
 
-impl<T: Real> Module<T> for LstmCell<T> {
+impl<'t, T: Real> Forward<TensorVar<'t, T>> for LstmCell<T> {
+    type Output = TensorVar<'t, T>;
     /// One step from a zero state: `[B, in] -> h [B, H]`.
-    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+    fn forward(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
         let (h, c) = self.zero_state(x.tape(), x.shape()[0]);
         self.step(x, h, c).0
     }
+}
+
+impl<T: Real> Module<T> for LstmCell<T> {
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
         self.visit(prefix, f, "");
     }
@@ -437,7 +458,7 @@ impl<T: Real> Module<T> for LstmCell<T> {
 ///
 /// ```
 /// use autograd_core::{Tensor, TensorTape};
-/// use autograd_nn::{Module, MultiHeadAttention};
+/// use autograd_nn::{Forward, Module, MultiHeadAttention};
 /// use rand::SeedableRng;
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
 /// let attn = MultiHeadAttention::<f32>::new(16, 4, true, &mut rng);
@@ -486,9 +507,10 @@ impl<T: Real> MultiHeadAttention<T> {
     }
 }
 
-impl<T: Real> Module<T> for MultiHeadAttention<T> {
+impl<'t, T: Real> Forward<TensorVar<'t, T>> for MultiHeadAttention<T> {
+    type Output = TensorVar<'t, T>;
     #[track_caller]
-    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+    fn forward(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
         let shape = x.shape();
         let e = self.in_proj_weight.value().shape()[1];
         if shape.len() != 3 || shape[2] != e {
@@ -507,6 +529,9 @@ impl<T: Real> Module<T> for MultiHeadAttention<T> {
         let ctx = qkv.self_attention(self.heads, self.causal);
         self.out_proj.forward(ctx)
     }
+}
+
+impl<T: Real> Module<T> for MultiHeadAttention<T> {
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
         f(&join(prefix, "in_proj_weight"), &self.in_proj_weight);
         f(&join(prefix, "in_proj_bias"), &self.in_proj_bias);

@@ -8,14 +8,15 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::init;
-use crate::module::{join, Module, Sequential};
+use crate::module::{Forward, Sequential};
+use crate::Module;
 
 /// `y = x Wᵀ + b` with PyTorch's layout: weight `[out, in]`, bias `[out]`.
 /// Inputs may have any leading axes (`[..., in]`).
 ///
 /// ```
 /// use autograd_core::{Tensor, TensorTape};
-/// use autograd_nn::{Linear, Module};
+/// use autograd_nn::{Forward, Linear, Module};
 /// let layer = Linear::from_parts(
 ///     Tensor::from_vec(vec![1.0_f64, 0.0, 0.0, 2.0], &[2, 2]),
 ///     Some(Tensor::from_vec(vec![0.5, -0.5], &[2])),
@@ -24,7 +25,7 @@ use crate::module::{join, Module, Sequential};
 /// let y = layer.forward(tape.constant(Tensor::from_vec(vec![3.0, 4.0], &[1, 2])));
 /// assert_eq!(y.value().to_vec(), vec![3.5, 7.5]);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Module)]
 pub struct Linear<T: Real = f32> {
     /// `[out, in]`.
     pub weight: Parameter<T>,
@@ -91,26 +92,13 @@ impl<T: Real> Linear<T> {
     }
 }
 
-impl<T: Real> Module<T> for Linear<T> {
-    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+impl<'t, T: Real> Forward<TensorVar<'t, T>> for Linear<T> {
+    type Output = TensorVar<'t, T>;
+    fn forward(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
         let y = x.matmul_transposed(self.weight.var(x.tape()));
         match &self.bias {
             Some(b) => y.add(b.var(x.tape())),
             None => y,
-        }
-    }
-
-    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
-        f(&join(prefix, "weight"), &self.weight);
-        if let Some(b) = &self.bias {
-            f(&join(prefix, "bias"), b);
-        }
-    }
-
-    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
-        f(&join(prefix, "weight"), &mut self.weight);
-        if let Some(b) = &mut self.bias {
-            f(&join(prefix, "bias"), b);
         }
     }
 }
@@ -121,10 +109,14 @@ macro_rules! activation {
         #[derive(Clone, Copy, Debug, Default)]
         pub struct $name;
 
-        impl<T: Real> Module<T> for $name {
-            fn forward<'t>(&self, $x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+        impl<'t, T: Real> Forward<TensorVar<'t, T>> for $name {
+            type Output = TensorVar<'t, T>;
+            fn forward(&self, $x: TensorVar<'t, T>) -> TensorVar<'t, T> {
                 $body
             }
+        }
+
+        impl<T: Real> Module<T> for $name {
             fn visit_parameters(&self, _: &str, _: &mut dyn FnMut(&str, &Parameter<T>)) {}
             fn visit_parameters_mut(&mut self, _: &str, _: &mut dyn FnMut(&str, &mut Parameter<T>)) {}
         }
@@ -136,7 +128,7 @@ activation!(
     ///
     /// ```
     /// use autograd_core::{Tensor, TensorTape};
-    /// use autograd_nn::{Module, Relu};
+    /// use autograd_nn::{Forward, Module, Relu};
     /// let tape = TensorTape::new();
     /// let y = Relu.forward(tape.constant(Tensor::from_vec(vec![-1.0_f32, 2.0], &[2])));
     /// assert_eq!(y.value().to_vec(), vec![0.0, 2.0]);
@@ -149,7 +141,7 @@ activation!(
     ///
     /// ```
     /// use autograd_core::{Tensor, TensorTape};
-    /// use autograd_nn::{Module, Tanh};
+    /// use autograd_nn::{Forward, Module, Tanh};
     /// let tape = TensorTape::new();
     /// assert_eq!(Tanh.forward(tape.constant(Tensor::<f64>::zeros(&[1]))).item(), 0.0);
     /// ```
@@ -161,7 +153,7 @@ activation!(
     ///
     /// ```
     /// use autograd_core::{Tensor, TensorTape};
-    /// use autograd_nn::{Module, Sigmoid};
+    /// use autograd_nn::{Forward, Module, Sigmoid};
     /// let tape = TensorTape::new();
     /// assert_eq!(Sigmoid.forward(tape.constant(Tensor::<f64>::zeros(&[1]))).item(), 0.5);
     /// ```
@@ -174,7 +166,7 @@ activation!(
     ///
     /// ```
     /// use autograd_core::{Tensor, TensorTape};
-    /// use autograd_nn::{Gelu, Module};
+    /// use autograd_nn::{Forward, Gelu, Module};
     /// let tape = TensorTape::new();
     /// let y = Gelu.forward(tape.constant(Tensor::from_vec(vec![0.0_f64, 1.0], &[2])));
     /// assert!((y.value().get(&[1]) - 0.8411919906).abs() < 1e-9);
@@ -189,7 +181,7 @@ activation!(
     ///
     /// ```
     /// use autograd_core::{Tensor, TensorTape};
-    /// use autograd_nn::{Flatten, Module};
+    /// use autograd_nn::{Flatten, Forward, Module};
     /// let tape = TensorTape::new();
     /// let y = Flatten.forward(tape.constant(Tensor::<f32>::zeros(&[2, 3, 4])));
     /// assert_eq!(y.shape().as_slice(), &[2, 12]);
@@ -257,7 +249,7 @@ pub fn mlp<T: Real, R: Rng + ?Sized>(
 ///
 /// ```
 /// use autograd_core::{Tensor, TensorTape};
-/// use autograd_nn::{Dropout, Module};
+/// use autograd_nn::{Dropout, Forward, Module};
 /// let mut d = Dropout::new(0.5, 7);
 /// let tape = TensorTape::new();
 /// let y = d.forward(tape.constant(Tensor::<f32>::ones(&[1000])));
@@ -302,8 +294,9 @@ impl Dropout {
     }
 }
 
-impl<T: Real> Module<T> for Dropout {
-    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+impl<'t, T: Real> Forward<TensorVar<'t, T>> for Dropout {
+    type Output = TensorVar<'t, T>;
+    fn forward(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
         if !self.training || self.p == 0.0 {
             return x;
         }
@@ -321,6 +314,9 @@ impl<T: Real> Module<T> for Dropout {
             .collect();
         x.mul(x.tape().constant(Tensor::from_vec(mask, &shape)))
     }
+}
+
+impl<T: Real> Module<T> for Dropout {
     fn visit_parameters(&self, _: &str, _: &mut dyn FnMut(&str, &Parameter<T>)) {}
     fn visit_parameters_mut(&mut self, _: &str, _: &mut dyn FnMut(&str, &mut Parameter<T>)) {}
     fn set_training(&mut self, training: bool) {
@@ -345,7 +341,7 @@ impl<T: Real> Module<T> for Dropout {
 /// assert_eq!(g["weight"].get(&[3, 0]), 2.0); // row 3 was used twice
 /// assert_eq!(g["weight"].get(&[0, 0]), 0.0);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Module)]
 pub struct Embedding<T: Real = f32> {
     /// `[num, dim]`.
     pub weight: Parameter<T>,
@@ -389,21 +385,132 @@ impl<T: Real> Embedding<T> {
     }
 }
 
-impl<T: Real> Module<T> for Embedding<T> {
+impl<'t, T: Real> Forward<TensorVar<'t, T>> for Embedding<T> {
+    type Output = TensorVar<'t, T>;
     /// Looks up ids given as whole numbers in a float tensor (so an embedding
     /// can sit in a [`Sequential`]); panics on a value that is not one, or
     /// is not below the number of rows. The ids variable is an input of the
     /// recorded lookup (autograd-core's `embedding` primitive), so a replay
     /// with new ids looks up the new rows.
     #[track_caller]
-    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+    fn forward(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
         self.weight.var(x.tape()).embedding(x)
     }
-    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
-        f(&join(prefix, "weight"), &self.weight);
+}
+
+/// Looks up typed token ids (see [`TokenIds`]).
+impl<'t, T: Real> Forward<TokenIds<'t, T>> for Embedding<T> {
+    type Output = TensorVar<'t, T>;
+    #[track_caller]
+    fn forward(&self, ids: TokenIds<'t, T>) -> TensorVar<'t, T> {
+        self.weight.var(ids.tape()).embedding(ids.var())
     }
-    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
-        f(&join(prefix, "weight"), &mut self.weight);
+}
+
+/// Integer token ids as an input of a recording: the typed input of
+/// [`Embedding`] and of token models (a GPT's `forward` takes `TokenIds`,
+/// not floats). Held on the tape as whole-number values, so
+/// [`TokenIds::replay_with`] gives the pair [`TensorTape::replay`] takes
+/// to run the recording again on new ids (index tensors given to
+/// `index_select`/`gather` are instead fixed parts of a recording).
+///
+/// ```
+/// use autograd_core::{Tensor, TensorTape};
+/// use autograd_nn::{Embedding, Forward, TokenIds};
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let emb = Embedding::<f64>::new(10, 4, &mut rng);
+/// let tape = TensorTape::new();
+/// let ids = TokenIds::new(&tape, &Tensor::from_vec(vec![1_usize, 2, 3], &[3]));
+/// let out = emb.forward(ids);
+/// assert_eq!(out.shape().as_slice(), &[3, 4]);
+/// tape.replay(&[ids.replay_with(&Tensor::from_vec(vec![7, 7, 0], &[3]))]).unwrap();
+/// assert_eq!(out.value().get(&[0, 2]), emb.weight.value().get(&[7, 2]));
+/// ```
+#[derive(Clone, Copy)]
+pub struct TokenIds<'t, T: Real = f32> {
+    var: TensorVar<'t, T>,
+}
+
+impl<'t, T: Real> TokenIds<'t, T> {
+    /// Records `ids` (any shape) on `tape`. Panics if an id cannot be held
+    /// exactly by `T` (above 2^24 in f32).
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::<f32>::new();
+    /// let ids = autograd_nn::TokenIds::new(&tape, &Tensor::from_vec(vec![0_usize, 5], &[1, 2]));
+    /// assert_eq!(ids.shape(), &[1, 2]);
+    /// ```
+    #[track_caller]
+    pub fn new(tape: &'t TensorTape<T>, ids: &Tensor<usize>) -> Self {
+        TokenIds {
+            var: tape.constant(Self::as_values(ids)),
+        }
+    }
+
+    #[track_caller]
+    fn as_values(ids: &Tensor<usize>) -> Tensor<T> {
+        let values = ids.data().iter().map(|&i| {
+            let v = T::from_f64(i as f64);
+            if v.to_f64() != i as f64 {
+                panic!("TokenIds: id {i} cannot be held exactly by the tape's float type");
+            }
+            v
+        });
+        Tensor::from_vec(values.collect(), ids.shape())
+    }
+
+    /// The ids' variable (whole-number values), for primitives such as
+    /// `embedding`.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::<f32>::new();
+    /// let ids = autograd_nn::TokenIds::new(&tape, &Tensor::from_vec(vec![4_usize], &[1]));
+    /// assert_eq!(ids.var().value().to_vec(), vec![4.0]);
+    /// ```
+    pub fn var(self) -> TensorVar<'t, T> {
+        self.var
+    }
+
+    /// The tape they are recorded on.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::<f32>::new();
+    /// let ids = autograd_nn::TokenIds::new(&tape, &Tensor::from_vec(vec![4_usize], &[1]));
+    /// assert_eq!(ids.tape().len(), 1);
+    /// ```
+    pub fn tape(self) -> &'t TensorTape<T> {
+        self.var.tape()
+    }
+
+    /// The ids' shape (a model's batch and time axes).
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::<f32>::new();
+    /// let ids = autograd_nn::TokenIds::new(&tape, &Tensor::from_vec(vec![1_usize, 2, 3, 4], &[2, 2]));
+    /// assert_eq!(ids.shape(), &[2, 2]);
+    /// ```
+    pub fn shape(self) -> Vec<usize> {
+        self.var.shape().to_vec()
+    }
+
+    /// The input pair for [`TensorTape::replay`] that puts `new` (the same
+    /// shape) in place of these ids.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::<f32>::new();
+    /// let ids = autograd_nn::TokenIds::new(&tape, &Tensor::from_vec(vec![4_usize], &[1]));
+    /// tape.replay(&[ids.replay_with(&Tensor::from_vec(vec![9], &[1]))]).unwrap();
+    /// assert_eq!(ids.var().value().to_vec(), vec![9.0]);
+    /// ```
+    #[track_caller]
+    pub fn replay_with(self, new: &Tensor<usize>) -> (TensorVar<'t, T>, Tensor<T>) {
+        (self.var, Self::as_values(new))
     }
 }
 
@@ -413,19 +520,20 @@ impl<T: Real> Module<T> for Embedding<T> {
 ///
 /// ```
 /// use autograd_core::{Tensor, TensorTape};
-/// use autograd_nn::{LayerNorm, Module};
+/// use autograd_nn::{Forward, LayerNorm, Module};
 /// let ln = LayerNorm::<f64>::new(4);
 /// let tape = TensorTape::new();
 /// let y = ln.forward(tape.constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[1, 4])));
 /// assert!(y.value().sum().item().abs() < 1e-12);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Module)]
 pub struct LayerNorm<T: Real = f32> {
     /// Scale, `[dim]`, initially ones.
     pub weight: Parameter<T>,
     /// Shift, `[dim]`, initially zeros.
     pub bias: Parameter<T>,
     /// Added to the variance (1e-5 by default).
+    #[module(skip)]
     pub eps: f64,
 }
 
@@ -444,20 +552,13 @@ impl<T: Real> LayerNorm<T> {
     }
 }
 
-impl<T: Real> Module<T> for LayerNorm<T> {
-    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+impl<'t, T: Real> Forward<TensorVar<'t, T>> for LayerNorm<T> {
+    type Output = TensorVar<'t, T>;
+    fn forward(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
         // One fused node (autograd-core's `layer_norm` primitive).
         let tape = x.tape();
         let (w, b) = (self.weight.var(tape), self.bias.var(tape));
         let dim = w.shape()[0];
         x.layer_norm(&[dim], Some(w), Some(b), T::from_f64(self.eps))
-    }
-    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
-        f(&join(prefix, "weight"), &self.weight);
-        f(&join(prefix, "bias"), &self.bias);
-    }
-    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
-        f(&join(prefix, "weight"), &mut self.weight);
-        f(&join(prefix, "bias"), &mut self.bias);
     }
 }

@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use autograd_core::{Tensor, TensorTape};
-//! use autograd_nn::{cross_entropy, mlp, Activation, Module, Optimizer, Reduction, Sgd};
+//! use autograd_nn::{cross_entropy, mlp, Activation, Forward, Module, Optimizer, Reduction, Sgd};
 //! use rand::SeedableRng;
 //!
 //! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
@@ -46,16 +46,23 @@ mod module;
 mod optim;
 mod weights;
 
+/// `#[derive(Module)]`: see [the autograd-derive crate](autograd_derive).
+pub use autograd_derive::Module;
 pub use conv_rnn_attn::{AvgPool2d, Conv2dLayer, Lstm, LstmCell, MaxPool2d, MultiHeadAttention};
 pub use data::{batches, train_test_split, CsvError, Table};
 pub use layers::{
     mlp, Activation, Dropout, Embedding, Flatten, Gelu, LayerNorm, Linear, Relu, Sigmoid, Tanh,
+    TokenIds,
 };
 pub use loss::{
     accuracy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss,
     nll_loss, Reduction,
 };
-pub use module::{join, LoadError, Module, ParamGrads, Sequential};
+pub use module::{join, BufferField, Forward, Layer, LoadError, Module, ParamGrads, Sequential};
+
+// The derive names `::autograd_nn::...`; this lets it do so inside this
+// crate too.
+extern crate self as autograd_nn;
 pub use optim::{
     clip_grad_norm, clip_grad_value, Adam, AdamW, CosineLr, ExponentialLr, LrSchedule, Optimizer,
     RmsProp, Sgd, StepLr, Warmup,

@@ -9,32 +9,53 @@ use indexmap::IndexMap;
 /// gradient clipping edits them).
 pub type ParamGrads<T = f32> = IndexMap<String, Tensor<T>>;
 
-/// A layer or a model: a forward pass recorded on the input's tape, and
-/// named parameters.
+/// A layer or a model as a set of named parameters (and buffers): what
+/// optimizers update, what `state_dict` saves, what `train()`/`eval()`
+/// switch. The forward pass is a separate trait, [`Forward`], so a model
+/// can take any input (token ids, several tensors) and give any output.
 ///
-/// Parameters live outside any tape (in [`Parameter`]s); each forward pass
-/// makes them leaves of the input's recording, so a training step is: record
-/// a forward pass, sweep, collect [`Module::gradients`], let an optimizer
-/// update the parameters.
+/// Write `#[derive(Module)]` on a struct (see [`derive@Module`]) and its
+/// fields are visited under their names, as PyTorch names them. By hand,
+/// implement the two parameter visitors, calling each child with
+/// [`join`]`(prefix, "child")`:
 ///
 /// ```
-/// use autograd_core::{Tensor, TensorTape};
-/// use autograd_nn::{Linear, Module};
+/// use autograd_core::{Parameter, Tensor, TensorTape, TensorVar};
+/// use autograd_nn::{join, Forward, Linear, Module};
 /// use rand::SeedableRng;
 ///
+/// struct TwoLayers {
+///     first: Linear,
+///     second: Linear,
+/// }
+///
+/// impl Module for TwoLayers {
+///     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter)) {
+///         self.first.visit_parameters(&join(prefix, "first"), f);
+///         self.second.visit_parameters(&join(prefix, "second"), f);
+///     }
+///     fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter)) {
+///         self.first.visit_parameters_mut(&join(prefix, "first"), f);
+///         self.second.visit_parameters_mut(&join(prefix, "second"), f);
+///     }
+/// }
+///
+/// impl<'t> Forward<TensorVar<'t>> for TwoLayers {
+///     type Output = TensorVar<'t>;
+///     fn forward(&self, x: TensorVar<'t>) -> TensorVar<'t> {
+///         self.second.forward(self.first.forward(x).tanh())
+///     }
+/// }
+///
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-/// let layer = Linear::<f32>::new(3, 2, &mut rng);
+/// let model = TwoLayers { first: Linear::new(3, 4, &mut rng), second: Linear::new(4, 2, &mut rng) };
 /// let tape = TensorTape::new();
-/// let x = tape.constant(Tensor::ones(&[4, 3]));
-/// let loss = layer.forward(x).square().mean();
-/// let grads = layer.gradients(&loss.backward());
-/// assert_eq!(grads.keys().collect::<Vec<_>>(), ["weight", "bias"]);
-/// assert_eq!(grads["weight"].shape(), &[2, 3]);
+/// let loss = model.forward(tape.constant(Tensor::ones(&[5, 3]))).square().mean();
+/// let grads = model.gradients(&loss.backward());
+/// assert_eq!(grads.keys().collect::<Vec<_>>(), ["first.weight", "first.bias", "second.weight", "second.bias"]);
+/// assert_eq!(grads["second.weight"].shape(), &[2, 4]);
 /// ```
 pub trait Module<T: Real = f32> {
-    /// Records the forward pass of `x` on its tape.
-    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T>;
-
     /// Calls `f` with each parameter's full name (`prefix` + its own dotted
     /// name, as PyTorch's `named_parameters`), in a fixed order.
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>));
@@ -42,8 +63,16 @@ pub trait Module<T: Real = f32> {
     /// As [`Module::visit_parameters`], mutably (optimizers, loading).
     fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>));
 
-    /// Switches training behaviour (dropout) on or off. Layers without any
-    /// ignore it.
+    /// Calls `f` with each buffer: state that is saved and loaded with the
+    /// parameters but not trained (BatchNorm's running statistics). None by
+    /// default.
+    fn visit_buffers(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Tensor<T>)) {}
+
+    /// As [`Module::visit_buffers`], mutably (loading).
+    fn visit_buffers_mut(&mut self, _prefix: &str, _f: &mut dyn FnMut(&str, &mut Tensor<T>)) {}
+
+    /// Switches training behaviour (dropout, batch statistics) on or off.
+    /// Layers without any ignore it.
     fn set_training(&mut self, _training: bool) {}
 
     /// Training mode (PyTorch's `model.train()`).
@@ -56,35 +85,39 @@ pub trait Module<T: Real = f32> {
         self.set_training(false)
     }
 
-    /// The parameters' values by name: PyTorch's `state_dict`.
+    /// The parameters' and buffers' values by name: PyTorch's `state_dict`
+    /// (parameters first, then buffers, each in visiting order).
     fn state_dict(&self) -> IndexMap<String, Tensor<T>> {
         let mut out = IndexMap::new();
         self.visit_parameters("", &mut |name, p| {
             out.insert(name.to_string(), p.value().clone());
         });
+        self.visit_buffers("", &mut |name, b| {
+            out.insert(name.to_string(), b.clone());
+        });
         out
     }
 
-    /// Replaces every parameter's value from `state` (names and shapes must
-    /// match exactly; nothing changes unless all do).
+    /// Replaces every parameter's and buffer's value from `state` (names
+    /// and shapes must match exactly; nothing changes unless all do).
     fn load_state_dict(&mut self, state: &IndexMap<String, Tensor<T>>) -> Result<(), LoadError> {
         let mut problems = Vec::new();
-        let mut seen = 0;
-        self.visit_parameters("", &mut |name, p| match state.get(name) {
-            None => problems.push(format!("missing {name}")),
-            Some(t) if t.shape() != p.value().shape() => problems.push(format!(
-                "{name}: shape {:?} in the state, {:?} in the model",
-                t.shape(),
-                p.value().shape()
-            )),
-            Some(_) => seen += 1,
-        });
-        if seen != state.len() {
-            let mut known = Vec::new();
-            self.visit_parameters("", &mut |name, _| known.push(name.to_string()));
-            for name in state.keys().filter(|k| !known.contains(k)) {
-                problems.push(format!("unexpected {name}"));
+        let mut known = Vec::new();
+        let mut check = |name: &str, shape: &[usize]| {
+            known.push(name.to_string());
+            match state.get(name) {
+                None => problems.push(format!("missing {name}")),
+                Some(t) if t.shape() != shape => problems.push(format!(
+                    "{name}: shape {:?} in the state, {shape:?} in the model",
+                    t.shape(),
+                )),
+                Some(_) => {}
             }
+        };
+        self.visit_parameters("", &mut |name, p| check(name, p.value().shape()));
+        self.visit_buffers("", &mut |name, b| check(name, b.shape()));
+        for name in state.keys().filter(|k| !known.contains(k)) {
+            problems.push(format!("unexpected {name}"));
         }
         if !problems.is_empty() {
             return Err(LoadError { problems });
@@ -93,21 +126,56 @@ pub trait Module<T: Real = f32> {
             let value = state[name].clone();
             p.update(|v| *v = value);
         });
+        self.visit_buffers_mut("", &mut |name, b| *b = state[name].clone());
         Ok(())
     }
 
-    /// The number of trainable values.
+    /// The number of parameter values (trainable or frozen).
     fn num_parameters(&self) -> usize {
         let mut n = 0;
         self.visit_parameters("", &mut |_, p| n += p.value().numel());
         n
     }
 
-    /// Each parameter's gradient from `grads`, by name; a parameter the
-    /// loss does not depend on gets zeros.
+    /// Freezes every parameter (PyTorch's `requires_grad_(False)` on each):
+    /// they enter recordings as constants, get no gradient, and optimizers
+    /// skip them. Freeze a pretrained body, then unfreeze a head.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// use autograd_nn::{mlp, Activation, Forward, Module};
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let mut model = mlp::<f32, _>(&[3, 4, 2], Activation::Relu, &mut rng);
+    /// model.freeze();
+    /// model.visit_parameters_mut("", &mut |name, p| {
+    ///     if name.starts_with("2.") {
+    ///         p.set_requires_grad(true); // train the last layer only
+    ///     }
+    /// });
+    /// let tape = TensorTape::new();
+    /// let loss = model.forward(tape.constant(Tensor::ones(&[1, 3]))).sum();
+    /// let grads = model.gradients(&loss.backward());
+    /// assert_eq!(grads.keys().collect::<Vec<_>>(), ["2.weight", "2.bias"]);
+    /// ```
+    fn freeze(&mut self) {
+        self.visit_parameters_mut("", &mut |_, p| p.set_requires_grad(false));
+    }
+
+    /// Unfreezes every parameter (see [`Module::freeze`]).
+    fn unfreeze(&mut self) {
+        self.visit_parameters_mut("", &mut |_, p| p.set_requires_grad(true));
+    }
+
+    /// Each trainable parameter's gradient from `grads`, by name; a
+    /// parameter the loss does not depend on gets zeros, a frozen one is
+    /// left out (so optimizers skip it).
     fn gradients(&self, grads: &TensorGradients<T>) -> ParamGrads<T> {
         let mut out = IndexMap::new();
         self.visit_parameters("", &mut |name, p| {
+            if !p.requires_grad() {
+                return;
+            }
             let g = p
                 .grad(grads)
                 .cloned()
@@ -115,6 +183,232 @@ pub trait Module<T: Real = f32> {
             out.insert(name.to_string(), g);
         });
         out
+    }
+}
+
+/// The forward pass of a layer or model for one kind of input. Most layers
+/// implement `Forward<TensorVar<'t, T>>` (a tensor in, a tensor out: what
+/// [`Sequential`] chains); a model may take token ids, several tensors
+/// (a tuple) or a struct of its own, and return anything.
+///
+/// ```
+/// use autograd_core::{Tensor, TensorTape, TensorVar};
+/// use autograd_nn::{Forward, Linear};
+/// use rand::SeedableRng;
+///
+/// /// Two inputs: a gated sum.
+/// struct Gate(Linear);
+/// impl<'t> Forward<(TensorVar<'t>, TensorVar<'t>)> for Gate {
+///     type Output = TensorVar<'t>;
+///     fn forward(&self, (a, b): (TensorVar<'t>, TensorVar<'t>)) -> TensorVar<'t> {
+///         let g = self.0.forward(a).sigmoid();
+///         g.mul(a).add(g.neg().add_scalar(1.0).mul(b))
+///     }
+/// }
+///
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let gate = Gate(Linear::new(2, 2, &mut rng));
+/// let tape = TensorTape::new();
+/// let y = gate.forward((tape.constant(Tensor::ones(&[1, 2])), tape.constant(Tensor::zeros(&[1, 2]))));
+/// assert_eq!(y.shape().as_slice(), &[1, 2]);
+/// ```
+pub trait Forward<I> {
+    /// What the forward pass gives.
+    type Output;
+    /// Records the forward pass of `input` (on its tape).
+    fn forward(&self, input: I) -> Self::Output;
+}
+
+/// A module whose forward pass takes one tensor and gives one, for any tape:
+/// what [`Sequential`] holds. Every such [`Module`] + [`Forward`] is one.
+///
+/// ```
+/// use autograd_nn::{Layer, Linear, Relu};
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let layers: Vec<Box<dyn Layer<f32>>> = vec![Box::new(Linear::new(2, 3, &mut rng)), Box::new(Relu)];
+/// assert_eq!(layers.len(), 2);
+/// ```
+pub trait Layer<T: Real = f32>:
+    Module<T> + for<'t> Forward<TensorVar<'t, T>, Output = TensorVar<'t, T>>
+{
+}
+
+impl<T: Real, L> Layer<T> for L where
+    L: Module<T> + for<'t> Forward<TensorVar<'t, T>, Output = TensorVar<'t, T>>
+{
+}
+
+/// A buffer field of a derived [`Module`] (`#[module(buffer)]`): a
+/// `Tensor`, or an `Option` of one. Not for use by hand.
+///
+/// ```
+/// use autograd_core::Tensor;
+/// use autograd_nn::BufferField;
+/// let mut seen = Vec::new();
+/// BufferField::<f32>::visit(&Some(Tensor::<f32>::zeros(&[2])), "running_mean", &mut |n, _| seen.push(n.to_string()));
+/// assert_eq!(seen, ["running_mean"]);
+/// ```
+pub trait BufferField<T: Real> {
+    /// Calls `f` with the buffer under `name`.
+    fn visit(&self, name: &str, f: &mut dyn FnMut(&str, &Tensor<T>));
+    /// As [`BufferField::visit`], mutably.
+    fn visit_mut(&mut self, name: &str, f: &mut dyn FnMut(&str, &mut Tensor<T>));
+}
+
+impl<T: Real> BufferField<T> for Tensor<T> {
+    fn visit(&self, name: &str, f: &mut dyn FnMut(&str, &Tensor<T>)) {
+        f(name, self)
+    }
+    fn visit_mut(&mut self, name: &str, f: &mut dyn FnMut(&str, &mut Tensor<T>)) {
+        f(name, self)
+    }
+}
+
+impl<T: Real> BufferField<T> for Option<Tensor<T>> {
+    fn visit(&self, name: &str, f: &mut dyn FnMut(&str, &Tensor<T>)) {
+        if let Some(t) = self {
+            f(name, t)
+        }
+    }
+    fn visit_mut(&mut self, name: &str, f: &mut dyn FnMut(&str, &mut Tensor<T>)) {
+        if let Some(t) = self {
+            f(name, t)
+        }
+    }
+}
+
+/// A parameter is a module of one parameter, named by the prefix alone (so
+/// a derived struct's `weight: Parameter` field is named `weight`).
+impl<T: Real> Module<T> for Parameter<T> {
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
+        f(prefix, self)
+    }
+    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
+        f(prefix, self)
+    }
+}
+
+/// Items named by position (`blocks.0.weight`), as PyTorch's `ModuleList`.
+impl<T: Real, M: Module<T>> Module<T> for Vec<M> {
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
+        self.as_slice().visit_parameters(prefix, f)
+    }
+    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
+        self.as_mut_slice().visit_parameters_mut(prefix, f)
+    }
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor<T>)) {
+        self.as_slice().visit_buffers(prefix, f)
+    }
+    fn visit_buffers_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Tensor<T>)) {
+        self.as_mut_slice().visit_buffers_mut(prefix, f)
+    }
+    fn set_training(&mut self, training: bool) {
+        self.as_mut_slice().set_training(training)
+    }
+}
+
+/// As `Vec`: items named by position.
+impl<T: Real, M: Module<T>, const N: usize> Module<T> for [M; N] {
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
+        self.as_slice().visit_parameters(prefix, f)
+    }
+    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
+        self.as_mut_slice().visit_parameters_mut(prefix, f)
+    }
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor<T>)) {
+        self.as_slice().visit_buffers(prefix, f)
+    }
+    fn visit_buffers_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Tensor<T>)) {
+        self.as_mut_slice().visit_buffers_mut(prefix, f)
+    }
+    fn set_training(&mut self, training: bool) {
+        self.as_mut_slice().set_training(training)
+    }
+}
+
+/// As `Vec`: items named by position.
+impl<T: Real, M: Module<T>> Module<T> for [M] {
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
+        for (i, m) in self.iter().enumerate() {
+            m.visit_parameters(&join(prefix, &i.to_string()), f);
+        }
+    }
+    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
+        for (i, m) in self.iter_mut().enumerate() {
+            m.visit_parameters_mut(&join(prefix, &i.to_string()), f);
+        }
+    }
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor<T>)) {
+        for (i, m) in self.iter().enumerate() {
+            m.visit_buffers(&join(prefix, &i.to_string()), f);
+        }
+    }
+    fn visit_buffers_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Tensor<T>)) {
+        for (i, m) in self.iter_mut().enumerate() {
+            m.visit_buffers_mut(&join(prefix, &i.to_string()), f);
+        }
+    }
+    fn set_training(&mut self, training: bool) {
+        for m in self {
+            m.set_training(training);
+        }
+    }
+}
+
+/// An optional child: visited when present, under the field's own name.
+impl<T: Real, M: Module<T>> Module<T> for Option<M> {
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
+        if let Some(m) = self {
+            m.visit_parameters(prefix, f)
+        }
+    }
+    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
+        if let Some(m) = self {
+            m.visit_parameters_mut(prefix, f)
+        }
+    }
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor<T>)) {
+        if let Some(m) = self {
+            m.visit_buffers(prefix, f)
+        }
+    }
+    fn visit_buffers_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Tensor<T>)) {
+        if let Some(m) = self {
+            m.visit_buffers_mut(prefix, f)
+        }
+    }
+    fn set_training(&mut self, training: bool) {
+        if let Some(m) = self {
+            m.set_training(training)
+        }
+    }
+}
+
+/// A boxed child (a `Box<dyn Layer>` among them), visited as the child.
+impl<T: Real, M: Module<T> + ?Sized> Module<T> for Box<M> {
+    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
+        (**self).visit_parameters(prefix, f)
+    }
+    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
+        (**self).visit_parameters_mut(prefix, f)
+    }
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor<T>)) {
+        (**self).visit_buffers(prefix, f)
+    }
+    fn visit_buffers_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Tensor<T>)) {
+        (**self).visit_buffers_mut(prefix, f)
+    }
+    fn set_training(&mut self, training: bool) {
+        (**self).set_training(training)
+    }
+}
+
+/// A boxed layer runs the layer.
+impl<I, L: Forward<I> + ?Sized> Forward<I> for Box<L> {
+    type Output = L::Output;
+    fn forward(&self, input: I) -> L::Output {
+        (**self).forward(input)
     }
 }
 
@@ -170,7 +464,7 @@ impl std::error::Error for LoadError {}
 ///
 /// ```
 /// use autograd_core::{Tensor, TensorTape};
-/// use autograd_nn::{Linear, Module, Relu, Sequential};
+/// use autograd_nn::{Forward, Linear, Module, Relu, Sequential};
 /// use rand::SeedableRng;
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
 /// let model = Sequential::<f32>::new()
@@ -183,7 +477,7 @@ impl std::error::Error for LoadError {}
 /// assert_eq!(model.forward(tape.constant(Tensor::ones(&[5, 4]))).shape().as_slice(), &[5, 2]);
 /// ```
 pub struct Sequential<T: Real = f32> {
-    layers: Vec<Box<dyn Module<T>>>,
+    layers: Vec<Box<dyn Layer<T>>>,
 }
 
 impl<T: Real> Default for Sequential<T> {
@@ -209,7 +503,7 @@ impl<T: Real> Sequential<T> {
     /// assert_eq!(s.len(), 1);
     /// ```
     #[allow(clippy::should_implement_trait)]
-    pub fn push(mut self, layer: impl Module<T> + 'static) -> Self {
+    pub fn push(mut self, layer: impl Layer<T> + 'static) -> Self {
         self.layers.push(Box::new(layer));
         self
     }
@@ -233,26 +527,27 @@ impl<T: Real> Sequential<T> {
     }
 }
 
-impl<T: Real> Module<T> for Sequential<T> {
-    fn forward<'t>(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+impl<'t, T: Real> Forward<TensorVar<'t, T>> for Sequential<T> {
+    type Output = TensorVar<'t, T>;
+    fn forward(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
         self.layers.iter().fold(x, |h, layer| layer.forward(h))
     }
+}
 
+impl<T: Real> Module<T> for Sequential<T> {
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
-        for (i, layer) in self.layers.iter().enumerate() {
-            layer.visit_parameters(&join(prefix, &i.to_string()), f);
-        }
+        self.layers.visit_parameters(prefix, f)
     }
-
     fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
-        for (i, layer) in self.layers.iter_mut().enumerate() {
-            layer.visit_parameters_mut(&join(prefix, &i.to_string()), f);
-        }
+        self.layers.visit_parameters_mut(prefix, f)
     }
-
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor<T>)) {
+        self.layers.visit_buffers(prefix, f)
+    }
+    fn visit_buffers_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Tensor<T>)) {
+        self.layers.visit_buffers_mut(prefix, f)
+    }
     fn set_training(&mut self, training: bool) {
-        for layer in &mut self.layers {
-            layer.set_training(training);
-        }
+        self.layers.set_training(training)
     }
 }

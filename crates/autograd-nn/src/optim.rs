@@ -10,7 +10,7 @@ use crate::module::{Module, ParamGrads};
 ///
 /// ```
 /// use autograd_core::{Tensor, TensorTape};
-/// use autograd_nn::{Linear, Module, Optimizer, Sgd};
+/// use autograd_nn::{Forward, Linear, Module, Optimizer, Sgd};
 /// use rand::SeedableRng;
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
 /// let mut model = Linear::<f64>::new(2, 1, &mut rng);

@@ -9,9 +9,9 @@ use rand::SeedableRng;
 
 /// Checks `d/dθ sum(forward(x) * w)` for every parameter θ of `module`, w a
 /// fixed random weighting, against central differences.
-fn check_module(name: &str, module: &mut dyn Module<f64>, x: &Tensor<f64>) {
+fn check_module(name: &str, module: &mut dyn Layer<f64>, x: &Tensor<f64>) {
     let mut rng = StdRng::seed_from_u64(99);
-    let loss_at = |m: &dyn Module<f64>, w: Option<&Tensor<f64>>| {
+    let loss_at = |m: &dyn Layer<f64>, w: Option<&Tensor<f64>>| {
         let tape = TensorTape::new();
         let y = m.forward(tape.constant(x.clone()));
         let w = w.cloned().unwrap_or_else(|| Tensor::ones(&y.shape()));
@@ -28,7 +28,7 @@ fn check_module(name: &str, module: &mut dyn Module<f64>, x: &Tensor<f64>) {
     for (pname, g) in &analytic {
         for k in 0..g.numel() {
             let h = 1e-5;
-            let bump = |m: &mut dyn Module<f64>, delta: f64| {
+            let bump = |m: &mut dyn Layer<f64>, delta: f64| {
                 m.visit_parameters_mut("", &mut |n, p| {
                     if n == pname {
                         p.update(|v| v.data_mut()[k] += delta);
@@ -167,7 +167,7 @@ fn dropout_scales_kept_values_and_zeroes_about_p() {
     let d = Dropout::new(0.3, 11);
     let tape = TensorTape::new();
     let x = tape.leaf(Tensor::<f64>::ones(&[10_000]));
-    let y = Module::<f64>::forward(&d, x);
+    let y = d.forward(x);
     let v = y.value();
     let dropped = v.data().iter().filter(|&&z| z == 0.0).count() as f64 / 10_000.0;
     assert!((dropped - 0.3).abs() < 0.02, "dropped fraction {dropped}");
@@ -363,7 +363,7 @@ fn initialisers_have_their_documented_spread() {
 #[test]
 fn replay_with_new_token_ids_looks_up_the_new_rows() {
     use autograd_core::TensorTape;
-    use autograd_nn::{Embedding, Linear, Sequential};
+    use autograd_nn::{Embedding, Forward, Linear, Sequential};
     use rand::SeedableRng;
     let mut rng = rand::rngs::StdRng::seed_from_u64(3);
     let model = Sequential::<f64>::new()

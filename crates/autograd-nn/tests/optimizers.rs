@@ -10,11 +10,15 @@ struct Quadratic {
     p: Parameter<f64>,
 }
 
-impl Module<f64> for Quadratic {
-    fn forward<'t>(&self, x: TensorVar<'t, f64>) -> TensorVar<'t, f64> {
+impl<'t> Forward<TensorVar<'t, f64>> for Quadratic {
+    type Output = TensorVar<'t, f64>;
+    fn forward(&self, x: TensorVar<'t, f64>) -> TensorVar<'t, f64> {
         let p = self.p.var(x.tape());
         p.square().mul(x).scale(0.5).sum()
     }
+}
+
+impl Module<f64> for Quadratic {
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<f64>)) {
         let _ = prefix;
         f("p", &self.p);

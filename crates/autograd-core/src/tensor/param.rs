@@ -29,11 +29,17 @@ pub struct Parameter<T: Real = f32> {
     value: Tensor<T>,
     /// The recording (tape id) and node this parameter is a leaf of, if any.
     binding: Cell<Option<(u64, u32)>>,
+    /// Frozen: enters recordings as a constant (no gradient).
+    frozen: bool,
 }
 
 impl<T: Real> Clone for Parameter<T> {
     fn clone(&self) -> Self {
-        Parameter::new(self.value.clone())
+        Parameter {
+            value: self.value.clone(),
+            binding: Cell::new(None),
+            frozen: self.frozen,
+        }
     }
 }
 
@@ -54,7 +60,36 @@ impl<T: Real> Parameter<T> {
         Parameter {
             value,
             binding: Cell::new(None),
+            frozen: false,
         }
+    }
+
+    /// Freezes (`false`) or unfreezes (`true`) the parameter, PyTorch's
+    /// `requires_grad_`: a frozen parameter enters recordings as a constant,
+    /// so no gradient is computed for it, [`Parameter::grad`] gives `None`
+    /// and optimizers leave it alone. Fine-tuning freezes a pretrained body.
+    ///
+    /// ```
+    /// use autograd_core::{Parameter, Tensor, TensorTape};
+    /// let mut w = Parameter::new(Tensor::from_vec(vec![3.0_f64], &[1]));
+    /// w.set_requires_grad(false);
+    /// let tape = TensorTape::new();
+    /// let grads = w.var(&tape).square().sum().backward();
+    /// assert!(w.grad(&grads).is_none());
+    /// assert!(!w.requires_grad());
+    /// ```
+    pub fn set_requires_grad(&mut self, on: bool) {
+        self.frozen = !on;
+        self.binding.set(None);
+    }
+
+    /// False when frozen (see [`Parameter::set_requires_grad`]).
+    ///
+    /// ```
+    /// assert!(autograd_core::Parameter::new(autograd_core::Tensor::<f32>::zeros(&[1])).requires_grad());
+    /// ```
+    pub fn requires_grad(&self) -> bool {
+        !self.frozen
     }
 
     /// The current value.
@@ -95,6 +130,10 @@ impl<T: Real> Parameter<T> {
     /// assert_eq!(w.grad(&grads).unwrap().item(), 6.0);
     /// ```
     pub fn var<'t>(&self, tape: &'t TensorTape<T>) -> TensorVar<'t, T> {
+        if self.frozen || !tape.is_grad_enabled() {
+            // Not bound: a later recording with gradients on makes a leaf.
+            return tape.constant(self.value.clone());
+        }
         let id = tape.id();
         if let Some((bound, index)) = self.binding.get() {
             if bound == id && (index as usize) < tape.len() {
@@ -120,6 +159,9 @@ impl<T: Real> Parameter<T> {
     /// assert_eq!(w.grad(&grads).unwrap().item(), 4.0);
     /// ```
     pub fn grad<'g>(&self, grads: &'g TensorGradients<T>) -> Option<&'g Tensor<T>> {
+        if self.frozen {
+            return None;
+        }
         let (id, index) = self.binding.get()?;
         grads.get_by_index(id, index)
     }

@@ -282,6 +282,8 @@ pub struct TensorTape<T: Real = f32> {
     /// Which tools are on (anomaly detection, profiling): one load per op.
     pub(crate) flags: Cell<u8>,
     pub(crate) tools: RefCell<Tools>,
+    /// Inside [`TensorTape::no_grad`]: leaves are recorded as constants.
+    no_grad: Cell<bool>,
 }
 
 impl<T: Real> Default for TensorTape<T> {
@@ -323,6 +325,7 @@ impl<T: Real> TensorTape<T> {
             scratch: RefCell::new(Scratch::default()),
             flags: Cell::new(0),
             tools: RefCell::new(Tools::default()),
+            no_grad: Cell::new(false),
         }
     }
 
@@ -335,7 +338,54 @@ impl<T: Real> TensorTape<T> {
     /// assert_eq!(x.square().sum().backward()[x].item(), 4.0);
     /// ```
     pub fn leaf(&self, value: Tensor<T>) -> TensorVar<'_, T> {
-        self.push_node(Op::Leaf, Parents::NONE, value, true)
+        let requires_grad = !self.no_grad.get();
+        let op = if requires_grad {
+            Op::Leaf
+        } else {
+            Op::Constant
+        };
+        self.push_node(op, Parents::NONE, value, requires_grad)
+    }
+
+    /// Runs `f` with gradients off (PyTorch's `torch.no_grad()`, JAX's
+    /// `stop_gradient` on every input): leaves and parameters made inside
+    /// it enter the recording as constants, so nothing computed from them
+    /// keeps a backward rule, and a sweep from such a result is empty.
+    /// Values are computed as usual. Nests; gradients are on again after
+    /// `f`, even if it panics. For inference (sampling, evaluation);
+    /// [`TensorTape::clear`] between batches still frees the values.
+    ///
+    /// ```
+    /// use autograd_core::{Parameter, Tensor, TensorTape};
+    /// let w = Parameter::new(Tensor::from_vec(vec![2.0_f64], &[1]));
+    /// let tape = TensorTape::new();
+    /// let y = tape.no_grad(|| w.var(&tape).square());
+    /// assert_eq!(y.value().item(), 4.0);
+    /// assert!(!y.requires_grad());
+    /// assert!(w.grad(&y.sum().backward()).is_none());
+    /// assert!(tape.is_grad_enabled());
+    /// assert!(w.var(&tape).requires_grad()); // a leaf again outside
+    /// ```
+    pub fn no_grad<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Restore<'a>(&'a Cell<bool>, bool);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.1);
+            }
+        }
+        let _restore = Restore(&self.no_grad, self.no_grad.replace(true));
+        f()
+    }
+
+    /// False inside [`TensorTape::no_grad`].
+    ///
+    /// ```
+    /// let tape = autograd_core::TensorTape::<f32>::new();
+    /// assert!(tape.is_grad_enabled());
+    /// assert!(!tape.no_grad(|| tape.is_grad_enabled()));
+    /// ```
+    pub fn is_grad_enabled(&self) -> bool {
+        !self.no_grad.get()
     }
 
     /// A constant (data, targets, masks): no gradient flows into it, and
