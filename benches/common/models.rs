@@ -159,7 +159,7 @@ impl T4 {
     pub fn new(seed: u64) -> Self {
         T4 {
             model: TinyGpt::new(seed),
-            opt: AdamW::new(3e-4, 0.01).betas(0.9, 0.999),
+            opt: AdamW::new(3e-4).weight_decay(0.01).betas(0.9, 0.999),
             tape: TensorTape::new(),
             text: text_ids(),
             rng: StdRng::seed_from_u64(seed + 1),

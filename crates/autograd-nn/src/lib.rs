@@ -64,8 +64,8 @@ pub use module::{join, BufferField, Forward, Layer, LoadError, Module, ParamGrad
 // crate too.
 extern crate self as autograd_nn;
 pub use optim::{
-    clip_grad_norm, clip_grad_value, Adam, AdamW, CosineLr, ExponentialLr, LrSchedule, Optimizer,
-    RmsProp, Sgd, StepLr, Warmup,
+    clip_grad_norm, clip_grad_value, Adam, AdamW, CosineLr, ExponentialLr, GradSource, LrSchedule,
+    Optimizer, OptimizerState, RmsProp, Sgd, StepLr, Warmup,
 };
 pub use weights::{
     from_safetensors_bytes, load_safetensors, save_safetensors, to_safetensors_bytes, WeightsError,

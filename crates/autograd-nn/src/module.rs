@@ -137,6 +137,14 @@ pub trait Module<T: Real = f32> {
         n
     }
 
+    /// The number of parameter tensors (what [`Module::visit_parameters`]
+    /// visits): the length of a positional gradient list.
+    fn num_parameter_tensors(&self) -> usize {
+        let mut n = 0;
+        self.visit_parameters("", &mut |_, _| n += 1);
+        n
+    }
+
     /// Freezes every parameter (PyTorch's `requires_grad_(False)` on each):
     /// they enter recordings as constants, get no gradient, and optimizers
     /// skip them. Freeze a pretrained body, then unfreeze a head.

@@ -4,7 +4,10 @@
 use autograd_core::{Parameter, Real};
 use indexmap::IndexMap;
 
-use crate::module::{Module, ParamGrads};
+use autograd_core::Tensor;
+
+use crate::module::{LoadError, Module, ParamGrads};
+use crate::weights::WeightsError;
 
 /// Updates a model's parameters from their gradients.
 ///
@@ -28,33 +31,288 @@ use crate::module::{Module, ParamGrads};
 /// assert!(last < 1e-3);
 /// ```
 pub trait Optimizer<T: Real = f32> {
-    /// One update of every parameter that has a gradient in `grads`.
-    fn step(&mut self, model: &mut dyn Module<T>, grads: &ParamGrads<T>);
+    /// One update of every trainable parameter that has a gradient in
+    /// `grads`: a name map ([`Module::gradients`]) or a `Vec` in the
+    /// model's parameter order (what [`TensorTape::grad_into`] fills; see
+    /// [`GradSource`]).
+    ///
+    /// [`TensorTape::grad_into`]: autograd_core::TensorTape::grad_into
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &dyn GradSource<T>);
     /// The current learning rate.
     fn lr(&self) -> f64;
     /// Sets the learning rate (schedules call this).
     fn set_lr(&mut self, lr: f64);
+    /// Everything the next steps depend on: hyperparameters, the step
+    /// count, per-parameter buffers (PyTorch's `optimizer.state_dict()`).
+    /// Save it with [`OptimizerState::save`] beside the weights; loading
+    /// both resumes training bit for bit.
+    fn state_dict(&self) -> OptimizerState<T>;
+    /// Restores a state from [`Optimizer::state_dict`] (hyperparameters
+    /// included, as PyTorch does). Refused, with nothing changed, for
+    /// another optimizer's state or a missing value.
+    fn load_state_dict(&mut self, state: &OptimizerState<T>) -> Result<(), LoadError>;
 }
 
-/// Applies `f(name, value, grad)` to each parameter with a gradient.
+/// Where an optimizer finds each parameter's gradient: by name in a
+/// [`ParamGrads`] map, or by position in a `Vec` holding one gradient per
+/// parameter in [`Module::visit_parameters`] order (the `inputs` order a
+/// replay loop gives [`TensorTape::grad_into`], so no map is rebuilt per
+/// step).
+///
+/// [`TensorTape::grad_into`]: autograd_core::TensorTape::grad_into
+///
+/// ```
+/// use autograd_core::{Parameter, Tensor, TensorTape};
+/// use autograd_nn::{Forward, Linear, Module, Optimizer, Sgd};
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let mut model = Linear::<f64>::new(2, 1, &mut rng);
+/// let mut opt = Sgd::new(0.1);
+/// let tape = TensorTape::new();
+/// let x = tape.constant(Tensor::from_vec(vec![1.0, 2.0], &[1, 2]));
+/// let loss = model.forward(x).square().sum();
+/// let mut params = Vec::new();
+/// model.visit_parameters("", &mut |_, p| params.push(p.var(&tape)));
+/// let mut grads = Vec::new();
+/// let before = loss.item();
+/// for _ in 0..5 {
+///     tape.grad_into(loss, &params, &mut grads);
+///     opt.step(&mut model, &grads);
+///     let values: Vec<_> = params.iter().zip([&model.weight, model.bias.as_ref().unwrap()])
+///         .map(|(v, p)| (*v, p.value().clone())).collect();
+///     tape.replay(&values).unwrap();
+/// }
+/// assert!(loss.item() < 0.1 * before);
+/// ```
+pub trait GradSource<T: Real> {
+    /// The gradient of the `index`-th parameter (in visiting order), named
+    /// `name`, if there is one.
+    fn gradient(&self, index: usize, name: &str) -> Option<&Tensor<T>>;
+    /// How many gradients a positional source holds (`None` for a map).
+    fn positional_len(&self) -> Option<usize> {
+        None
+    }
+}
+
+impl<T: Real> GradSource<T> for ParamGrads<T> {
+    fn gradient(&self, _: usize, name: &str) -> Option<&Tensor<T>> {
+        self.get(name)
+    }
+}
+
+impl<T: Real> GradSource<T> for Vec<Tensor<T>> {
+    fn gradient(&self, index: usize, _: &str) -> Option<&Tensor<T>> {
+        self.get(index)
+    }
+    fn positional_len(&self) -> Option<usize> {
+        Some(self.len())
+    }
+}
+
+/// Applies `f(name, value, grad)` to each trainable parameter with a
+/// gradient.
+#[track_caller]
 fn for_each_param<T: Real>(
     model: &mut dyn Module<T>,
-    grads: &ParamGrads<T>,
+    grads: &dyn GradSource<T>,
     mut f: impl FnMut(&str, &mut [T], &[T]),
 ) {
+    if let Some(n) = grads.positional_len() {
+        let count = model.num_parameter_tensors();
+        assert_eq!(
+            n, count,
+            "optimizer: {n} gradients given by position, the model has {count} parameters"
+        );
+    }
+    let mut index = 0;
     model.visit_parameters_mut("", &mut |name, p: &mut Parameter<T>| {
-        if let Some(g) = grads.get(name) {
-            assert_eq!(
-                g.shape(),
-                p.value().shape(),
-                "optimizer: gradient of {name} has shape {:?}, the parameter {:?}",
-                g.shape(),
-                p.value().shape()
-            );
-            p.update(|v| f(name, v.data_mut(), g.data()));
+        let g = grads.gradient(index, name);
+        index += 1;
+        let Some(g) = g else { return };
+        if !p.requires_grad() {
+            return;
         }
+        assert_eq!(
+            g.shape(),
+            p.value().shape(),
+            "optimizer: gradient of {name} has shape {:?}, the parameter {:?}",
+            g.shape(),
+            p.value().shape()
+        );
+        p.update(|v| f(name, v.data_mut(), g.data()));
     });
 }
+
+/// An optimizer's state (see [`Optimizer::state_dict`]): its kind, its
+/// numbers (hyperparameters and the step count) and its per-parameter
+/// buffers, named as PyTorch names them (`exp_avg.<param>`,
+/// `exp_avg_sq.<param>`, `momentum_buffer.<param>`, `square_avg.<param>`).
+///
+/// ```
+/// use autograd_nn::{Adam, Optimizer};
+/// let opt = Adam::<f32>::new(1e-3);
+/// let state = opt.state_dict();
+/// assert_eq!(state.kind, "adam");
+/// assert_eq!(state.scalars["lr"], 1e-3);
+/// let back = autograd_nn::OptimizerState::from_bytes(&state.to_bytes().unwrap()).unwrap();
+/// assert_eq!(back, state);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptimizerState<T: Real = f32> {
+    /// `sgd`, `adam`, `adamw` or `rmsprop`.
+    pub kind: String,
+    /// Hyperparameters and counters by name.
+    pub scalars: IndexMap<String, f64>,
+    /// Per-parameter buffers by name.
+    pub tensors: IndexMap<String, Tensor<T>>,
+}
+
+impl<T: Real> OptimizerState<T> {
+    /// The state as a safetensors file's bytes: the buffers as tensors, the
+    /// kind and numbers in its metadata (numbers printed so they read back
+    /// exactly).
+    ///
+    /// ```
+    /// let state = autograd_nn::Optimizer::<f64>::state_dict(&autograd_nn::Sgd::new(0.1));
+    /// assert!(state.to_bytes().unwrap().len() > 8);
+    /// ```
+    pub fn to_bytes(&self) -> Result<Vec<u8>, WeightsError> {
+        let mut meta = std::collections::HashMap::new();
+        meta.insert("kind".to_string(), self.kind.clone());
+        for (k, v) in &self.scalars {
+            meta.insert(format!("scalar.{k}"), format!("{v:?}"));
+        }
+        // The order of the numbers, which a JSON map would not keep.
+        let order: Vec<&str> = self.scalars.keys().map(String::as_str).collect();
+        meta.insert("scalars".to_string(), order.join(","));
+        crate::weights::to_safetensors_bytes_with(&self.tensors, Some(meta))
+    }
+
+    /// Reads [`OptimizerState::to_bytes`]'s output; a malformed file or a
+    /// missing or unreadable number is an error naming it.
+    ///
+    /// ```
+    /// assert!(autograd_nn::OptimizerState::<f32>::from_bytes(b"not a file").is_err());
+    /// ```
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, WeightsError> {
+        let (tensors, meta) = crate::weights::from_safetensors_bytes_with(bytes)?;
+        let missing = |what: &str| {
+            WeightsError::Format(format!("optimizer state: no {what} in the metadata"))
+        };
+        let meta = meta.ok_or_else(|| {
+            WeightsError::Format(
+                "optimizer state: the file has no metadata (a weights file, not an optimizer's?)"
+                    .to_string(),
+            )
+        })?;
+        let kind = meta.get("kind").ok_or_else(|| missing("kind"))?.clone();
+        let mut scalars = IndexMap::new();
+        let order = meta.get("scalars").ok_or_else(|| missing("scalars"))?;
+        for k in order.split(',').filter(|k| !k.is_empty()) {
+            let text = meta
+                .get(&format!("scalar.{k}"))
+                .ok_or_else(|| missing(&format!("scalar.{k}")))?;
+            let v: f64 = text.parse().map_err(|_| {
+                WeightsError::Format(format!(
+                    "optimizer state: scalar.{k} = {text:?} is not a number"
+                ))
+            })?;
+            scalars.insert(k.to_string(), v);
+        }
+        Ok(OptimizerState {
+            kind,
+            scalars,
+            tensors,
+        })
+    }
+
+    /// Writes [`OptimizerState::to_bytes`] to `path`.
+    ///
+    /// ```no_run
+    /// let state = autograd_nn::Optimizer::<f32>::state_dict(&autograd_nn::Adam::new(1e-3));
+    /// state.save("target/optimizer.safetensors").unwrap();
+    /// ```
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), WeightsError> {
+        std::fs::write(path, self.to_bytes()?).map_err(WeightsError::Io)
+    }
+
+    /// Reads a file written by [`OptimizerState::save`].
+    ///
+    /// ```no_run
+    /// let state = autograd_nn::OptimizerState::<f32>::load("target/optimizer.safetensors").unwrap();
+    /// ```
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self, WeightsError> {
+        Self::from_bytes(&std::fs::read(path).map_err(WeightsError::Io)?)
+    }
+
+    fn new(kind: &str, scalars: &[(&str, f64)]) -> Self {
+        OptimizerState {
+            kind: kind.to_string(),
+            scalars: scalars.iter().map(|&(k, v)| (k.to_string(), v)).collect(),
+            tensors: IndexMap::new(),
+        }
+    }
+
+    /// Adds each buffer of `map` as `<prefix>.<param>`.
+    fn with_buffers(mut self, prefix: &str, map: &IndexMap<String, Vec<T>>) -> Self {
+        for (name, v) in map {
+            self.tensors.insert(
+                format!("{prefix}.{name}"),
+                Tensor::from_vec(v.clone(), &[v.len()]),
+            );
+        }
+        self
+    }
+
+    /// Checks the kind and that every number in `names` is present;
+    /// returns them in that order.
+    fn expect(&self, kinds: &[&str], names: &[&str]) -> Result<Vec<f64>, LoadError> {
+        let mut problems = Vec::new();
+        if !kinds.contains(&self.kind.as_str()) {
+            problems.push(format!(
+                "the state is {}'s, this optimizer is {}",
+                self.kind,
+                kinds.join("/")
+            ));
+        }
+        let values = names
+            .iter()
+            .map(|n| {
+                self.scalars.get(*n).copied().unwrap_or_else(|| {
+                    problems.push(format!("missing {n}"));
+                    f64::NAN
+                })
+            })
+            .collect();
+        for name in self.tensors.keys() {
+            if !name
+                .split_once('.')
+                .is_some_and(|(p, _)| BUFFERS.contains(&p))
+            {
+                problems.push(format!("unexpected buffer {name}"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(values)
+        } else {
+            Err(LoadError { problems })
+        }
+    }
+
+    /// The buffers named `<prefix>.<param>`, by parameter.
+    fn buffers(&self, prefix: &str) -> IndexMap<String, Vec<T>> {
+        self.tensors
+            .iter()
+            .filter_map(|(k, t)| {
+                let name = k.strip_prefix(prefix)?.strip_prefix('.')?;
+                Some((name.to_string(), t.to_vec()))
+            })
+            .collect()
+    }
+}
+
+/// The buffer kinds an optimizer state may hold.
+const BUFFERS: [&str; 4] = ["momentum_buffer", "exp_avg", "exp_avg_sq", "square_avg"];
 
 fn state<'a, T: Real>(
     map: &'a mut IndexMap<String, Vec<T>>,
@@ -139,7 +397,7 @@ impl<T: Real> Sgd<T> {
 }
 
 impl<T: Real> Optimizer<T> for Sgd<T> {
-    fn step(&mut self, model: &mut dyn Module<T>, grads: &ParamGrads<T>) {
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &dyn GradSource<T>) {
         let (lr, mu, damp, wd) = (
             T::from_f64(self.lr),
             T::from_f64(self.momentum),
@@ -175,6 +433,30 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
     }
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+    fn state_dict(&self) -> OptimizerState<T> {
+        let b = |x: bool| if x { 1.0 } else { 0.0 };
+        OptimizerState::new(
+            "sgd",
+            &[
+                ("lr", self.lr),
+                ("momentum", self.momentum),
+                ("dampening", self.dampening),
+                ("nesterov", b(self.nesterov)),
+                ("weight_decay", self.weight_decay),
+            ],
+        )
+        .with_buffers("momentum_buffer", &self.buffers)
+    }
+    fn load_state_dict(&mut self, state: &OptimizerState<T>) -> Result<(), LoadError> {
+        let v = state.expect(
+            &["sgd"],
+            &["lr", "momentum", "dampening", "nesterov", "weight_decay"],
+        )?;
+        (self.lr, self.momentum, self.dampening) = (v[0], v[1], v[2]);
+        (self.nesterov, self.weight_decay) = (v[3] != 0.0, v[4]);
+        self.buffers = state.buffers("momentum_buffer");
+        Ok(())
     }
 }
 
@@ -248,7 +530,7 @@ impl<T: Real> Adam<T> {
 }
 
 impl<T: Real> Optimizer<T> for Adam<T> {
-    fn step(&mut self, model: &mut dyn Module<T>, grads: &ParamGrads<T>) {
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &dyn GradSource<T>) {
         self.t += 1;
         let (b1, b2) = (self.beta1, self.beta2);
         let bc1 = 1.0 - b1.powi(self.t);
@@ -286,33 +568,79 @@ impl<T: Real> Optimizer<T> for Adam<T> {
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
     }
+    fn state_dict(&self) -> OptimizerState<T> {
+        OptimizerState::new(
+            if self.decoupled { "adamw" } else { "adam" },
+            &[
+                ("step", self.t as f64),
+                ("lr", self.lr),
+                ("beta1", self.beta1),
+                ("beta2", self.beta2),
+                ("eps", self.eps),
+                ("weight_decay", self.weight_decay),
+            ],
+        )
+        .with_buffers("exp_avg", &self.m)
+        .with_buffers("exp_avg_sq", &self.v)
+    }
+    fn load_state_dict(&mut self, state: &OptimizerState<T>) -> Result<(), LoadError> {
+        let kind = if self.decoupled { "adamw" } else { "adam" };
+        let v = state.expect(
+            &[kind],
+            &["step", "lr", "beta1", "beta2", "eps", "weight_decay"],
+        )?;
+        self.t = v[0] as i32;
+        (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay) =
+            (v[1], v[2], v[3], v[4], v[5]);
+        self.m = state.buffers("exp_avg");
+        self.v = state.buffers("exp_avg_sq");
+        Ok(())
+    }
 }
 
 /// AdamW (Loshchilov & Hutter): Adam with decoupled weight decay,
 /// `p -= lr wd p` before the Adam step. PyTorch's default decay is 0.01.
 ///
 /// ```
-/// let opt = autograd_nn::AdamW::<f32>::new(1e-3, 0.01);
+/// let opt = autograd_nn::AdamW::<f32>::new(1e-3).weight_decay(0.1);
 /// assert_eq!(autograd_nn::Optimizer::lr(&opt), 1e-3);
 /// ```
 #[derive(Clone, Debug)]
 pub struct AdamW<T: Real = f32>(Adam<T>);
 
 impl<T: Real> AdamW<T> {
-    /// AdamW with β = (0.9, 0.999), ε = 1e-8.
+    /// AdamW with PyTorch's defaults: β = (0.9, 0.999), ε = 1e-8, weight
+    /// decay 0.01.
     ///
     /// ```
-    /// let _ = autograd_nn::AdamW::<f64>::new(3e-4, 0.1);
+    /// let opt = autograd_nn::AdamW::<f64>::new(3e-4);
+    /// assert_eq!(autograd_nn::Optimizer::state_dict(&opt).scalars["weight_decay"], 0.01);
     /// ```
-    pub fn new(lr: f64, weight_decay: f64) -> Self {
-        let mut a = Adam::new(lr).weight_decay(weight_decay);
+    pub fn new(lr: f64) -> Self {
+        let mut a = Adam::new(lr).weight_decay(0.01);
         a.decoupled = true;
         AdamW(a)
+    }
+    /// The decoupled weight decay (`p -= lr wd p` each step).
+    ///
+    /// ```
+    /// let _ = autograd_nn::AdamW::<f32>::new(1e-3).weight_decay(0.1);
+    /// ```
+    pub fn weight_decay(self, wd: f64) -> Self {
+        AdamW(self.0.weight_decay(wd))
+    }
+    /// The denominator's ε.
+    ///
+    /// ```
+    /// let _ = autograd_nn::AdamW::<f32>::new(1e-3).eps(1e-6);
+    /// ```
+    pub fn eps(self, eps: f64) -> Self {
+        AdamW(self.0.eps(eps))
     }
     /// The two moment decay rates.
     ///
     /// ```
-    /// let _ = autograd_nn::AdamW::<f32>::new(1e-3, 0.01).betas(0.9, 0.95);
+    /// let _ = autograd_nn::AdamW::<f32>::new(1e-3).betas(0.9, 0.95);
     /// ```
     pub fn betas(self, beta1: f64, beta2: f64) -> Self {
         AdamW(self.0.betas(beta1, beta2))
@@ -320,7 +648,7 @@ impl<T: Real> AdamW<T> {
 }
 
 impl<T: Real> Optimizer<T> for AdamW<T> {
-    fn step(&mut self, model: &mut dyn Module<T>, grads: &ParamGrads<T>) {
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &dyn GradSource<T>) {
         self.0.step(model, grads)
     }
     fn lr(&self) -> f64 {
@@ -328,6 +656,12 @@ impl<T: Real> Optimizer<T> for AdamW<T> {
     }
     fn set_lr(&mut self, lr: f64) {
         self.0.lr = lr;
+    }
+    fn state_dict(&self) -> OptimizerState<T> {
+        self.0.state_dict()
+    }
+    fn load_state_dict(&mut self, state: &OptimizerState<T>) -> Result<(), LoadError> {
+        self.0.load_state_dict(state)
     }
 }
 
@@ -396,7 +730,7 @@ impl<T: Real> RmsProp<T> {
 }
 
 impl<T: Real> Optimizer<T> for RmsProp<T> {
-    fn step(&mut self, model: &mut dyn Module<T>, grads: &ParamGrads<T>) {
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &dyn GradSource<T>) {
         let c = |x: f64| T::from_f64(x);
         let (lr, a, eps, mu, wd) = (
             self.lr,
@@ -432,6 +766,36 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
     }
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+    fn state_dict(&self) -> OptimizerState<T> {
+        OptimizerState::new(
+            "rmsprop",
+            &[
+                ("lr", self.lr),
+                ("alpha", self.alpha),
+                ("eps", self.eps),
+                ("momentum", self.momentum),
+                ("weight_decay", self.weight_decay),
+            ],
+        )
+        .with_buffers("square_avg", &self.v)
+        .with_buffers("momentum_buffer", &self.buf)
+    }
+    fn load_state_dict(&mut self, state: &OptimizerState<T>) -> Result<(), LoadError> {
+        let v = state.expect(
+            &["rmsprop"],
+            &["lr", "alpha", "eps", "momentum", "weight_decay"],
+        )?;
+        (
+            self.lr,
+            self.alpha,
+            self.eps,
+            self.momentum,
+            self.weight_decay,
+        ) = (v[0], v[1], v[2], v[3], v[4]);
+        self.v = state.buffers("square_avg");
+        self.buf = state.buffers("momentum_buffer");
+        Ok(())
     }
 }
 

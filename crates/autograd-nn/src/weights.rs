@@ -108,11 +108,19 @@ fn to_bytes<T: Real>(t: &Tensor<T>) -> Bytes {
 pub fn to_safetensors_bytes<T: Real>(
     state: &IndexMap<String, Tensor<T>>,
 ) -> Result<Vec<u8>, WeightsError> {
+    to_safetensors_bytes_with(state, None)
+}
+
+/// [`to_safetensors_bytes`] with a metadata map in the header.
+pub(crate) fn to_safetensors_bytes_with<T: Real>(
+    state: &IndexMap<String, Tensor<T>>,
+    metadata: Option<std::collections::HashMap<String, String>>,
+) -> Result<Vec<u8>, WeightsError> {
     let bytes: Vec<(String, Bytes)> = state
         .iter()
         .map(|(k, t)| (k.clone(), to_bytes(t)))
         .collect();
-    safetensors::serialize(bytes.iter().map(|(k, b)| (k.as_str(), b)), None)
+    safetensors::serialize(bytes.iter().map(|(k, b)| (k.as_str(), b)), metadata)
         .map_err(|e| WeightsError::Format(e.to_string()))
 }
 
@@ -144,6 +152,19 @@ pub fn save_safetensors<T: Real>(
 pub fn from_safetensors_bytes<T: Real>(
     bytes: &[u8],
 ) -> Result<IndexMap<String, Tensor<T>>, WeightsError> {
+    Ok(from_safetensors_bytes_with(bytes)?.0)
+}
+
+/// The header's metadata map.
+type Metadata = Option<std::collections::HashMap<String, String>>;
+
+/// [`from_safetensors_bytes`], with the header's metadata map.
+pub(crate) fn from_safetensors_bytes_with<T: Real>(
+    bytes: &[u8],
+) -> Result<(IndexMap<String, Tensor<T>>, Metadata), WeightsError> {
+    let (_, header) =
+        SafeTensors::read_metadata(bytes).map_err(|e| WeightsError::Format(e.to_string()))?;
+    let metadata = header.metadata().clone();
     let file = SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format(e.to_string()))?;
     let mut views = file.tensors();
     // The header is a JSON map; the data offsets give the file's own order.
@@ -181,7 +202,7 @@ pub fn from_safetensors_bytes<T: Real>(
         }
         out.insert(name, Tensor::from_vec(values, &shape));
     }
-    Ok(out)
+    Ok((out, metadata))
 }
 
 /// Reads named tensors from a safetensors file (see

@@ -130,7 +130,10 @@ fn adam_and_adamw() {
         let vh = v[i] / (1.0 - b2.powi(t as i32));
         p - lr * mh / (vh.sqrt() + 1e-8)
     });
-    close(&run(&mut AdamW::new(lr, wd).betas(b1, b2), 6), &want);
+    close(
+        &run(&mut AdamW::new(lr).weight_decay(wd).betas(b1, b2), 6),
+        &want,
+    );
 }
 
 #[test]
@@ -227,4 +230,147 @@ fn state_dicts_round_trip_and_refuse_mismatches() {
         ]
     );
     assert_eq!(b.state_dict(), before, "a failed load changes nothing");
+}
+
+/// Steps `m` `steps` times with `opt`.
+fn steps_on(m: &mut Quadratic, opt: &mut dyn Optimizer<f64>, steps: usize) {
+    for _ in 0..steps {
+        let grads = {
+            let tape = TensorTape::new();
+            let loss = m.forward(tape.constant(Tensor::from_vec(C.to_vec(), &[3])));
+            m.gradients(&loss.backward())
+        };
+        opt.step(m, &grads);
+    }
+}
+
+/// Every optimizer: 6 steps straight equal 3 steps, save (weights and
+/// optimizer state through safetensors bytes), load into fresh objects,
+/// 3 steps, bit for bit.
+#[test]
+fn every_optimizer_resumes_bit_identically_from_its_saved_state() {
+    type Make = fn() -> Box<dyn Optimizer<f64>>;
+    let makers: [(&str, Make); 6] = [
+        ("sgd", || Box::new(Sgd::new(0.1))),
+        ("sgd momentum", || {
+            Box::new(
+                Sgd::new(0.1)
+                    .momentum(0.9)
+                    .nesterov(true)
+                    .weight_decay(0.01),
+            )
+        }),
+        ("adam", || Box::new(Adam::new(0.05).weight_decay(0.01))),
+        ("adamw", || Box::new(AdamW::new(0.05).betas(0.8, 0.99))),
+        ("rmsprop", || Box::new(RmsProp::new(0.01).momentum(0.5))),
+        ("rmsprop plain", || Box::new(RmsProp::new(0.01).alpha(0.9))),
+    ];
+    for (name, make) in makers {
+        let fresh = || Quadratic {
+            p: Parameter::new(Tensor::from_vec(P0.to_vec(), &[3])),
+        };
+        let mut straight = fresh();
+        steps_on(&mut straight, &mut *make(), 6);
+
+        let mut first = fresh();
+        let mut opt = make();
+        steps_on(&mut first, &mut *opt, 3);
+        let weights = to_safetensors_bytes(&first.state_dict()).unwrap();
+        let state = opt.state_dict().to_bytes().unwrap();
+        drop((first, opt));
+
+        let mut resumed = fresh();
+        resumed
+            .load_state_dict(&from_safetensors_bytes(&weights).unwrap())
+            .unwrap();
+        // Hyperparameters come from the state, as in PyTorch.
+        let mut opt = make();
+        opt.set_lr(123.0);
+        opt.load_state_dict(&OptimizerState::from_bytes(&state).unwrap())
+            .unwrap();
+        steps_on(&mut resumed, &mut *opt, 3);
+        assert_eq!(
+            resumed.p.value().to_vec(),
+            straight.p.value().to_vec(),
+            "{name}"
+        );
+        // Without the state the same steps differ (the test can fail).
+        let mut cold = fresh();
+        cold.load_state_dict(&from_safetensors_bytes(&weights).unwrap())
+            .unwrap();
+        let mut opt = make();
+        steps_on(&mut cold, &mut *opt, 3);
+        if name != "sgd" {
+            assert_ne!(
+                cold.p.value().to_vec(),
+                straight.p.value().to_vec(),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_state_from_another_optimizer_or_a_bad_file_is_refused() {
+    let mut adam = Adam::<f64>::new(0.1);
+    let err = adam
+        .load_state_dict(&Sgd::new(0.5).state_dict())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("the state is sgd's, this optimizer is adam"),
+        "{err}"
+    );
+    assert_eq!(adam.lr(), 0.1, "nothing changed");
+    let mut state = adam.state_dict();
+    state.scalars.shift_remove("beta2");
+    let err = adam.load_state_dict(&state).unwrap_err().to_string();
+    assert!(err.contains("missing beta2"), "{err}");
+    // AdamW's state is not Adam's: the decay differs.
+    assert!(adam.load_state_dict(&AdamW::new(0.1).state_dict()).is_err());
+    // A weights file (no optimizer metadata) is not an optimizer state.
+    let weights = to_safetensors_bytes(
+        &Quadratic {
+            p: Parameter::new(Tensor::zeros(&[3])),
+        }
+        .state_dict(),
+    )
+    .unwrap();
+    let err = OptimizerState::<f64>::from_bytes(&weights)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("has no metadata"), "{err}");
+    assert!(OptimizerState::<f64>::from_bytes(&weights[..10]).is_err());
+}
+
+/// Gradients by position (grad_into's Vec) give the same step as by name.
+#[test]
+fn positional_gradients_step_as_named_ones() {
+    let mut a = Quadratic {
+        p: Parameter::new(Tensor::from_vec(P0.to_vec(), &[3])),
+    };
+    let mut b = Quadratic {
+        p: Parameter::new(Tensor::from_vec(P0.to_vec(), &[3])),
+    };
+    let (mut oa, mut ob) = (Adam::new(0.1), Adam::new(0.1));
+    for _ in 0..3 {
+        let tape = TensorTape::new();
+        let loss = a.forward(tape.constant(Tensor::from_vec(C.to_vec(), &[3])));
+        let named = a.gradients(&loss.backward());
+        oa.step(&mut a, &named);
+        let tape = TensorTape::new();
+        let loss = b.forward(tape.constant(Tensor::from_vec(C.to_vec(), &[3])));
+        let mut grads = Vec::new();
+        tape.grad_into(loss, &[b.p.var(&tape)], &mut grads);
+        ob.step(&mut b, &grads);
+    }
+    assert_eq!(a.p.value(), b.p.value());
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ob.step(&mut b, &Vec::<Tensor<f64>>::new())
+    }));
+    let msg = *result.unwrap_err().downcast::<String>().unwrap();
+    assert!(
+        msg.contains("0 gradients given by position, the model has 1 parameters"),
+        "{msg}"
+    );
 }
