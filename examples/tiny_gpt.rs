@@ -3,16 +3,24 @@
 //! attention and a GELU MLP, a final LayerNorm and a linear head; 421 697
 //! parameters) trained with AdamW on data/backprop_notes.txt, the last 10%
 //! held out. The model is `benches/common/models.rs`, the same code the
-//! benchmark times. A progress bar shows the training loss; every
-//! `--eval-every` steps the held-out loss is printed; at the end the model
-//! writes text from a prompt. Its last line is `final loss: <training loss>`.
+//! benchmark times: two structs with `#[derive(Module)]` (parameters named
+//! as PyTorch names them) and a `Forward` taking typed token ids. A progress
+//! bar shows the training loss; every `--eval-every` steps the held-out loss
+//! is printed; at the end the model writes text from a prompt, computed
+//! under `no_grad`. `--save DIR` writes the weights and AdamW's state;
+//! `--resume DIR` continues from them exactly (the same losses as a run that
+//! never stopped). Its last line is `final loss: <training loss>`.
 //!
 //! Run: `cargo run --release --example tiny_gpt -- --steps 300`
+//! Resume: `... -- --steps 50 --save target/gpt` then
+//! `... -- --steps 50 --resume target/gpt` (same final loss as `--steps 100`)
 
 #[path = "../benches/common/models.rs"]
 mod models;
 
-use autograd::nn::{Forward, Module};
+use std::path::PathBuf;
+
+use autograd::nn::{Forward, Module, TokenIds};
 use autograd::{Tensor, TensorTape};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
@@ -28,6 +36,8 @@ Options:
   --sample N        characters to write at the end (default 200)
   --prompt TEXT     what the sample starts from (default \"The \")
   --seed N          initialisation and batch seed (default 0)
+  --save DIR        write weights and optimizer state into DIR at the end
+  --resume DIR      start from what --save wrote into DIR
   --help            this text";
 
 struct Args {
@@ -37,6 +47,8 @@ struct Args {
     sample: usize,
     prompt: String,
     seed: u64,
+    save: Option<PathBuf>,
+    resume: Option<PathBuf>,
 }
 
 fn parse() -> Result<Args, lexopt::Error> {
@@ -48,6 +60,8 @@ fn parse() -> Result<Args, lexopt::Error> {
         sample: 200,
         prompt: "The ".into(),
         seed: 0,
+        save: None,
+        resume: None,
     };
     let mut p = lexopt::Parser::from_env();
     while let Some(arg) = p.next()? {
@@ -58,6 +72,8 @@ fn parse() -> Result<Args, lexopt::Error> {
             Long("sample") => a.sample = p.value()?.parse()?,
             Long("prompt") => a.prompt = p.value()?.string()?,
             Long("seed") => a.seed = p.value()?.parse()?,
+            Long("save") => a.save = Some(p.value()?.into()),
+            Long("resume") => a.resume = Some(p.value()?.into()),
             Long("help") | Short('h') => {
                 println!("{HELP}");
                 std::process::exit(0);
@@ -93,11 +109,11 @@ fn sample(w: &models::T4, vocab: &[char], prompt: &str, n: usize, rng: &mut StdR
     let mut out: String = ids.iter().map(|&i| vocab[i]).collect();
     for _ in 0..n {
         let ctx = &ids[ids.len().saturating_sub(models::CONTEXT)..];
-        let x: Vec<f32> = ctx.iter().map(|&c| c as f32).collect();
         let tape = TensorTape::new();
-        let logits = w
-            .model
-            .forward(tape.constant(Tensor::from_vec(x, &[1, ctx.len()])))
+        let batch = Tensor::from_vec(ctx.to_vec(), &[1, ctx.len()]);
+        // Inference: nothing is kept for a backward pass.
+        let logits = tape
+            .no_grad(|| w.model.forward(TokenIds::new(&tape, &batch)))
             .value();
         let last = &logits.data()[(ctx.len() - 1) * models::VOCAB..];
         // Only characters the text has; temperature 0.8.
@@ -128,6 +144,17 @@ fn main() {
     }
     let mut w = models::T4::new(args.seed);
     let held_out = w.hold_out(0.9);
+    if let Some(dir) = &args.resume {
+        w.resume(dir).unwrap_or_else(|e| {
+            eprintln!("tiny_gpt: cannot resume from {}: {e}", dir.display());
+            std::process::exit(1)
+        });
+        println!(
+            "resumed from {} after {} steps",
+            dir.display(),
+            w.steps_done
+        );
+    }
     println!(
         "{} parameters, {} threads; held-out loss before training: {:.4}",
         w.model.num_parameters(),
@@ -140,11 +167,12 @@ fn main() {
             .expect("a valid template"),
     );
     let mut last = f32::NAN;
-    for step in 1..=args.steps {
+    let first = w.steps_done as usize;
+    for step in first + 1..=first + args.steps {
         last = w.step();
         bar.set_message(format!("{last:.4}"));
         bar.inc(1);
-        if step % args.eval_every == 0 || step == args.steps {
+        if step % args.eval_every == 0 || step == first + args.steps {
             let held = w.loss_on(&held_out);
             // Above the bar on a terminal; plain lines when piped.
             bar.suspend(|| {
@@ -153,6 +181,13 @@ fn main() {
         }
     }
     bar.finish_and_clear();
+    if let Some(dir) = &args.save {
+        w.save(dir).unwrap_or_else(|e| {
+            eprintln!("tiny_gpt: cannot save into {}: {e}", dir.display());
+            std::process::exit(1)
+        });
+        println!("saved weights and optimizer state into {}", dir.display());
+    }
     let mut rng = StdRng::seed_from_u64(args.seed + 7);
     let text = sample(&w, &vocabulary(), &args.prompt, args.sample, &mut rng);
     println!("sample: {text:?}");

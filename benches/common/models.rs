@@ -4,11 +4,14 @@
 //! same models in PyTorch).
 #![allow(dead_code)]
 
+use std::path::Path;
+
 use autograd::nn::{
-    cross_entropy, join, AdamW, Conv2dLayer, Embedding, Flatten, Forward, Gelu, LayerNorm, Linear,
-    MaxPool2d, Module, MultiHeadAttention, Optimizer, Reduction, Relu, Sequential, Sgd, Table,
+    cross_entropy, load_safetensors, save_safetensors, AdamW, Conv2dLayer, Embedding, Flatten,
+    Forward, Gelu, LayerNorm, Linear, MaxPool2d, Module, MultiHeadAttention, Optimizer,
+    OptimizerState, Reduction, Relu, Sequential, Sgd, Table, TokenIds,
 };
-use autograd::{Conv2d, Parameter, Tensor, TensorTape, TensorVar};
+use autograd::{Conv2d, Tensor, TensorTape, TensorVar};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -41,7 +44,9 @@ pub fn text_ids() -> Vec<usize> {
         .collect()
 }
 
-/// A pre-LayerNorm transformer block.
+/// A pre-LayerNorm transformer block. `#[derive(Module)]` names its
+/// parameters `ln1.weight`, `attn.in_proj_weight`, ... as PyTorch would.
+#[derive(Module)]
 pub struct Block {
     pub ln1: LayerNorm<f32>,
     pub attn: MultiHeadAttention<f32>,
@@ -59,26 +64,11 @@ impl<'t> Forward<TensorVar<'t, f32>> for Block {
     }
 }
 
-impl Module<f32> for Block {
-    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<f32>)) {
-        self.ln1.visit_parameters(&join(prefix, "ln1"), f);
-        self.attn.visit_parameters(&join(prefix, "attn"), f);
-        self.ln2.visit_parameters(&join(prefix, "ln2"), f);
-        self.fc1.visit_parameters(&join(prefix, "fc1"), f);
-        self.fc2.visit_parameters(&join(prefix, "fc2"), f);
-    }
-    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<f32>)) {
-        self.ln1.visit_parameters_mut(&join(prefix, "ln1"), f);
-        self.attn.visit_parameters_mut(&join(prefix, "attn"), f);
-        self.ln2.visit_parameters_mut(&join(prefix, "ln2"), f);
-        self.fc1.visit_parameters_mut(&join(prefix, "fc1"), f);
-        self.fc2.visit_parameters_mut(&join(prefix, "fc2"), f);
-    }
-}
-
 /// The T4 model: token and position embeddings, [`LAYERS`] blocks, a final
-/// LayerNorm and a linear head. `forward` takes token ids `[B, T]` (as
-/// whole numbers in a float tensor) and gives logits `[B, T, VOCAB]`.
+/// LayerNorm and a linear head. `forward` takes token ids `[B, T]` and
+/// gives logits `[B, T, VOCAB]`. Parameters are named `tok_emb.weight`,
+/// `blocks.0.ln1.weight`, ..., `head.bias`.
+#[derive(Module)]
 pub struct TinyGpt {
     pub tok_emb: Embedding<f32>,
     pub pos_emb: Embedding<f32>,
@@ -109,40 +99,16 @@ impl TinyGpt {
     }
 }
 
-impl<'t> Forward<TensorVar<'t, f32>> for TinyGpt {
+impl<'t> Forward<TokenIds<'t, f32>> for TinyGpt {
     type Output = TensorVar<'t, f32>;
-    fn forward(&self, ids: TensorVar<'t, f32>) -> TensorVar<'t, f32> {
+    fn forward(&self, ids: TokenIds<'t, f32>) -> TensorVar<'t, f32> {
         let t = ids.shape()[1];
-        let tape = ids.tape();
-        let pos = self.pos_emb.weight.var(tape).narrow(0, 0, t);
+        let pos = self.pos_emb.weight.var(ids.tape()).narrow(0, 0, t);
         let mut x = self.tok_emb.forward(ids) + pos;
         for b in &self.blocks {
             x = b.forward(x);
         }
         self.head.forward(self.ln_f.forward(x))
-    }
-}
-
-impl Module<f32> for TinyGpt {
-    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<f32>)) {
-        self.tok_emb.visit_parameters(&join(prefix, "tok_emb"), f);
-        self.pos_emb.visit_parameters(&join(prefix, "pos_emb"), f);
-        for (i, b) in self.blocks.iter().enumerate() {
-            b.visit_parameters(&join(prefix, &format!("blocks.{i}")), f);
-        }
-        self.ln_f.visit_parameters(&join(prefix, "ln_f"), f);
-        self.head.visit_parameters(&join(prefix, "head"), f);
-    }
-    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<f32>)) {
-        self.tok_emb
-            .visit_parameters_mut(&join(prefix, "tok_emb"), f);
-        self.pos_emb
-            .visit_parameters_mut(&join(prefix, "pos_emb"), f);
-        for (i, b) in self.blocks.iter_mut().enumerate() {
-            b.visit_parameters_mut(&join(prefix, &format!("blocks.{i}")), f);
-        }
-        self.ln_f.visit_parameters_mut(&join(prefix, "ln_f"), f);
-        self.head.visit_parameters_mut(&join(prefix, "head"), f);
     }
 }
 
@@ -152,8 +118,14 @@ pub struct T4 {
     pub opt: AdamW<f32>,
     pub tape: TensorTape<f32>,
     text: Vec<usize>,
-    rng: StdRng,
+    seed: u64,
+    /// Steps taken (also AdamW's step count, saved with its state).
+    pub steps_done: u64,
 }
+
+/// The files [`T4::save`] writes into its directory.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 
 impl T4 {
     pub fn new(seed: u64) -> Self {
@@ -162,8 +134,29 @@ impl T4 {
             opt: AdamW::new(3e-4).weight_decay(0.01).betas(0.9, 0.999),
             tape: TensorTape::new(),
             text: text_ids(),
-            rng: StdRng::seed_from_u64(seed + 1),
+            seed,
+            steps_done: 0,
         }
+    }
+
+    /// Writes the weights and the optimizer state (safetensors, PyTorch's
+    /// names) into `dir`, creating it.
+    pub fn save(&self, dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+        std::fs::create_dir_all(dir)?;
+        save_safetensors(&self.model.state_dict(), dir.join(WEIGHTS_FILE))?;
+        self.opt.state_dict().save(dir.join(OPTIMIZER_FILE))?;
+        Ok(())
+    }
+
+    /// Loads what [`T4::save`] wrote; training then continues exactly as if
+    /// it had not stopped (the batches are drawn from the step count).
+    pub fn resume(&mut self, dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+        let weights = load_safetensors(dir.join(WEIGHTS_FILE))?;
+        let state = OptimizerState::load(dir.join(OPTIMIZER_FILE))?;
+        self.model.load_state_dict(&weights)?;
+        self.opt.load_state_dict(&state)?;
+        self.steps_done = state.scalars["step"] as u64;
+        Ok(())
     }
 
     /// Keeps the first `fraction` of the text for training and returns the
@@ -178,18 +171,17 @@ impl T4 {
     pub fn loss_on(&self, ids: &[usize]) -> f32 {
         let windows: Vec<&[usize]> = ids.windows(CONTEXT + 1).step_by(CONTEXT).collect();
         let n = windows.len();
-        let x: Vec<f32> = windows
+        let x: Vec<usize> = windows
             .iter()
-            .flat_map(|w| w[..CONTEXT].iter().map(|&c| c as f32))
+            .flat_map(|w| w[..CONTEXT].iter().copied())
             .collect();
         let y: Vec<usize> = windows
             .iter()
             .flat_map(|w| w[1..].iter().copied())
             .collect();
         let tape = TensorTape::new();
-        let logits = self
-            .model
-            .forward(tape.constant(Tensor::from_vec(x, &[n, CONTEXT])));
+        let ids = Tensor::from_vec(x, &[n, CONTEXT]);
+        let logits = tape.no_grad(|| self.model.forward(TokenIds::new(&tape, &ids)));
         let logits = logits.reshape(&[n * CONTEXT, VOCAB]);
         cross_entropy(
             logits,
@@ -201,11 +193,16 @@ impl T4 {
     }
 
     /// `BATCH` random windows: inputs `[B, T]` and next-character targets.
-    pub fn batch(&mut self) -> (Tensor<f32>, Tensor<usize>) {
+    /// Drawn from a generator seeded by the seed and the step count, so a
+    /// resumed run draws the batches an uninterrupted one would.
+    pub fn batch(&mut self) -> (Tensor<usize>, Tensor<usize>) {
+        let mut rng = StdRng::seed_from_u64(
+            self.seed ^ (self.steps_done + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        );
         let (mut x, mut y) = (Vec::new(), Vec::new());
         for _ in 0..BATCH {
-            let s = self.rng.random_range(0..self.text.len() - CONTEXT - 1);
-            x.extend(self.text[s..s + CONTEXT].iter().map(|&c| c as f32));
+            let s = rng.random_range(0..self.text.len() - CONTEXT - 1);
+            x.extend_from_slice(&self.text[s..s + CONTEXT]);
             y.extend_from_slice(&self.text[s + 1..s + CONTEXT + 1]);
         }
         (
@@ -217,8 +214,9 @@ impl T4 {
     /// One training step on a fresh batch; returns the loss.
     pub fn step(&mut self) -> f32 {
         let (x, y) = self.batch();
+        self.steps_done += 1;
         let (loss, grads) = {
-            let logits = self.model.forward(self.tape.constant(x));
+            let logits = self.model.forward(TokenIds::new(&self.tape, &x));
             let logits = logits.reshape(&[BATCH * CONTEXT, VOCAB]);
             let loss = cross_entropy(logits, &y, 0.0, Reduction::Mean);
             (loss.item(), self.model.gradients(&loss.backward()))
