@@ -43,6 +43,7 @@ pub mod init;
 mod layers;
 mod loss;
 mod module;
+mod norm_rnn;
 mod optim;
 mod weights;
 
@@ -59,6 +60,7 @@ pub use loss::{
     nll_loss, Reduction,
 };
 pub use module::{join, BufferField, Forward, Layer, LoadError, Module, ParamGrads, Sequential};
+pub use norm_rnn::{BatchNorm, BatchNorm1d, BatchNorm2d, Conv1d, GroupNorm, Gru, GruCell};
 
 // The derive names `::autograd_nn::...`; this lets it do so inside this
 // crate too.

@@ -389,3 +389,86 @@ fn replay_with_new_token_ids_looks_up_the_new_rows() {
     let old = model.forward(old_tape.constant(first)).tanh().sum();
     assert_ne!(replayed.0, old.item());
 }
+
+#[test]
+fn normalisation_conv1d_and_gru_layers_match_finite_differences() {
+    let mut rng = StdRng::seed_from_u64(5);
+    let rand_param = |shape: &[usize], rng: &mut StdRng| {
+        autograd_core::Parameter::new(Tensor::rand_uniform(shape, 0.5, 1.5, rng))
+    };
+    // Batch statistics in training mode: the output depends on them, not on
+    // the running statistics each evaluation updates.
+    let mut bn2 = BatchNorm2d::new(3);
+    bn2.weight = rand_param(&[3], &mut rng);
+    bn2.bias = rand_param(&[3], &mut rng);
+    let img = Tensor::<f64>::rand_uniform(&[2, 3, 4, 3], -1.0, 1.0, &mut rng);
+    check_module("BatchNorm2d (training)", &mut bn2, &img);
+    bn2.eval();
+    check_module("BatchNorm2d (eval)", &mut bn2, &img);
+    let mut bn1 = BatchNorm1d::new(4);
+    bn1.weight = rand_param(&[4], &mut rng);
+    let rows = Tensor::<f64>::rand_uniform(&[6, 4], -1.0, 1.0, &mut rng);
+    check_module("BatchNorm1d [N, C]", &mut bn1, &rows);
+    let seq = Tensor::<f64>::rand_uniform(&[2, 4, 5], -1.0, 1.0, &mut rng);
+    check_module("BatchNorm1d [N, C, L]", &mut bn1, &seq);
+    let mut gn = GroupNorm::new(2, 4);
+    gn.weight = rand_param(&[4], &mut rng);
+    gn.bias = rand_param(&[4], &mut rng);
+    check_module("GroupNorm", &mut gn, &seq);
+    check_module(
+        "Conv1d",
+        &mut Conv1d::new(4, 3, 3, &mut rng).padding(1).stride(2),
+        &seq,
+    );
+    check_module(
+        "Conv1d dilated, no bias",
+        &mut Conv1d {
+            bias: None,
+            ..Conv1d::new(4, 2, 2, &mut rng).dilation(2)
+        },
+        &seq,
+    );
+    let steps = Tensor::<f64>::rand_uniform(&[3, 2, 4], -1.0, 1.0, &mut rng);
+    check_module("Gru", &mut Gru::new(4, 3, &mut rng), &steps);
+    check_module("GruCell", &mut GruCell::new(4, 3, &mut rng), &rows);
+}
+
+#[test]
+fn layer_errors_name_the_layer_and_the_shapes() {
+    let message = |f: &dyn Fn()| {
+        let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
+        err.downcast_ref::<String>().cloned().unwrap_or_default()
+    };
+    let tape = TensorTape::new();
+    let x = tape.constant(Tensor::<f64>::zeros(&[2, 5, 4]));
+    let bn = BatchNorm2d::<f64>::new(3);
+    let m = message(&|| {
+        bn.forward(x);
+    });
+    assert!(
+        m.contains("BatchNorm2d(3): input must be [N, C, H, W] with C = 3, got shape [2, 5, 4]"),
+        "{m}"
+    );
+    let one = tape.constant(Tensor::<f64>::zeros(&[1, 3]));
+    let bn1 = BatchNorm1d::<f64>::new(3);
+    let m = message(&|| {
+        bn1.forward(one);
+    });
+    assert!(m.contains("more than one value per channel"), "{m}");
+    let mut rng = StdRng::seed_from_u64(0);
+    let conv = Conv1d::<f64>::new(3, 2, 3, &mut rng);
+    let m = message(&|| {
+        conv.forward(x);
+    });
+    assert!(
+        m.contains("Conv1d(3, 2, 3): input must be [N, 3, L], got shape [2, 5, 4]"),
+        "{m}"
+    );
+    let m = message(&|| {
+        GroupNorm::<f64>::new(3, 4);
+    });
+    assert!(
+        m.contains("GroupNorm: 3 groups must divide 4 channels"),
+        "{m}"
+    );
+}
