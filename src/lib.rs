@@ -19,6 +19,15 @@ pub use autograd_core;
 pub use autograd_core::*;
 pub use autograd_nn;
 pub use autograd_nn as nn;
+/// The `rand` crate at the version the constructors take (0.9); see
+/// `autograd_nn::rand`.
+///
+/// ```
+/// use autograd::rand::SeedableRng;
+/// let mut rng = autograd::rand::rngs::StdRng::seed_from_u64(1);
+/// let _ = autograd::nn::Linear::<f64>::new(3, 1, &mut rng);
+/// ```
+pub use autograd_nn::rand;
 
 /// The code blocks of README.md, compiled and run as doc tests.
 #[cfg(doctest)]

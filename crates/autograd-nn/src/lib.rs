@@ -36,6 +36,16 @@
 #![warn(missing_docs)]
 
 pub use autograd_core as core;
+/// The `rand` crate (0.9) whose `Rng` the constructors and initialisers
+/// take: `use autograd_nn::rand::SeedableRng;` gives a generator of the
+/// matching version whatever `rand` a project itself depends on.
+///
+/// ```
+/// use autograd_nn::rand::{rngs::StdRng, SeedableRng};
+/// let mut rng = StdRng::seed_from_u64(0);
+/// let _ = autograd_nn::Linear::<f32>::new(2, 2, &mut rng);
+/// ```
+pub use rand;
 
 mod conv_rnn_attn;
 mod data;
@@ -57,7 +67,7 @@ pub use layers::{
 };
 pub use loss::{
     accuracy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss,
-    nll_loss, Reduction,
+    nll_loss, CrossEntropy, Reduction,
 };
 pub use module::{join, BufferField, Forward, Layer, LoadError, Module, ParamGrads, Sequential};
 pub use norm_rnn::{BatchNorm, BatchNorm1d, BatchNorm2d, Conv1d, GroupNorm, Gru, GruCell};

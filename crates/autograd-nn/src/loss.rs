@@ -2,7 +2,7 @@
 //! code). Each takes a [`Reduction`]; the cross-entropies go through
 //! `log_softmax`/`softplus` forms that stay finite for large logits.
 
-use autograd_core::{CrossEntropy, Real, Tensor, TensorVar};
+use autograd_core::{Real, Tensor, TensorVar};
 
 /// How per-element losses become the result (autograd-core's, shared with
 /// its fused `cross_entropy`).
@@ -11,6 +11,23 @@ use autograd_core::{CrossEntropy, Real, Tensor, TensorVar};
 /// assert_eq!(autograd_nn::Reduction::default(), autograd_nn::Reduction::Mean);
 /// ```
 pub use autograd_core::Reduction;
+
+/// The options of the fused cross-entropy, named rather than positional
+/// (PyTorch's keyword arguments): `ignore_index`, `label_smoothing`,
+/// `reduction`. Targets are a variable of class ids (so a replay can change
+/// them); [`TokenIds`](crate::TokenIds) gives one from integers.
+///
+/// ```
+/// use autograd_core::{Tensor, TensorTape};
+/// use autograd_nn::{CrossEntropy, Reduction, TokenIds};
+/// let tape = TensorTape::new();
+/// let logits = tape.leaf(Tensor::from_vec(vec![2.0_f64, 0.0, 0.0, 2.0, 1.0, 1.0], &[3, 2]));
+/// let targets = TokenIds::new(&tape, &Tensor::from_vec(vec![0_usize, 1, 9], &[3]));
+/// let options = CrossEntropy::new().ignore_index(9).label_smoothing(0.1).reduction(Reduction::Mean);
+/// let loss = logits.cross_entropy(targets.var(), options);
+/// assert!(loss.item() > 0.0 && loss.item() < 0.3);
+/// ```
+pub use autograd_core::CrossEntropy;
 
 fn reduce<'t, T: Real>(l: TensorVar<'t, T>, r: Reduction) -> TensorVar<'t, T> {
     match r {
