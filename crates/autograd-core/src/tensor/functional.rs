@@ -7,16 +7,42 @@ use super::tape::{TensorTape, TensorVar};
 use super::value::Tensor;
 use crate::Real;
 
-/// A function of one tensor variable, as the helpers here take it: any
-/// closure `|x| ...` that records on `x`'s tape.
+/// A function of one tensor variable, as the helpers here take it: a
+/// closure `|x| ...` that records on `x`'s tape, written in the call. A
+/// closure stored in a `let` first goes through [`tensor_fn`]: Rust infers
+/// a closure's lifetimes where it is written, and only there can it learn
+/// that the closure works for every tape.
 ///
 /// ```
-/// use autograd_core::tensor::TensorFn;
+/// use autograd_core::tensor::{hessian, tensor_fn, value_and_grad, TensorFn};
+/// use autograd_core::Tensor;
 /// fn takes<F: TensorFn<f64>>(_: F) {}
 /// takes(|x| x.exp().sum());
+/// let f = tensor_fn(|x| x.square().mul(x).sum()); // x³, reusable
+/// let x = Tensor::from_vec(vec![1.0_f64, 2.0], &[2]);
+/// assert_eq!(value_and_grad(&f, &x).0, 9.0);
+/// assert_eq!(hessian(&f, &x).to_vec(), vec![6.0, 0.0, 0.0, 12.0]);
 /// ```
 pub trait TensorFn<T: Real>: for<'t> Fn(TensorVar<'t, T>) -> TensorVar<'t, T> {}
 impl<T: Real, F: for<'t> Fn(TensorVar<'t, T>) -> TensorVar<'t, T>> TensorFn<T> for F {}
+
+/// Gives a closure back unchanged, typed as a [`TensorFn`]: store a
+/// function of a tensor in a `let` and pass it (by reference) to several
+/// helpers.
+///
+/// ```
+/// use autograd_core::tensor::{jacobian, tensor_fn};
+/// use autograd_core::Tensor;
+/// let double = tensor_fn(|x| x.scale(2.0));
+/// let j = jacobian(&double, &Tensor::from_vec(vec![1.0_f64, 1.0], &[2]));
+/// assert_eq!(j.to_vec(), vec![2.0, 0.0, 0.0, 2.0]);
+/// ```
+pub fn tensor_fn<T: Real, F>(f: F) -> F
+where
+    F: for<'t> Fn(TensorVar<'t, T>) -> TensorVar<'t, T>,
+{
+    f
+}
 
 #[track_caller]
 fn scalar_output<T: Real>(op: &str, y: TensorVar<'_, T>) {

@@ -55,7 +55,7 @@ pub use checkpoint::{checkpoint, SegmentFn};
 pub use conv::{Conv2d, Geometry};
 pub use custom::{CustomOp, DynCustomOp};
 pub use display::Element;
-pub use functional::{hessian, hvp, jacobian, value_and_grad, TensorFn};
+pub use functional::{hessian, hvp, jacobian, tensor_fn, value_and_grad, TensorFn};
 pub use param::Parameter;
 pub use pointwise::Pointwise;
 pub use prim::general::cross_entropy::{CrossEntropy, Reduction};
