@@ -120,3 +120,38 @@ fn functions_must_return_one_value_for_hessians() {
         "hessian: the function must return one value (a loss), got shape [2]"
     );
 }
+
+/// Scalar code over `Scalar`, second order without tensors in sight:
+/// against finite differences of the gradient, and exact zeros where the
+/// gradient is constant.
+#[test]
+fn scalar_hessians_match_finite_differences_of_scalar_gradients() {
+    use autograd::{scalar_gradient, scalar_hessian, Scalar};
+    fn f<S: Scalar>(v: &[S]) -> S {
+        let (x, y, z) = (v[0], v[1], v[2]);
+        (x * y).sin() + z.rdiv(1.0) * x.exp() + y.rsub(2.0).powf(3.0) + z.lift(0.5)
+    }
+    let x = [0.3, -0.7, 1.4];
+    let h = scalar_hessian(|v| f(v), &x);
+    for j in 0..3 {
+        let step = 1e-6;
+        let (mut up, mut down) = (x, x);
+        up[j] += step;
+        down[j] -= step;
+        let (gu, gd) = (
+            scalar_gradient(|v| f(v), &up),
+            scalar_gradient(|v| f(v), &down),
+        );
+        for i in 0..3 {
+            let numeric = (gu[i] - gd[i]) / (2.0 * step);
+            assert!(
+                (h[i][j] - numeric).abs() < 1e-6 * numeric.abs().max(1.0),
+                "H[{i}][{j}] {} vs {numeric}",
+                h[i][j]
+            );
+        }
+    }
+    assert_eq!(h[0][1], h[1][0]);
+    let linear = scalar_hessian(|v| v[0] * 3.0 + v[1], &[1.0, 2.0]);
+    assert_eq!(linear, vec![vec![0.0, 0.0], vec![0.0, 0.0]]);
+}

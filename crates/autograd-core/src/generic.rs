@@ -53,6 +53,49 @@ pub trait Scalar:
     fn tanh(self) -> Self;
     /// x^p.
     fn powf(self, p: f64) -> Self;
+
+    /// The constant `c` as this kind of number (on `self`'s tape, for the
+    /// recorded kinds): `x.lift(1.0)` is the `1` of generic code.
+    ///
+    /// ```
+    /// use autograd_core::{Scalar, Tape};
+    /// fn one_plus<S: Scalar>(x: S) -> S {
+    ///     x.lift(1.0) + x
+    /// }
+    /// assert_eq!(one_plus(2.0), 3.0);
+    /// let tape = Tape::new();
+    /// let x = tape.var(2.0);
+    /// assert_eq!(one_plus(x).backward()[x], 1.0);
+    /// ```
+    fn lift(self, c: f64) -> Self {
+        self * 0.0 + c
+    }
+
+    /// `c - x`: generic code cannot write `f64 - S` (Rust would need the
+    /// bound on `f64`, which a trait cannot imply); the concrete kinds all
+    /// accept `2.0 - x` directly.
+    ///
+    /// ```
+    /// use autograd_core::{derivative, Scalar};
+    /// fn f<S: Scalar>(x: S) -> S {
+    ///     x.rsub(1.0) * x // (1 - x) x
+    /// }
+    /// assert_eq!(f(0.25), 0.1875);
+    /// assert!((derivative(|x| f(x), 0.25, 1) - 0.5).abs() < 1e-15);
+    /// ```
+    fn rsub(self, c: f64) -> Self {
+        -self + c
+    }
+
+    /// `c / x` (see [`Scalar::rsub`]).
+    ///
+    /// ```
+    /// use autograd_core::Scalar;
+    /// assert_eq!(4.0_f64.rdiv(2.0), 0.5);
+    /// ```
+    fn rdiv(self, c: f64) -> Self {
+        self.powf(-1.0) * c
+    }
 }
 
 macro_rules! forward_scalar {
@@ -87,6 +130,60 @@ forward_scalar!(f64,);
 forward_scalar!(Var<'t, f64>, 't);
 forward_scalar!(Dual<f64>,);
 forward_scalar!(TensorVar<'t, f64>, 't);
+
+/// The gradient of a scalar function of several variables at `x`, for
+/// scalar code written over [`Scalar`] (recorded on 0-d tensors, so
+/// [`scalar_hessian`] can go on to second order; the scalar [`Tape`] is
+/// faster for first order alone).
+///
+/// [`Tape`]: crate::Tape
+///
+/// ```
+/// use autograd_core::{scalar_gradient, Scalar};
+/// fn rosenbrock<S: Scalar>(v: &[S]) -> S {
+///     let (x, y) = (v[0], v[1]);
+///     let a = x.rsub(1.0);
+///     a * a + (y - x * x) * (y - x * x) * 100.0
+/// }
+/// assert_eq!(scalar_gradient(|v| rosenbrock(v), &[1.0, 1.0]), vec![0.0, 0.0]);
+/// ```
+pub fn scalar_gradient<F>(f: F, x: &[f64]) -> Vec<f64>
+where
+    F: for<'t> Fn(&[TensorVar<'t, f64>]) -> TensorVar<'t, f64>,
+{
+    let tape = TensorTape::new();
+    let xs: Vec<_> = x.iter().map(|&v| tape.leaf(Tensor::scalar(v))).collect();
+    let y = f(&xs);
+    tape.grad(y, &xs).iter().map(|g| g.item()).collect()
+}
+
+/// The Hessian (row `i`, column `j`: ∂²f/∂xᵢ∂xⱼ) of a scalar function of
+/// several variables written over [`Scalar`]: reverse mode over the
+/// recorded gradient, no tensors in the caller's code.
+///
+/// ```
+/// use autograd_core::{scalar_hessian, Scalar};
+/// fn rosenbrock<S: Scalar>(v: &[S]) -> S {
+///     let (x, y) = (v[0], v[1]);
+///     let a = x.rsub(1.0);
+///     a * a + (y - x * x) * (y - x * x) * 100.0
+/// }
+/// let h = scalar_hessian(|v| rosenbrock(v), &[1.0, 1.0]);
+/// assert_eq!(h, vec![vec![802.0, -400.0], vec![-400.0, 200.0]]);
+/// ```
+pub fn scalar_hessian<F>(f: F, x: &[f64]) -> Vec<Vec<f64>>
+where
+    F: for<'t> Fn(&[TensorVar<'t, f64>]) -> TensorVar<'t, f64>,
+{
+    let tape = TensorTape::new();
+    let xs: Vec<_> = x.iter().map(|&v| tape.leaf(Tensor::scalar(v))).collect();
+    let y = f(&xs);
+    let grads = tape.grad_graph(y, &xs);
+    grads
+        .iter()
+        .map(|&g| tape.grad(g, &xs).iter().map(|h| h.item()).collect())
+        .collect()
+}
 
 /// The `order`-th derivative of a scalar function at `x` (order 0 is the
 /// value), by reverse mode over 0-d tensors: each order differentiates the

@@ -31,7 +31,7 @@ mod replay;
 pub mod scalar;
 pub mod tensor;
 
-pub use generic::{derivative, Scalar};
+pub use generic::{derivative, scalar_gradient, scalar_hessian, Scalar};
 pub use gradcheck::{gradcheck, GradCheck, GradCheckError, GradCheckReport};
 pub use parallel::{num_threads, set_num_threads};
 pub use real::Real;
