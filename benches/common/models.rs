@@ -7,11 +7,11 @@
 use std::path::Path;
 
 use autograd::nn::{
-    cross_entropy, load_safetensors, save_safetensors, AdamW, Conv2dLayer, Embedding, Flatten,
-    Forward, Gelu, LayerNorm, Linear, MaxPool2d, Module, MultiHeadAttention, Optimizer,
-    OptimizerState, Reduction, Relu, Sequential, Sgd, Table, TokenIds,
+    cross_entropy, load_safetensors, save_safetensors, AdamW, Conv2d, Embedding, Flatten, Forward,
+    Gelu, LayerNorm, Linear, MaxPool2d, Module, MultiHeadAttention, Optimizer, OptimizerState,
+    Reduction, Relu, Sequential, Sgd, Table, TokenIds,
 };
-use autograd::{Conv2d, Tensor, TensorTape, TensorVar};
+use autograd::{Tensor, TensorTape, TensorVar};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -233,11 +233,10 @@ impl T4 {
 /// with ReLU, a 2x2 max-pool, and a linear layer 512 -> 10.
 pub fn cnn(seed: u64) -> Sequential<f32> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let same = Conv2d::default().padding(1);
     Sequential::new()
-        .push(Conv2dLayer::new(1, 16, (3, 3), same, &mut rng))
+        .push(Conv2d::new(1, 16, (3, 3), &mut rng).padding(1))
         .push(Relu)
-        .push(Conv2dLayer::new(16, 32, (3, 3), same, &mut rng))
+        .push(Conv2d::new(16, 32, (3, 3), &mut rng).padding(1))
         .push(Relu)
         .push(MaxPool2d::new(2))
         .push(Flatten)

@@ -52,7 +52,7 @@ pub use rand;
 pub use replay::ReplayError;
 pub use scalar::{GradientError, Gradients, Local, Tape, Var};
 pub use tensor::{
-    tensor_gradcheck, tensor_gradcheck_with, Algebra, Conv2d, CrossEntropy, CustomOp, Element,
-    Parameter, Pointwise, Reduction, Shape, Tensor, TensorGradCheckError, TensorGradients,
-    TensorTape, TensorVar,
+    tensor_gradcheck, tensor_gradcheck_with, Algebra, CrossEntropy, CustomOp, Element, Parameter,
+    Pointwise, Reduction, Shape, Tensor, TensorGradCheckError, TensorGradients, TensorTape,
+    TensorVar, Window2d,
 };

@@ -85,14 +85,14 @@ fn a_changed_branch_is_refused_with_the_line_to_re_record() {
 
 #[test]
 fn every_op_family_replays() {
-    use autograd_core::Conv2d;
+    use autograd_core::Window2d;
     let mut rng = StdRng::seed_from_u64(2);
     let img0 = Tensor::<f64>::rand_uniform(&[1, 2, 5, 5], -1.0, 1.0, &mut rng);
     let k0 = Tensor::<f64>::rand_uniform(&[3, 2, 2, 2], -1.0, 1.0, &mut rng);
     fn f<'t>(img: TensorVar<'t, f64>, k: TensorVar<'t, f64>) -> TensorVar<'t, f64> {
         let c = img
-            .conv2d(k, None, Conv2d::default().padding(1))
-            .max_pool2d((2, 2), Conv2d::default().stride(2));
+            .conv2d(k, None, Window2d::default().padding(1))
+            .max_pool2d((2, 2), Window2d::default().stride(2));
         let flat = c.flatten();
         let parts = flat.chunk(2, 1);
         let joined = TensorVar::concat(&[parts[1], parts[0]], 1)

@@ -274,17 +274,17 @@ fn display_reads_like_pytorch() {
 
 #[test]
 fn convolution_shape_errors() {
-    use autograd_core::Conv2d;
+    use autograd_core::Window2d;
     let x = Tensor::<f32>::zeros(&[1, 3, 5, 5]);
     let (msg, _, _) = panic_of(|| {
-        let _ = x.conv2d(&Tensor::zeros(&[4, 2, 3, 3]), None, Conv2d::default());
+        let _ = x.conv2d(&Tensor::zeros(&[4, 2, 3, 3]), None, Window2d::default());
     });
     assert_eq!(
         msg,
         "conv2d: input [1, 3, 5, 5] has 3 channels but weight [4, 2, 3, 3] expects 2"
     );
     let (msg, _, _) = panic_of(|| {
-        let _ = x.conv2d(&Tensor::zeros(&[4, 3, 7, 7]), None, Conv2d::default());
+        let _ = x.conv2d(&Tensor::zeros(&[4, 3, 7, 7]), None, Window2d::default());
     });
     assert_eq!(
         msg,
@@ -294,26 +294,26 @@ fn convolution_shape_errors() {
         let _ = x.conv2d(
             &Tensor::zeros(&[4, 3, 3, 3]),
             Some(&Tensor::zeros(&[3])),
-            Conv2d::default(),
+            Window2d::default(),
         );
     });
     assert_eq!(msg, "conv2d: bias must have shape [4], got [3]");
     let (msg, _, _) = panic_of(|| {
-        let _ = Tensor::<f32>::zeros(&[3, 5, 5]).max_pool2d((2, 2), Conv2d::default());
+        let _ = Tensor::<f32>::zeros(&[3, 5, 5]).max_pool2d((2, 2), Window2d::default());
     });
     assert_eq!(
         msg,
         "max_pool2d: input must be 4-d [N, C, H, W], got shape [3, 5, 5]"
     );
     let (msg, _, _) = panic_of(|| {
-        let _ = x.max_pool2d((2, 2), Conv2d::default().padding(2));
+        let _ = x.max_pool2d((2, 2), Window2d::default().padding(2));
     });
     assert!(
         msg.starts_with("max_pool2d: padding (2, 2) must be at most half the kernel"),
         "{msg}"
     );
     let (msg, _, _) = panic_of(|| {
-        let _ = x.avg_pool2d((2, 2), Conv2d::default().stride(0));
+        let _ = x.avg_pool2d((2, 2), Window2d::default().stride(0));
     });
     assert!(msg.contains("must be positive"), "{msg}");
 }

@@ -507,7 +507,7 @@ fn naive_conv2d(
     x: &Tensor<f64>,
     w: &Tensor<f64>,
     b: &Tensor<f64>,
-    o: autograd_core::Conv2d,
+    o: autograd_core::Window2d,
 ) -> Tensor<f64> {
     let (n, c, h, wd) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
     let (oc, kh, kw) = (w.shape()[0], w.shape()[2], w.shape()[3]);
@@ -543,7 +543,7 @@ fn naive_conv2d(
 
 #[test]
 fn convolution_and_pooling() {
-    use autograd_core::Conv2d;
+    use autograd_core::Window2d;
     let mut r = rng(8);
     for _ in 0..TRIALS {
         let (n, c, oc) = (
@@ -552,7 +552,7 @@ fn convolution_and_pooling() {
             r.random_range(1..3),
         );
         let (kh, kw) = (r.random_range(1..4), r.random_range(1..4));
-        let opts = Conv2d {
+        let opts = Window2d {
             stride: (r.random_range(1..3), r.random_range(1..3)),
             padding: (r.random_range(0..2), r.random_range(0..2)),
             dilation: (r.random_range(1..3), r.random_range(1..3)),
@@ -577,7 +577,7 @@ fn convolution_and_pooling() {
         let px = spread(&mut r, &[n, c, h + 2, w + 2]);
         let k = (r.random_range(1..4), r.random_range(1..4));
         let popts =
-            Conv2d::default()
+            Window2d::default()
                 .stride(r.random_range(1..3))
                 .padding(if k.0 >= 2 && k.1 >= 2 {
                     r.random_range(0..2)

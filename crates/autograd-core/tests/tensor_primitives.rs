@@ -431,7 +431,7 @@ fn cross_entropy_refuses_bad_targets_by_name() {
 /// dilations.
 #[test]
 fn conv2d_equals_the_direct_sum() {
-    use autograd_core::Conv2d;
+    use autograd_core::Window2d;
     use rand::{Rng, SeedableRng};
     let mut r = rand::rngs::StdRng::seed_from_u64(21);
     for _ in 0..40 {
@@ -448,7 +448,7 @@ fn conv2d_equals_the_direct_sum() {
         let w = dw * (kw - 1) + 1 + r.random_range(0..5);
         let x = Tensor::<f64>::rand_normal(&[n, c, h, w], 0.0, 1.0, &mut r);
         let k = Tensor::<f64>::rand_normal(&[o, c, kh, kw], 0.0, 1.0, &mut r);
-        let opts = Conv2d {
+        let opts = Window2d {
             stride: (sh, sw),
             padding: (ph, pw),
             dilation: (dh, dw),

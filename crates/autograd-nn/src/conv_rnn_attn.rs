@@ -2,69 +2,135 @@
 //! self-attention, all from tensor primitives (no derivative code), with
 //! PyTorch's parameter names and initialisation.
 
-use autograd_core::{Conv2d as Window, Parameter, Real, Tensor, TensorVar};
+use autograd_core::{Parameter, Real, Tensor, TensorVar, Window2d as Window};
 use rand::Rng;
 
 use crate::init;
 use crate::module::{join, Forward};
 use crate::Module;
 
-/// 2-d convolution over `[N, C, H, W]` inputs: weight `[out, in, kh, kw]`,
-/// bias `[out]`, PyTorch's `nn.Conv2d` (and its default initialisation).
+/// 2-d convolution over `[N, C, H, W]` inputs, PyTorch's `nn.Conv2d`:
+/// weight `[out, in, kh, kw]`, bias `[out]`, PyTorch's default
+/// initialisation; stride 1, no padding, dilation 1 unless the builders say
+/// otherwise. The input's channel count is checked, naming the layer.
 ///
 /// ```
-/// use autograd_core::{Conv2d as Window, Tensor, TensorTape};
-/// use autograd_nn::{Conv2dLayer, Forward, Module};
+/// use autograd_core::{Tensor, TensorTape};
+/// use autograd_nn::{Conv2d, Forward, Module};
 /// use rand::SeedableRng;
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-/// let conv = Conv2dLayer::<f32>::new(3, 8, (3, 3), Window::default().padding(1), &mut rng);
+/// let conv = Conv2d::<f32>::new(3, 8, (3, 3), &mut rng).padding(1);
 /// let tape = TensorTape::new();
 /// let y = conv.forward(tape.constant(Tensor::zeros(&[2, 3, 16, 16])));
 /// assert_eq!(y.shape().as_slice(), &[2, 8, 16, 16]);
-/// assert!(conv.state_dict().contains_key("weight"));
+/// assert_eq!(conv.state_dict().keys().collect::<Vec<_>>(), ["weight", "bias"]);
 /// ```
-#[derive(Clone, Debug)]
-pub struct Conv2dLayer<T: Real = f32> {
+#[derive(Clone, Debug, Module)]
+pub struct Conv2d<T: Real = f32> {
     /// `[out, in, kh, kw]`.
     pub weight: Parameter<T>,
-    /// `[out]`.
+    /// `[out]`, if the layer has one.
     pub bias: Option<Parameter<T>>,
     /// Stride, padding, dilation.
+    #[module(skip)]
     pub window: Window,
 }
 
-impl<T: Real> Conv2dLayer<T> {
-    /// A convolution with bias, uniform on `±1/sqrt(in * kh * kw)`.
+impl<T: Real> Conv2d<T> {
+    /// `inputs` to `outputs` channels with a `kernel` (height, width)
+    /// window, with bias, uniform on `±1/sqrt(in * kh * kw)` as PyTorch.
     ///
     /// ```
     /// use rand::SeedableRng;
     /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-    /// let c = autograd_nn::Conv2dLayer::<f32>::new(1, 4, (5, 5), Default::default(), &mut rng);
+    /// let c = autograd_nn::Conv2d::<f32>::new(1, 4, (5, 5), &mut rng);
     /// assert_eq!(c.weight.value().shape(), &[4, 1, 5, 5]);
     /// ```
     pub fn new<R: Rng + ?Sized>(
         inputs: usize,
         outputs: usize,
         kernel: (usize, usize),
-        window: Window,
         rng: &mut R,
     ) -> Self {
         let fan_in = inputs * kernel.0 * kernel.1;
-        Conv2dLayer {
+        Conv2d {
             weight: Parameter::new(init::torch_default(
                 &[outputs, inputs, kernel.0, kernel.1],
                 fan_in,
                 rng,
             )),
             bias: Some(Parameter::new(init::torch_default(&[outputs], fan_in, rng))),
-            window,
+            window: Window::default(),
         }
+    }
+
+    /// The step between windows, both axes.
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// assert_eq!(autograd_nn::Conv2d::<f32>::new(1, 1, (3, 3), &mut rng).stride(2).window.stride, (2, 2));
+    /// ```
+    pub fn stride(mut self, s: usize) -> Self {
+        self.window = self.window.stride(s);
+        self
+    }
+
+    /// Zeros added on both sides of both axes.
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// assert_eq!(autograd_nn::Conv2d::<f32>::new(1, 1, (3, 3), &mut rng).padding(1).window.padding, (1, 1));
+    /// ```
+    pub fn padding(mut self, p: usize) -> Self {
+        self.window = self.window.padding(p);
+        self
+    }
+
+    /// Spacing between kernel taps, both axes.
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// assert_eq!(autograd_nn::Conv2d::<f32>::new(1, 1, (3, 3), &mut rng).dilation(2).window.dilation, (2, 2));
+    /// ```
+    pub fn dilation(mut self, d: usize) -> Self {
+        self.window = self.window.dilation(d);
+        self
+    }
+
+    /// Without bias (PyTorch's `bias=False`).
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// assert!(autograd_nn::Conv2d::<f32>::new(1, 1, (3, 3), &mut rng).no_bias().bias.is_none());
+    /// ```
+    pub fn no_bias(mut self) -> Self {
+        self.bias = None;
+        self
     }
 }
 
-impl<'t, T: Real> Forward<TensorVar<'t, T>> for Conv2dLayer<T> {
+impl<'t, T: Real> Forward<TensorVar<'t, T>> for Conv2d<T> {
     type Output = TensorVar<'t, T>;
+    #[track_caller]
     fn forward(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+        let w = self.weight.value().shape();
+        let shape = x.shape();
+        if shape.len() != 4 || shape[1] != w[1] {
+            panic!(
+                "Conv2d({}, {}, kernel ({}, {})){}: input must be [N, {}, H, W], got shape {:?}",
+                w[1],
+                w[0],
+                w[2],
+                w[3],
+                crate::module::location(),
+                w[1],
+                shape.as_slice()
+            );
+        }
         let tape = x.tape();
         x.conv2d(
             self.weight.var(tape),
@@ -74,25 +140,10 @@ impl<'t, T: Real> Forward<TensorVar<'t, T>> for Conv2dLayer<T> {
     }
 }
 
-impl<T: Real> Module<T> for Conv2dLayer<T> {
-    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
-        f(&join(prefix, "weight"), &self.weight);
-        if let Some(b) = &self.bias {
-            f(&join(prefix, "bias"), b);
-        }
-    }
-    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
-        f(&join(prefix, "weight"), &mut self.weight);
-        if let Some(b) = &mut self.bias {
-            f(&join(prefix, "bias"), b);
-        }
-    }
-}
-
 /// Max pooling over `kernel`-sized windows of `[N, C, H, W]` inputs.
 ///
 /// ```
-/// use autograd_core::{Conv2d as Window, Tensor, TensorTape};
+/// use autograd_core::{Window2d as Window, Tensor, TensorTape};
 /// use autograd_nn::{Forward, MaxPool2d};
 /// let pool = MaxPool2d { kernel: (2, 2), window: Window::default().stride(2) };
 /// let tape = TensorTape::new();
@@ -110,7 +161,7 @@ pub struct MaxPool2d {
 /// Average pooling over `kernel`-sized windows (padding counts as zeros).
 ///
 /// ```
-/// use autograd_core::{Conv2d as Window, Tensor, TensorTape};
+/// use autograd_core::{Window2d as Window, Tensor, TensorTape};
 /// use autograd_nn::{AvgPool2d, Forward};
 /// let pool = AvgPool2d { kernel: (2, 2), window: Window::default().stride(2) };
 /// let tape = TensorTape::new();

@@ -94,7 +94,19 @@ impl<T: Real> Linear<T> {
 
 impl<'t, T: Real> Forward<TensorVar<'t, T>> for Linear<T> {
     type Output = TensorVar<'t, T>;
+    #[track_caller]
     fn forward(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
+        let (w, shape) = (self.weight.value().shape(), x.shape());
+        if shape.last() != Some(&w[1]) {
+            panic!(
+                "Linear({} -> {}){}: the input's last axis must have {} features, got shape {:?}",
+                w[1],
+                w[0],
+                crate::module::location(),
+                w[1],
+                shape.as_slice()
+            );
+        }
         let y = x.matmul_transposed(self.weight.var(x.tape()));
         match &self.bias {
             Some(b) => y.add(b.var(x.tape())),

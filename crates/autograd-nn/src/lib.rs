@@ -59,7 +59,7 @@ mod weights;
 
 /// `#[derive(Module)]`: see [the autograd-derive crate](autograd_derive).
 pub use autograd_derive::Module;
-pub use conv_rnn_attn::{AvgPool2d, Conv2dLayer, Lstm, LstmCell, MaxPool2d, MultiHeadAttention};
+pub use conv_rnn_attn::{AvgPool2d, Conv2d, Lstm, LstmCell, MaxPool2d, MultiHeadAttention};
 pub use data::{batches, train_test_split, CsvError, Table};
 pub use layers::{
     mlp, Activation, Dropout, Embedding, Flatten, Gelu, LayerNorm, Linear, Relu, Sigmoid, Tanh,
@@ -69,7 +69,9 @@ pub use loss::{
     accuracy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss,
     nll_loss, CrossEntropy, Reduction,
 };
-pub use module::{join, BufferField, Forward, Layer, LoadError, Module, ParamGrads, Sequential};
+pub use module::{
+    join, named_scope, BufferField, Forward, Layer, LoadError, Module, ParamGrads, Sequential,
+};
 pub use norm_rnn::{BatchNorm, BatchNorm1d, BatchNorm2d, Conv1d, GroupNorm, Gru, GruCell};
 
 // The derive names `::autograd_nn::...`; this lets it do so inside this

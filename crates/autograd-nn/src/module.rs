@@ -438,6 +438,57 @@ pub fn join(prefix: &str, name: &str) -> String {
     }
 }
 
+thread_local! {
+    /// The names of the modules whose forward pass is running, outermost
+    /// first (see [`named_scope`]).
+    static SCOPE: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` (a child's forward pass) under `name`, so an error a layer
+/// raises inside says where it sits: `Linear(512 -> 10) at 6: ...`, or
+/// `at blocks.1.fc1` for nested scopes. [`Sequential`] names each layer by
+/// its position; a hand-written model can name its children the same way.
+///
+/// ```
+/// use autograd_core::{Tensor, TensorTape};
+/// use autograd_nn::{named_scope, Forward, Linear};
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let fc = Linear::<f32>::new(4, 2, &mut rng);
+/// let tape = TensorTape::new();
+/// let x = tape.constant(Tensor::zeros(&[3, 5]));
+/// let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+///     named_scope("head", || fc.forward(x));
+/// }))
+/// .unwrap_err();
+/// let msg = err.downcast_ref::<String>().unwrap();
+/// assert!(msg.starts_with("Linear(4 -> 2) at head: "), "{msg}");
+/// ```
+pub fn named_scope<R>(name: &str, f: impl FnOnce() -> R) -> R {
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            SCOPE.with(|s| s.borrow_mut().pop());
+        }
+    }
+    SCOPE.with(|s| s.borrow_mut().push(name.to_string()));
+    let _leave = Leave;
+    f()
+}
+
+/// ` at <dotted path>` inside [`named_scope`]s, empty outside: for layers'
+/// error messages.
+pub(crate) fn location() -> String {
+    SCOPE.with(|s| {
+        let s = s.borrow();
+        if s.is_empty() {
+            String::new()
+        } else {
+            format!(" at {}", s.join("."))
+        }
+    })
+}
+
 /// A state dict that does not fit the model: every mismatch, listed.
 ///
 /// ```
@@ -538,7 +589,9 @@ impl<T: Real> Sequential<T> {
 impl<'t, T: Real> Forward<TensorVar<'t, T>> for Sequential<T> {
     type Output = TensorVar<'t, T>;
     fn forward(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
-        self.layers.iter().fold(x, |h, layer| layer.forward(h))
+        self.layers.iter().enumerate().fold(x, |h, (i, layer)| {
+            named_scope(&i.to_string(), || layer.forward(h))
+        })
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use autograd_core::{Conv2d as Window, Parameter, Real, Tensor, TensorTape, TensorVar};
+use autograd_core::{Parameter, Real, Tensor, TensorTape, TensorVar, Window2d as Window};
 use rand::Rng;
 
 use crate::init;
@@ -106,7 +106,10 @@ impl<T: Real, const D: usize> BatchNorm<T, D> {
             } else {
                 "[N, C, H, W]"
             };
-            panic!("BatchNorm{D}d({c}): input must be {want} with C = {c}, got shape {shape:?}");
+            let at = crate::module::location();
+            panic!(
+                "BatchNorm{D}d({c}){at}: input must be {want} with C = {c}, got shape {shape:?}"
+            );
         }
     }
 }
@@ -252,8 +255,9 @@ impl<'t, T: Real> Forward<TensorVar<'t, T>> for GroupNorm<T> {
         let c = self.weight.value().numel();
         if shape.len() < 2 || shape[1] != c {
             panic!(
-                "GroupNorm({}, {c}): input must be [N, {c}, ...], got shape {:?}",
+                "GroupNorm({}, {c}){}: input must be [N, {c}, ...], got shape {:?}",
                 self.groups,
+                crate::module::location(),
                 shape.as_slice()
             );
         }
@@ -366,10 +370,11 @@ impl<'t, T: Real> Forward<TensorVar<'t, T>> for Conv1d<T> {
         let w = self.weight.value().shape().to_vec();
         if shape.len() != 3 || shape[1] != w[1] {
             panic!(
-                "Conv1d({}, {}, {}): input must be [N, {}, L], got shape {:?}",
+                "Conv1d({}, {}, {}){}: input must be [N, {}, L], got shape {:?}",
                 w[1],
                 w[0],
                 w[2],
+                crate::module::location(),
                 w[1],
                 shape.as_slice()
             );

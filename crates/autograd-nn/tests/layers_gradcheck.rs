@@ -99,29 +99,17 @@ fn layers_match_finite_differences() {
 
 #[test]
 fn convolution_recurrent_and_attention_layers_match_finite_differences() {
-    use autograd_core::Conv2d as Window;
+    use autograd_core::Window2d as Window;
     let mut rng = StdRng::seed_from_u64(3);
     let img = Tensor::<f64>::rand_uniform(&[2, 2, 6, 5], -1.0, 1.0, &mut rng);
     let mut convnet = Sequential::new()
-        .push(Conv2dLayer::new(
-            2,
-            3,
-            (3, 2),
-            Window::default().padding(1),
-            &mut rng,
-        ))
+        .push(Conv2d::new(2, 3, (3, 2), &mut rng).padding(1))
         .push(Relu)
         .push(MaxPool2d {
             kernel: (2, 2),
             window: Window::default().stride(2),
         })
-        .push(Conv2dLayer::new(
-            3,
-            2,
-            (2, 2),
-            Window::default().dilation(1),
-            &mut rng,
-        ))
+        .push(Conv2d::new(3, 2, (2, 2), &mut rng).dilation(1))
         .push(AvgPool2d {
             kernel: (2, 1),
             window: Window::default(),
@@ -470,5 +458,49 @@ fn layer_errors_name_the_layer_and_the_shapes() {
     assert!(
         m.contains("GroupNorm: 3 groups must divide 4 channels"),
         "{m}"
+    );
+}
+
+#[test]
+fn errors_inside_sequential_name_the_layer_and_its_position() {
+    let mut rng = StdRng::seed_from_u64(0);
+    let inner = Sequential::<f64>::new()
+        .push(Linear::new(4, 6, &mut rng))
+        .push(Linear::new(5, 2, &mut rng)); // wrong: 6 features arrive
+    let model = Sequential::new().push(Relu).push(inner);
+    let tape = TensorTape::new();
+    let x = tape.constant(Tensor::<f64>::zeros(&[3, 4]));
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        model.forward(x);
+    }))
+    .unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(
+        msg.starts_with(
+            "Linear(5 -> 2) at 1.1: the input's last axis must have 5 features, got shape [3, 6]"
+        ),
+        "{msg}"
+    );
+    // The scope is left even when a layer panics.
+    let fc = Linear::<f64>::new(2, 2, &mut rng);
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        fc.forward(x);
+    }))
+    .unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(msg.starts_with("Linear(2 -> 2): "), "{msg}");
+    let mut conv_rng = StdRng::seed_from_u64(1);
+    let cnn = Sequential::<f64>::new().push(Conv2d::new(3, 4, (3, 3), &mut conv_rng));
+    let img = tape.constant(Tensor::<f64>::zeros(&[1, 2, 8, 8]));
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cnn.forward(img);
+    }))
+    .unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(
+        msg.contains(
+            "Conv2d(3, 4, kernel (3, 3)) at 0: input must be [N, 3, H, W], got shape [1, 2, 8, 8]"
+        ),
+        "{msg}"
     );
 }

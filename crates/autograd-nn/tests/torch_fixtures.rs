@@ -3,7 +3,7 @@
 //! `sum(output * w)` and the buffers after the forward pass. The numbers
 //! come from `tools/nn_fixtures.py` (committed output, so no PyTorch here).
 
-use autograd_core::{Conv2d as Window, Tensor, TensorTape};
+use autograd_core::{Tensor, TensorTape};
 use autograd_nn::*;
 use indexmap::IndexMap;
 use rand::rngs::StdRng;
@@ -111,14 +111,9 @@ fn group_norm_layer_norm_and_convolutions_match_pytorch() {
             .dilation(2),
         true,
     );
-    let window = Window {
-        stride: (2, 2),
-        padding: (1, 1),
-        dilation: (1, 1),
-    };
     check(
         "conv2d",
-        &mut Conv2dLayer::new(2, 3, (3, 2), window, &mut rng),
+        &mut Conv2d::new(2, 3, (3, 2), &mut rng).stride(2).padding(1),
         true,
     );
 }

@@ -14,12 +14,12 @@ use crate::Real;
 /// dilation 1.
 ///
 /// ```
-/// use autograd_core::Conv2d;
-/// let c = Conv2d::default().stride(2).padding(1);
+/// use autograd_core::Window2d;
+/// let c = Window2d::default().stride(2).padding(1);
 /// assert_eq!((c.stride, c.padding, c.dilation), ((2, 2), (1, 1), (1, 1)));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Conv2d {
+pub struct Window2d {
     /// Step between windows.
     pub stride: (usize, usize),
     /// Padding added on both sides.
@@ -28,9 +28,9 @@ pub struct Conv2d {
     pub dilation: (usize, usize),
 }
 
-impl Default for Conv2d {
+impl Default for Window2d {
     fn default() -> Self {
-        Conv2d {
+        Window2d {
             stride: (1, 1),
             padding: (0, 0),
             dilation: (1, 1),
@@ -38,11 +38,11 @@ impl Default for Conv2d {
     }
 }
 
-impl Conv2d {
+impl Window2d {
     /// The same stride along both axes.
     ///
     /// ```
-    /// assert_eq!(autograd_core::Conv2d::default().stride(3).stride, (3, 3));
+    /// assert_eq!(autograd_core::Window2d::default().stride(3).stride, (3, 3));
     /// ```
     pub fn stride(mut self, s: usize) -> Self {
         self.stride = (s, s);
@@ -52,7 +52,7 @@ impl Conv2d {
     /// The same padding along both axes.
     ///
     /// ```
-    /// assert_eq!(autograd_core::Conv2d::default().padding(2).padding, (2, 2));
+    /// assert_eq!(autograd_core::Window2d::default().padding(2).padding, (2, 2));
     /// ```
     pub fn padding(mut self, p: usize) -> Self {
         self.padding = (p, p);
@@ -62,7 +62,7 @@ impl Conv2d {
     /// The same dilation along both axes.
     ///
     /// ```
-    /// assert_eq!(autograd_core::Conv2d::default().dilation(2).dilation, (2, 2));
+    /// assert_eq!(autograd_core::Window2d::default().dilation(2).dilation, (2, 2));
     /// ```
     pub fn dilation(mut self, d: usize) -> Self {
         self.dilation = (d, d);
@@ -84,12 +84,12 @@ pub struct Geometry {
     kw: usize,
     oh: usize,
     ow: usize,
-    opts: Conv2d,
+    opts: Window2d,
 }
 
 impl Geometry {
     #[track_caller]
-    fn new(op: &str, input: &[usize], kernel: (usize, usize), opts: Conv2d) -> Self {
+    fn new(op: &str, input: &[usize], kernel: (usize, usize), opts: Window2d) -> Self {
         if input.len() != 4 {
             panic!(
                 "{op}: input must be 4-d [N, C, H, W], got shape {}",
@@ -97,7 +97,7 @@ impl Geometry {
             );
         }
         let (kh, kw) = kernel;
-        let Conv2d {
+        let Window2d {
             stride: (sh, sw),
             padding: (ph, pw),
             dilation: (dh, dw),
@@ -147,7 +147,7 @@ impl Geometry {
     /// time, so the copies are plain loops (per entry, with a bounds branch
     /// each, this was a quarter of a T5 step).
     fn for_each_row(&self, mut f: impl FnMut(usize, Option<(usize, usize, usize)>)) {
-        let Conv2d {
+        let Window2d {
             stride: (sh, sw),
             padding: (ph, pw),
             dilation: (dh, dw),
@@ -186,14 +186,14 @@ impl<T: Real> Tensor<T> {
     /// `pad` in the padding.
     ///
     /// ```
-    /// use autograd_core::{Conv2d, Tensor};
+    /// use autograd_core::{Window2d, Tensor};
     /// let x = Tensor::<f32>::arange(9).reshape(&[1, 1, 3, 3]);
-    /// let cols = x.unfold2d((2, 2), Conv2d::default(), 0.0);
+    /// let cols = x.unfold2d((2, 2), Window2d::default(), 0.0);
     /// assert_eq!(cols.shape(), &[1, 4, 4]);
     /// assert_eq!(cols.narrow(2, 0, 1).to_vec(), vec![0.0, 1.0, 3.0, 4.0]);
     /// ```
     #[track_caller]
-    pub fn unfold2d(&self, kernel: (usize, usize), opts: Conv2d, pad: T) -> Self {
+    pub fn unfold2d(&self, kernel: (usize, usize), opts: Window2d, pad: T) -> Self {
         let g = Geometry::new("unfold2d", self.shape(), kernel, opts);
         self.unfold_geom(&g, pad)
     }
@@ -246,15 +246,15 @@ impl<T: Real> Tensor<T> {
     /// `[O]` bias, giving `[N, O, OH, OW]`.
     ///
     /// ```
-    /// use autograd_core::{Conv2d, Tensor};
+    /// use autograd_core::{Window2d, Tensor};
     /// let x = Tensor::<f32>::ones(&[1, 1, 4, 4]);
     /// let w = Tensor::<f32>::ones(&[2, 1, 3, 3]);
-    /// let y = x.conv2d(&w, None, Conv2d::default().padding(1));
+    /// let y = x.conv2d(&w, None, Window2d::default().padding(1));
     /// assert_eq!(y.shape(), &[1, 2, 4, 4]);
     /// assert_eq!(y.get(&[0, 0, 0, 0]), 4.0); // a corner sees 4 inputs
     /// ```
     #[track_caller]
-    pub fn conv2d(&self, weight: &Self, bias: Option<&Self>, opts: Conv2d) -> Self {
+    pub fn conv2d(&self, weight: &Self, bias: Option<&Self>, opts: Window2d) -> Self {
         let (o, ck, g) = conv_geometry(self.shape(), weight.shape(), bias.map(|b| b.shape()), opts);
         let cols = self.unfold_geom(&g, T::ZERO);
         let y = weight
@@ -270,13 +270,13 @@ impl<T: Real> Tensor<T> {
     /// Max pooling over `kernel`-sized windows (padding counts as -inf).
     ///
     /// ```
-    /// use autograd_core::{Conv2d, Tensor};
+    /// use autograd_core::{Window2d, Tensor};
     /// let x = Tensor::<f32>::arange(16).reshape(&[1, 1, 4, 4]);
-    /// let y = x.max_pool2d((2, 2), Conv2d::default().stride(2));
+    /// let y = x.max_pool2d((2, 2), Window2d::default().stride(2));
     /// assert_eq!(y.to_vec(), vec![5.0, 7.0, 13.0, 15.0]);
     /// ```
     #[track_caller]
-    pub fn max_pool2d(&self, kernel: (usize, usize), opts: Conv2d) -> Self {
+    pub fn max_pool2d(&self, kernel: (usize, usize), opts: Window2d) -> Self {
         let g = pool_geometry("max_pool2d", self.shape(), kernel, opts);
         self.unfold_geom(&g, -T::INFINITY)
             .reshape(&[g.n, g.c, g.kh * g.kw, g.oh * g.ow])
@@ -288,13 +288,13 @@ impl<T: Real> Tensor<T> {
     /// in the average (PyTorch's default `count_include_pad=True`).
     ///
     /// ```
-    /// use autograd_core::{Conv2d, Tensor};
+    /// use autograd_core::{Window2d, Tensor};
     /// let x = Tensor::<f32>::arange(16).reshape(&[1, 1, 4, 4]);
-    /// let y = x.avg_pool2d((2, 2), Conv2d::default().stride(2));
+    /// let y = x.avg_pool2d((2, 2), Window2d::default().stride(2));
     /// assert_eq!(y.to_vec(), vec![2.5, 4.5, 10.5, 12.5]);
     /// ```
     #[track_caller]
-    pub fn avg_pool2d(&self, kernel: (usize, usize), opts: Conv2d) -> Self {
+    pub fn avg_pool2d(&self, kernel: (usize, usize), opts: Window2d) -> Self {
         let g = pool_geometry("avg_pool2d", self.shape(), kernel, opts);
         self.unfold_geom(&g, T::ZERO)
             .reshape(&[g.n, g.c, g.kh * g.kw, g.oh * g.ow])
@@ -309,7 +309,7 @@ fn conv_geometry(
     x: &[usize],
     w: &[usize],
     bias: Option<&[usize]>,
-    opts: Conv2d,
+    opts: Window2d,
 ) -> (usize, usize, Geometry) {
     if w.len() != 4 {
         panic!(
@@ -340,7 +340,7 @@ fn conv_geometry(
 }
 
 #[track_caller]
-fn pool_geometry(op: &str, x: &[usize], kernel: (usize, usize), opts: Conv2d) -> Geometry {
+fn pool_geometry(op: &str, x: &[usize], kernel: (usize, usize), opts: Window2d) -> Geometry {
     let g = Geometry::new(op, x, kernel, opts);
     if 2 * opts.padding.0 > kernel.0 || 2 * opts.padding.1 > kernel.1 {
         panic!(
@@ -356,15 +356,15 @@ impl<'t, T: Real> TensorVar<'t, T> {
     /// sums overlapping windows back.
     ///
     /// ```
-    /// use autograd_core::{Conv2d, Tensor, TensorTape};
+    /// use autograd_core::{Window2d, Tensor, TensorTape};
     /// let tape = TensorTape::new();
     /// let x = tape.leaf(Tensor::<f64>::ones(&[1, 1, 3, 3]));
-    /// let g = x.unfold2d((2, 2), Conv2d::default(), 0.0).sum().backward();
+    /// let g = x.unfold2d((2, 2), Window2d::default(), 0.0).sum().backward();
     /// // The centre is in all four 2x2 windows, a corner in one.
     /// assert_eq!(g[x].to_vec(), vec![1.0, 2.0, 1.0, 2.0, 4.0, 2.0, 1.0, 2.0, 1.0]);
     /// ```
     #[track_caller]
-    pub fn unfold2d(self, kernel: (usize, usize), opts: Conv2d, pad: T) -> Self {
+    pub fn unfold2d(self, kernel: (usize, usize), opts: Window2d, pad: T) -> Self {
         let g = Geometry::new("unfold2d", &self.shape(), kernel, opts);
         self.unfold_geom(g, pad)
     }
@@ -381,15 +381,15 @@ impl<'t, T: Real> TensorVar<'t, T> {
     /// [`Tensor::conv2d`].
     ///
     /// ```
-    /// use autograd_core::{Conv2d, Tensor, TensorTape};
+    /// use autograd_core::{Window2d, Tensor, TensorTape};
     /// let tape = TensorTape::new();
     /// let x = tape.constant(Tensor::<f64>::ones(&[1, 1, 3, 3]));
     /// let w = tape.leaf(Tensor::<f64>::ones(&[1, 1, 2, 2]));
-    /// let g = x.conv2d(w, None, Conv2d::default()).sum().backward();
+    /// let g = x.conv2d(w, None, Window2d::default()).sum().backward();
     /// assert_eq!(g[w].to_vec(), vec![4.0; 4]); // each tap sees 4 windows of ones
     /// ```
     #[track_caller]
-    pub fn conv2d(self, weight: Self, bias: Option<Self>, opts: Conv2d) -> Self {
+    pub fn conv2d(self, weight: Self, bias: Option<Self>, opts: Window2d) -> Self {
         let bias_shape = bias.map(|b| b.shape());
         let (o, ck, g) = conv_geometry(&self.shape(), &weight.shape(), bias_shape.as_deref(), opts);
         let y = weight
@@ -406,14 +406,14 @@ impl<'t, T: Real> TensorVar<'t, T> {
     /// window's maximum (split evenly between ties).
     ///
     /// ```
-    /// use autograd_core::{Conv2d, Tensor, TensorTape};
+    /// use autograd_core::{Window2d, Tensor, TensorTape};
     /// let tape = TensorTape::new();
     /// let x = tape.leaf(Tensor::<f64>::arange(4).reshape(&[1, 1, 2, 2]));
-    /// let g = x.max_pool2d((2, 2), Conv2d::default()).sum().backward();
+    /// let g = x.max_pool2d((2, 2), Window2d::default()).sum().backward();
     /// assert_eq!(g[x].to_vec(), vec![0.0, 0.0, 0.0, 1.0]);
     /// ```
     #[track_caller]
-    pub fn max_pool2d(self, kernel: (usize, usize), opts: Conv2d) -> Self {
+    pub fn max_pool2d(self, kernel: (usize, usize), opts: Window2d) -> Self {
         let g = pool_geometry("max_pool2d", &self.shape(), kernel, opts);
         self.unfold_geom(g, -T::INFINITY)
             .reshape(&[g.n, g.c, g.kh * g.kw, g.oh * g.ow])
@@ -424,14 +424,14 @@ impl<'t, T: Real> TensorVar<'t, T> {
     /// Average pooling, recorded as unfold + mean.
     ///
     /// ```
-    /// use autograd_core::{Conv2d, Tensor, TensorTape};
+    /// use autograd_core::{Window2d, Tensor, TensorTape};
     /// let tape = TensorTape::new();
     /// let x = tape.leaf(Tensor::<f64>::ones(&[1, 1, 2, 2]));
-    /// let g = x.avg_pool2d((2, 2), Conv2d::default()).sum().backward();
+    /// let g = x.avg_pool2d((2, 2), Window2d::default()).sum().backward();
     /// assert_eq!(g[x].to_vec(), vec![0.25; 4]);
     /// ```
     #[track_caller]
-    pub fn avg_pool2d(self, kernel: (usize, usize), opts: Conv2d) -> Self {
+    pub fn avg_pool2d(self, kernel: (usize, usize), opts: Window2d) -> Self {
         let g = pool_geometry("avg_pool2d", &self.shape(), kernel, opts);
         self.unfold_geom(g, T::ZERO)
             .reshape(&[g.n, g.c, g.kh * g.kw, g.oh * g.ow])

@@ -52,7 +52,7 @@ mod var;
 pub use algebra::Algebra;
 pub use check::{tensor_gradcheck, tensor_gradcheck_with, TensorGradCheckError};
 pub use checkpoint::{checkpoint, SegmentFn};
-pub use conv::{Conv2d, Geometry};
+pub use conv::{Geometry, Window2d};
 pub use custom::{CustomOp, DynCustomOp};
 pub use display::Element;
 pub use functional::{hessian, hvp, jacobian, tensor_fn, value_and_grad, TensorFn};
