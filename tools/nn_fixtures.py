@@ -73,6 +73,15 @@ def main():
     case("attention", torch.nn.MultiheadAttention(6, 2, batch_first=True), torch.randn(2, 4, 6),
          forward=lambda m, x: m(x, x, x, attn_mask=causal, need_weights=False)[0])
 
+    # Key padding: sample 0 has its last position padded, sample 1 its last
+    # two; the mask is stored as 1.0 where padded.
+    pad = torch.tensor([[False, False, False, True], [False, False, True, True]])
+    put("attention_padded.mask", pad.double())
+    case("attention_padded", torch.nn.MultiheadAttention(6, 2, batch_first=True),
+         torch.randn(2, 4, 6),
+         forward=lambda m, x: m(x, x, x, attn_mask=causal, key_padding_mask=pad,
+                                need_weights=False)[0])
+
     header, blobs, offset = {}, [], 0
     for name, t in tensors.items():
         data = t.numpy().astype("<f8").tobytes()

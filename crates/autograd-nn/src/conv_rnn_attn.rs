@@ -582,6 +582,76 @@ impl<'t, T: Real> Forward<TensorVar<'t, T>> for MultiHeadAttention<T> {
     }
 }
 
+/// Attention with a key padding mask (PyTorch's `key_padding_mask`):
+/// `mask` is `[B, T]`, `true` where a key position is padding that no query
+/// may attend to (the causal rule still applies if the layer has it). This
+/// path records the attention from primitives (products, an additive
+/// `-inf` mask, softmax), so it is slower than the fused unmasked one; a
+/// query whose keys are all masked gets NaN, as in PyTorch.
+///
+/// ```
+/// use autograd_core::{Tensor, TensorTape};
+/// use autograd_nn::{Forward, MultiHeadAttention};
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let attn = MultiHeadAttention::<f64>::new(4, 2, false, &mut rng);
+/// let tape = TensorTape::new();
+/// let x = Tensor::rand_uniform(&[1, 3, 4], -1.0, 1.0, &mut rng);
+/// // The last position is padding: changing it changes nothing before it.
+/// let mask = Tensor::from_vec(vec![false, false, true], &[1, 3]);
+/// let y = attn.forward((tape.constant(x.clone()), &mask)).value();
+/// let mut x2 = x.clone();
+/// x2.data_mut()[8..].iter_mut().for_each(|v| *v = 5.0);
+/// let y2 = attn.forward((tape.constant(x2), &mask)).value();
+/// assert_eq!(y.data()[..8], y2.data()[..8]);
+/// ```
+impl<'t, 'm, T: Real> Forward<(TensorVar<'t, T>, &'m Tensor<bool>)> for MultiHeadAttention<T> {
+    type Output = TensorVar<'t, T>;
+    #[track_caller]
+    fn forward(&self, (x, mask): (TensorVar<'t, T>, &'m Tensor<bool>)) -> TensorVar<'t, T> {
+        let shape = x.shape();
+        let e = self.in_proj_weight.value().shape()[1];
+        if shape.len() != 3 || shape[2] != e || mask.shape() != [shape[0], shape[1]] {
+            panic!(
+                "MultiHeadAttention{}: input must be [B, T, {e}] and the padding mask [B, T], got shapes {:?} and {:?}",
+                crate::module::location(),
+                shape.as_slice(),
+                mask.shape()
+            );
+        }
+        let (b, t, h) = (shape[0], shape[1], self.heads);
+        let d = e / h;
+        let tape = x.tape();
+        let qkv = x
+            .matmul_transposed(self.in_proj_weight.var(tape))
+            .add(self.in_proj_bias.var(tape));
+        // [B, T, E] -> [B, H, T, D] for each of q, k, v.
+        let heads = |v: TensorVar<'t, T>| v.reshape(&[b, t, h, d]).permute(&[0, 2, 1, 3]);
+        let parts = qkv.chunk(3, 2);
+        let (q, k, v) = (heads(parts[0]), heads(parts[1]), heads(parts[2]));
+        let scores = q
+            .matmul_transposed(k)
+            .scale(T::from_f64(1.0 / (d as f64).sqrt()));
+        // Additive mask [B, 1, T(query), T(key)]: -inf on padded keys and,
+        // if causal, on later keys.
+        let neg = T::from_f64(f64::NEG_INFINITY);
+        let mut bias = vec![T::ZERO; b * t * t];
+        for (n, row) in bias.chunks_mut(t * t).enumerate() {
+            for i in 0..t {
+                for j in 0..t {
+                    if mask.data()[n * t + j] || (self.causal && j > i) {
+                        row[i * t + j] = neg;
+                    }
+                }
+            }
+        }
+        let bias = tape.constant(Tensor::from_vec(bias, &[b, 1, t, t]));
+        let weights = (scores + bias).softmax(-1);
+        let ctx = weights.matmul(v).permute(&[0, 2, 1, 3]).reshape(&[b, t, e]);
+        self.out_proj.forward(ctx)
+    }
+}
+
 impl<T: Real> Module<T> for MultiHeadAttention<T> {
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
         f(&join(prefix, "in_proj_weight"), &self.in_proj_weight);

@@ -144,3 +144,43 @@ fn a_different_momentum_is_caught() {
     let msg = err.downcast_ref::<String>().unwrap();
     assert!(msg.contains("buffer running_mean after the step"), "{msg}");
 }
+
+/// Attention with a key padding mask (a typed second input) against
+/// PyTorch's `key_padding_mask`, and the masked path without padding
+/// against the fused one.
+#[test]
+fn attention_with_a_padding_mask_matches_pytorch() {
+    let all = fixture();
+    let case = "attention_padded";
+    let mut rng = StdRng::seed_from_u64(0);
+    let mut attn = MultiHeadAttention::<f64>::new(6, 2, true, &mut rng);
+    attn.load_state_dict(&part(&all, case, "param")).unwrap();
+    let mask_values = &all[&format!("{case}.mask")];
+    let mask = Tensor::from_vec(
+        mask_values.data().iter().map(|&v| v != 0.0).collect(),
+        mask_values.shape(),
+    );
+    let tape = TensorTape::new();
+    let x = tape.leaf(all[&format!("{case}.x")].clone());
+    let y = attn.forward((x, &mask));
+    close(case, "output", &y.value(), &all[&format!("{case}.y")]);
+    let loss = y
+        .mul(tape.constant(all[&format!("{case}.w")].clone()))
+        .sum();
+    let grads = loss.backward();
+    close(
+        case,
+        "input gradient",
+        &grads[x],
+        &all[&format!("{case}.dx")],
+    );
+    let ours = attn.gradients(&grads);
+    for (name, g) in &part(&all, case, "grad") {
+        close(case, &format!("gradient of {name}"), &ours[name], g);
+    }
+    // No padding: the recorded path equals the fused primitive.
+    let none = Tensor::from_vec(vec![false; 8], &[2, 4]);
+    let fused = attn.forward(x).value();
+    let masked = attn.forward((x, &none)).value();
+    close("attention", "masked path without padding", &masked, &fused);
+}
