@@ -42,6 +42,9 @@ pub trait Optimizer<T: Real = f32> {
     fn lr(&self) -> f64;
     /// Sets the learning rate (schedules call this).
     fn set_lr(&mut self, lr: f64);
+    /// The number of steps taken (saved in the state, so a schedule driven
+    /// by it resumes where it stopped: `opt.set_lr(s.lr(opt.steps()))`).
+    fn steps(&self) -> usize;
     /// Everything the next steps depend on: hyperparameters, the step
     /// count, per-parameter buffers (PyTorch's `optimizer.state_dict()`).
     /// Save it with [`OptimizerState::save`] beside the weights; loading
@@ -340,6 +343,7 @@ pub struct Sgd<T: Real = f32> {
     nesterov: bool,
     weight_decay: f64,
     buffers: IndexMap<String, Vec<T>>,
+    steps: usize,
 }
 
 impl<T: Real> Sgd<T> {
@@ -356,6 +360,7 @@ impl<T: Real> Sgd<T> {
             nesterov: false,
             weight_decay: 0.0,
             buffers: IndexMap::new(),
+            steps: 0,
         }
     }
     /// Momentum factor μ.
@@ -404,6 +409,7 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
             T::from_f64(1.0 - self.dampening),
             T::from_f64(self.weight_decay),
         );
+        self.steps += 1;
         let (use_momentum, nesterov) = (self.momentum != 0.0, self.nesterov);
         let buffers = &mut self.buffers;
         for_each_param(model, grads, |name, p, g| {
@@ -434,11 +440,15 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
     }
+    fn steps(&self) -> usize {
+        self.steps
+    }
     fn state_dict(&self) -> OptimizerState<T> {
         let b = |x: bool| if x { 1.0 } else { 0.0 };
         OptimizerState::new(
             "sgd",
             &[
+                ("step", self.steps as f64),
                 ("lr", self.lr),
                 ("momentum", self.momentum),
                 ("dampening", self.dampening),
@@ -451,10 +461,18 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
     fn load_state_dict(&mut self, state: &OptimizerState<T>) -> Result<(), LoadError> {
         let v = state.expect(
             &["sgd"],
-            &["lr", "momentum", "dampening", "nesterov", "weight_decay"],
+            &[
+                "step",
+                "lr",
+                "momentum",
+                "dampening",
+                "nesterov",
+                "weight_decay",
+            ],
         )?;
-        (self.lr, self.momentum, self.dampening) = (v[0], v[1], v[2]);
-        (self.nesterov, self.weight_decay) = (v[3] != 0.0, v[4]);
+        self.steps = v[0] as usize;
+        (self.lr, self.momentum, self.dampening) = (v[1], v[2], v[3]);
+        (self.nesterov, self.weight_decay) = (v[4] != 0.0, v[5]);
         self.buffers = state.buffers("momentum_buffer");
         Ok(())
     }
@@ -568,6 +586,9 @@ impl<T: Real> Optimizer<T> for Adam<T> {
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
     }
+    fn steps(&self) -> usize {
+        self.t as usize
+    }
     fn state_dict(&self) -> OptimizerState<T> {
         OptimizerState::new(
             if self.decoupled { "adamw" } else { "adam" },
@@ -657,6 +678,9 @@ impl<T: Real> Optimizer<T> for AdamW<T> {
     fn set_lr(&mut self, lr: f64) {
         self.0.lr = lr;
     }
+    fn steps(&self) -> usize {
+        self.0.steps()
+    }
     fn state_dict(&self) -> OptimizerState<T> {
         self.0.state_dict()
     }
@@ -681,6 +705,7 @@ pub struct RmsProp<T: Real = f32> {
     weight_decay: f64,
     v: IndexMap<String, Vec<T>>,
     buf: IndexMap<String, Vec<T>>,
+    steps: usize,
 }
 
 impl<T: Real> RmsProp<T> {
@@ -698,6 +723,7 @@ impl<T: Real> RmsProp<T> {
             weight_decay: 0.0,
             v: IndexMap::new(),
             buf: IndexMap::new(),
+            steps: 0,
         }
     }
     /// Decay of the squared-gradient average.
@@ -739,6 +765,7 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
             self.momentum,
             self.weight_decay,
         );
+        self.steps += 1;
         let (vs, bufs) = (&mut self.v, &mut self.buf);
         for_each_param(model, grads, |name, p, g| {
             let v = state(vs, name, p.len());
@@ -767,10 +794,14 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
     }
+    fn steps(&self) -> usize {
+        self.steps
+    }
     fn state_dict(&self) -> OptimizerState<T> {
         OptimizerState::new(
             "rmsprop",
             &[
+                ("step", self.steps as f64),
                 ("lr", self.lr),
                 ("alpha", self.alpha),
                 ("eps", self.eps),
@@ -784,15 +815,16 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
     fn load_state_dict(&mut self, state: &OptimizerState<T>) -> Result<(), LoadError> {
         let v = state.expect(
             &["rmsprop"],
-            &["lr", "alpha", "eps", "momentum", "weight_decay"],
+            &["step", "lr", "alpha", "eps", "momentum", "weight_decay"],
         )?;
+        self.steps = v[0] as usize;
         (
             self.lr,
             self.alpha,
             self.eps,
             self.momentum,
             self.weight_decay,
-        ) = (v[0], v[1], v[2], v[3], v[4]);
+        ) = (v[1], v[2], v[3], v[4], v[5]);
         self.v = state.buffers("square_avg");
         self.buf = state.buffers("momentum_buffer");
         Ok(())
@@ -800,11 +832,21 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
 }
 
 /// A learning rate as a function of the step (or epoch) count, from 0.
+/// A schedule keeps no state of its own: driven by
+/// [`Optimizer::steps`], which the optimizer's state saves, it resumes
+/// with the optimizer.
 ///
 /// ```
-/// use autograd_nn::{LrSchedule, StepLr};
+/// use autograd_nn::{LrSchedule, Optimizer, Sgd, StepLr};
 /// let s = StepLr { base: 0.1, step_size: 10, gamma: 0.5 };
 /// assert_eq!((s.lr(0), s.lr(10), s.lr(25)), (0.1, 0.05, 0.025));
+/// let mut opt = Sgd::<f32>::new(s.lr(0));
+/// let mut resumed = Sgd::<f32>::new(s.lr(0));
+/// let mut state = opt.state_dict();
+/// state.scalars["step"] = 12.0; // as if saved after 12 steps
+/// resumed.load_state_dict(&state).unwrap();
+/// resumed.set_lr(s.lr(resumed.steps()));
+/// assert_eq!(resumed.lr(), 0.05);
 /// ```
 pub trait LrSchedule {
     /// The learning rate at step `t`.

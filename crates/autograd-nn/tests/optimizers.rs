@@ -289,6 +289,7 @@ fn every_optimizer_resumes_bit_identically_from_its_saved_state() {
         opt.load_state_dict(&OptimizerState::from_bytes(&state).unwrap())
             .unwrap();
         steps_on(&mut resumed, &mut *opt, 3);
+        assert_eq!(opt.steps(), 6, "{name}: the step count (schedules) resumes");
         assert_eq!(
             resumed.p.value().to_vec(),
             straight.p.value().to_vec(),
