@@ -4,7 +4,7 @@
 //! Sigmoid's derivative is at most 1/4, so every layer shrinks the adjoint;
 //! ReLU's is 0 or 1, and with He initialisation the adjoint keeps its size.
 //!
-//! Deterministic (seeded); quoted in docs/07-pitfalls.md.
+//! Deterministic (seeded); quoted in docs/08-pitfalls.md.
 //!
 //! Run: `cargo run --example vanishing`
 

@@ -61,15 +61,20 @@ pub struct BookChapter5;
 
 /// See [`BookChapter1`].
 #[cfg(doctest)]
-#[doc = include_str!("../docs/06-beyond-first-order.md")]
+#[doc = include_str!("../docs/06-your-own-model.md")]
 pub struct BookChapter6;
 
 /// See [`BookChapter1`].
 #[cfg(doctest)]
-#[doc = include_str!("../docs/07-pitfalls.md")]
+#[doc = include_str!("../docs/07-beyond-first-order.md")]
 pub struct BookChapter7;
 
 /// See [`BookChapter1`].
 #[cfg(doctest)]
-#[doc = include_str!("../docs/08-exercises.md")]
+#[doc = include_str!("../docs/08-pitfalls.md")]
 pub struct BookChapter8;
+
+/// See [`BookChapter1`].
+#[cfg(doctest)]
+#[doc = include_str!("../docs/09-exercises.md")]
+pub struct BookChapter9;

@@ -1,4 +1,4 @@
-//! Solutions to the exercises of docs/08-exercises.md.
+//! Solutions to the exercises of docs/09-exercises.md.
 
 use autograd::nn::{mse_loss, Forward, Linear, Module, Optimizer, Reduction, Sgd};
 use autograd::tensor::hvp;
