@@ -128,7 +128,11 @@ fn main() {
         losses.push(loss);
         accs.push(acc);
     }
-    let plot = arg("--plot").unwrap_or_else(|| "digits_curves.svg".to_string());
+    // Generated files go under target/ unless the user names a place.
+    let plot = arg("--plot").unwrap_or_else(|| "target/digits_curves.svg".to_string());
+    if let Some(dir) = std::path::Path::new(&plot).parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
     match std::fs::write(&plot, svg(&losses, &accs)) {
         Ok(()) => println!("\nloss and accuracy curves written to {plot}"),
         Err(e) => eprintln!("\ncould not write {plot}: {e}"),
