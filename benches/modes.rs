@@ -8,9 +8,9 @@
 
 use std::hint::black_box;
 
-use autograd::forward::{gradient, Dual};
+use autograd::forward::{Dual, gradient};
 use autograd::{Tape, Var};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 #[path = "common/scalar_workloads.rs"]
 mod workloads;

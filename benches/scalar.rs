@@ -10,7 +10,7 @@
 use std::hint::black_box;
 
 use autograd::{Gradients, Tape};
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use reverse::Gradient as _;
 
 #[path = "common/scalar_workloads.rs"]

@@ -13,7 +13,7 @@
 use std::hint::black_box;
 
 use autograd::TensorTape;
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 
 #[path = "common/tensor_workloads.rs"]
 mod workloads;
@@ -142,7 +142,7 @@ fn t2(c: &mut Criterion) {
 /// statement pays (large tensors: one pass over memory instead of nine).
 fn gelu(c: &mut Criterion) {
     use autograd::Tensor;
-    use rand::{rngs::StdRng, SeedableRng};
+    use rand::{SeedableRng, rngs::StdRng};
     let mut g = c.benchmark_group("gelu");
     g.sample_size(30);
     let x = Tensor::<f32>::rand_uniform(&[256, 1024], -3.0, 3.0, &mut StdRng::seed_from_u64(1));

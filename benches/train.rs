@@ -7,9 +7,9 @@
 
 use std::hint::black_box;
 
-use autograd::nn::{Module, Sgd};
 use autograd::TensorTape;
-use criterion::{criterion_group, criterion_main, Criterion};
+use autograd::nn::{Module, Sgd};
+use criterion::{Criterion, criterion_group, criterion_main};
 use rand::SeedableRng;
 
 #[path = "common/digits.rs"]

@@ -6,8 +6,8 @@
 //! Run: `cargo run --release --example char_rnn [-- --steps 600]`
 
 use autograd::nn::{
-    cross_entropy, join, Adam, Embedding, Forward, Linear, Lstm, Module, Optimizer, ParamGrads,
-    Reduction,
+    Adam, Embedding, Forward, Linear, Lstm, Module, Optimizer, ParamGrads, Reduction,
+    cross_entropy, join,
 };
 use autograd::{Tensor, TensorTape, TensorVar};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -174,7 +174,9 @@ fn main() {
         ids.len(),
         vocab.len()
     );
-    println!("embedding 16 -> LSTM 96 -> linear; windows of {SEQ}, batch {BATCH}, Adam lr 0.01, {steps} steps\n");
+    println!(
+        "embedding 16 -> LSTM 96 -> linear; windows of {SEQ}, batch {BATCH}, Adam lr 0.01, {steps} steps\n"
+    );
     let bar = ProgressBar::new(steps as u64).with_style(
         ProgressStyle::with_template("[{bar:40}] {pos}/{len} steps  loss {msg}")
             .expect("template")

@@ -13,8 +13,8 @@
 #[path = "../benches/common/digits.rs"]
 mod digits;
 
-use autograd::nn::{save_safetensors, Module, Sgd};
 use autograd::TensorTape;
+use autograd::nn::{Module, Sgd, save_safetensors};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 
@@ -99,7 +99,9 @@ fn main() {
     let t1 = std::env::args().any(|a| a == "--t1");
     let (epochs, momentum) = if t1 { (20, 0.0) } else { (30, 0.9) };
     println!("MLP 64-128-128-10 (ReLU) on digits: 1500 rows to train, 297 to test");
-    println!("softmax cross-entropy, batch 32, SGD lr 0.05 momentum {momentum}, {epochs} epochs, seed 0\n");
+    println!(
+        "softmax cross-entropy, batch 32, SGD lr 0.05 momentum {momentum}, {epochs} epochs, seed 0\n"
+    );
     let data = digits::load();
     let mut model = digits::model(0);
     let mut opt = Sgd::new(0.05).momentum(momentum);

@@ -10,7 +10,7 @@
 #[path = "../benches/common/models.rs"]
 mod models;
 
-use autograd::nn::{batches, Module};
+use autograd::nn::{Module, batches};
 
 const HELP: &str = "\
 digits_cnn: train workload T5's CNN on the digits set

@@ -14,8 +14,8 @@
 mod digits;
 #[path = "../benches/common/tensor_workloads.rs"]
 mod workloads;
-use autograd::nn::Sgd;
 use autograd::TensorTape;
+use autograd::nn::Sgd;
 use rand::SeedableRng;
 fn main() {
     let which = std::env::args().nth(1).unwrap_or_default();

@@ -10,8 +10,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use autograd::forward::{gradient, Dual};
 use autograd::Tape;
+use autograd::forward::{Dual, gradient};
 
 #[path = "../benches/common/scalar_workloads.rs"]
 mod workloads;
@@ -40,7 +40,9 @@ fn median_ns(mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    println!("| inputs n | plain | forward mode (n passes) | reverse mode (1 sweep) | forward / plain | reverse / plain |");
+    println!(
+        "| inputs n | plain | forward mode (n passes) | reverse mode (1 sweep) | forward / plain | reverse / plain |"
+    );
     println!("|---|---|---|---|---|---|");
     let mut tape = Tape::new();
     for n in [1usize, 10, 100, 1000] {

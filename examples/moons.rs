@@ -6,11 +6,11 @@
 //! Run: `cargo run --release --example moons`
 
 use autograd::nn::{
-    cross_entropy, mlp, Activation, Adam, Forward, Module, Optimizer, Reduction, Sequential,
+    Activation, Adam, Forward, Module, Optimizer, Reduction, Sequential, cross_entropy, mlp,
 };
 use autograd::{Tensor, TensorTape};
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 /// `n` points per moon with noise `noise`: (features [2n, 2], labels [2n]).
 pub fn make_moons(n: usize, noise: f64, seed: u64) -> (Tensor<f32>, Tensor<usize>) {

@@ -18,7 +18,7 @@ mod digits;
 use std::hint::black_box;
 use std::time::Instant;
 
-use autograd::nn::{mse_loss, Forward, Reduction, Sgd};
+use autograd::nn::{Forward, Reduction, Sgd, mse_loss};
 use autograd::{Tape, Tensor, TensorTape};
 use rand::SeedableRng;
 

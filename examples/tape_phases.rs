@@ -87,7 +87,9 @@ fn phases(name: &str, f: WorkloadFn, plain: fn(&[f64]) -> f64, x: &[f64]) {
 
 fn main() {
     if std::env::args().any(|a| a == "--markdown") {
-        println!("| workload | recorded ops | plain | record | sweep | read-out | gradient in all | per recorded op | gradient / plain |");
+        println!(
+            "| workload | recorded ops | plain | record | sweep | read-out | gradient in all | per recorded op | gradient / plain |"
+        );
         println!("|---|---|---|---|---|---|---|---|---|");
     } else {
         println!("bytes per node: {}", Tape::<f64>::bytes_per_node());

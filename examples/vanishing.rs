@@ -9,8 +9,8 @@
 //! Run: `cargo run --example vanishing`
 
 use autograd::{Tensor, TensorTape};
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 const LAYERS: usize = 20;
 const WIDTH: usize = 64;

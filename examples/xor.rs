@@ -12,7 +12,7 @@
 //! Run: `cargo run --release --example xor [-- --bias]`
 
 use autograd::nn::{
-    mse_loss, Forward, Linear, Module, Optimizer, Reduction, Sequential, Sgd, Sigmoid,
+    Forward, Linear, Module, Optimizer, Reduction, Sequential, Sgd, Sigmoid, mse_loss,
 };
 use autograd::{Tensor, TensorTape};
 use rand::SeedableRng;
@@ -97,7 +97,9 @@ pub fn learns_with_bias(seed: u64, epochs: usize) -> bool {
 #[allow(dead_code)]
 fn main() {
     if std::env::args().any(|a| a == "--bias") {
-        println!("XOR, 2-2-1 sigmoid network with biases, random init, SGD lr 0.5 momentum 0.9, 5000 epochs");
+        println!(
+            "XOR, 2-2-1 sigmoid network with biases, random init, SGD lr 0.5 momentum 0.9, 5000 epochs"
+        );
         let mut learned = 0;
         for seed in 0..20 {
             let ok = learns_with_bias(seed, 5000);
@@ -115,7 +117,9 @@ fn main() {
         return;
     }
     println!("XOR: the article's 2-2-1 sigmoid network from autograd-nn layers");
-    println!("Linear(2, 2, no bias) -> Sigmoid -> Linear(2, 1, no bias) -> Sigmoid; loss 0.5 * sum (y - out)^2; SGD lr 0.5\n");
+    println!(
+        "Linear(2, 2, no bias) -> Sigmoid -> Linear(2, 1, no bias) -> Sigmoid; loss 0.5 * sum (y - out)^2; SGD lr 0.5\n"
+    );
     let mut model = article_model();
     let pred = train(&mut model, &mut Sgd::new(0.5), 5000, |epoch, loss| {
         if epoch % 1000 == 0 || epoch == 4999 {

@@ -1,10 +1,10 @@
 //! Solutions to the exercises of docs/09-exercises.md.
 
-use autograd::nn::{mse_loss, Forward, Linear, Module, Optimizer, Reduction, Sgd};
+use autograd::nn::{Forward, Linear, Module, Optimizer, Reduction, Sgd, mse_loss};
 use autograd::tensor::hvp;
-use autograd::{tensor_gradcheck, Algebra, CustomOp, Real, Tensor, TensorTape, TensorVar};
-use rand::rngs::StdRng;
+use autograd::{Algebra, CustomOp, Real, Tensor, TensorTape, TensorVar, tensor_gradcheck};
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 // ---- Exercise 1: hypot as a primitive -------------------------------------
 

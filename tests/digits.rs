@@ -4,7 +4,7 @@
 #[path = "../benches/common/digits.rs"]
 mod digits;
 
-use autograd::nn::{from_safetensors_bytes, to_safetensors_bytes, Module, Sgd};
+use autograd::nn::{Module, Sgd, from_safetensors_bytes, to_safetensors_bytes};
 
 #[test]
 fn the_example_recipe_reaches_092_and_saves_pytorch_names() {

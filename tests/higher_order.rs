@@ -7,8 +7,8 @@ mod newton;
 
 use autograd::tensor::{hessian, hvp, jacobian, value_and_grad};
 use autograd::{Tensor, TensorVar};
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 /// Extended Rosenbrock in n dimensions.
 fn rosen(v: TensorVar<'_, f64>) -> TensorVar<'_, f64> {
@@ -126,7 +126,7 @@ fn functions_must_return_one_value_for_hessians() {
 /// gradient is constant.
 #[test]
 fn scalar_hessians_match_finite_differences_of_scalar_gradients() {
-    use autograd::{scalar_gradient, scalar_hessian, Scalar};
+    use autograd::{Scalar, scalar_gradient, scalar_hessian};
     fn f<S: Scalar>(v: &[S]) -> S {
         let (x, y, z) = (v[0], v[1], v[2]);
         (x * y).sin() + z.rdiv(1.0) * x.exp() + y.rsub(2.0).powf(3.0) + z.lift(0.5)

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use autograd::nn::{
-    cross_entropy, mlp, Activation, Forward, Module, Optimizer, Reduction, Sequential, Sgd, Table,
+    Activation, Forward, Module, Optimizer, Reduction, Sequential, Sgd, Table, cross_entropy, mlp,
 };
 use autograd::{Tensor, TensorTape};
 use rand::SeedableRng;

@@ -7,9 +7,9 @@
 use std::path::Path;
 
 use autograd::nn::{
-    cross_entropy, load_safetensors, save_safetensors, AdamW, Conv2d, Embedding, Flatten, Forward,
-    Gelu, LayerNorm, Linear, MaxPool2d, Module, MultiHeadAttention, Optimizer, OptimizerState,
-    Reduction, Relu, Sequential, Sgd, Table, TokenIds,
+    AdamW, Conv2d, Embedding, Flatten, Forward, Gelu, LayerNorm, Linear, MaxPool2d, Module,
+    MultiHeadAttention, Optimizer, OptimizerState, Reduction, Relu, Sequential, Sgd, Table,
+    TokenIds, cross_entropy, load_safetensors, save_safetensors,
 };
 use autograd::{Tensor, TensorTape, TensorVar};
 use rand::rngs::StdRng;

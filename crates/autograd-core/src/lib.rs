@@ -31,8 +31,8 @@ mod replay;
 pub mod scalar;
 pub mod tensor;
 
-pub use generic::{derivative, scalar_gradient, scalar_hessian, Scalar};
-pub use gradcheck::{gradcheck, GradCheck, GradCheckError, GradCheckReport};
+pub use generic::{Scalar, derivative, scalar_gradient, scalar_hessian};
+pub use gradcheck::{GradCheck, GradCheckError, GradCheckReport, gradcheck};
 pub use parallel::{num_threads, set_num_threads};
 pub use real::Real;
 
@@ -52,7 +52,7 @@ pub use rand;
 pub use replay::ReplayError;
 pub use scalar::{GradientError, Gradients, Local, Tape, Var};
 pub use tensor::{
-    tensor_gradcheck, tensor_gradcheck_with, Algebra, CrossEntropy, CustomOp, Element, Parameter,
-    Pointwise, Reduction, Shape, Tensor, TensorGradCheckError, TensorGradients, TensorTape,
-    TensorVar, Window2d,
+    Algebra, CrossEntropy, CustomOp, Element, Parameter, Pointwise, Reduction, Shape, Tensor,
+    TensorGradCheckError, TensorGradients, TensorTape, TensorVar, Window2d, tensor_gradcheck,
+    tensor_gradcheck_with,
 };

@@ -47,7 +47,7 @@ mod glibc {
     const MMAP_THRESHOLD: c_int = 32 << 20;
     const TRIM_THRESHOLD: c_int = 1 << 30;
 
-    extern "C" {
+    unsafe extern "C" {
         fn mallopt(param: c_int, value: c_int) -> c_int;
     }
 

@@ -69,14 +69,21 @@ impl fmt::Display for ReplayError {
                 location.line(),
                 location.column()
             ),
-            ReplayError::Shape { node, recorded, given } => write!(
+            ReplayError::Shape {
+                node,
+                recorded,
+                given,
+            } => write!(
                 f,
                 "replay: input node {node} was recorded with shape {} but is given shape {}; re-record for new shapes",
                 fmt_shape(recorded),
                 fmt_shape(given)
             ),
             ReplayError::NotAnInput { node } => {
-                write!(f, "replay: node {node} is computed, not an input (leaf or constant)")
+                write!(
+                    f,
+                    "replay: node {node} is computed, not an input (leaf or constant)"
+                )
             }
             ReplayError::NotTraced => write!(
                 f,

@@ -3,8 +3,8 @@
 
 use autograd_core::tensor::checkpoint;
 use autograd_core::{Tensor, TensorTape, TensorVar};
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 const DEPTH: usize = 24;
 const WIDTH: usize = 64;

@@ -2,7 +2,7 @@
 //! another crate): forward + VJP, checked with the same gradcheck as the
 //! built-in ops, first order and under grad_graph.
 
-use autograd_core::{tensor_gradcheck, Algebra, CustomOp, Real, Tensor, TensorTape, TensorVar};
+use autograd_core::{Algebra, CustomOp, Real, Tensor, TensorTape, TensorVar, tensor_gradcheck};
 
 /// ln(1 + e^x), stable for any x.
 struct Log1pExp;

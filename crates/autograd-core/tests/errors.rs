@@ -1,9 +1,9 @@
 //! Bad input: clear errors that name the operation and the values, and no
 //! corrupted state afterwards.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use autograd_core::{scalar, GradientError, Gradients, Tape};
+use autograd_core::{GradientError, Gradients, Tape, scalar};
 
 fn panic_message(f: impl FnOnce()) -> String {
     let err = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");

@@ -1,6 +1,6 @@
 //! Forward mode (dual numbers) agrees with the tape's reverse mode.
 
-use autograd_core::forward::{gradient, jvp, Dual};
+use autograd_core::forward::{Dual, gradient, jvp};
 use autograd_core::{Scalar, Tape};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -2,7 +2,7 @@
 //! dual numbers and 0-d tensors, with derivatives of any order on the last.
 
 use autograd_core::forward::Dual;
-use autograd_core::{derivative, Scalar, Tape};
+use autograd_core::{Scalar, Tape, derivative};
 
 fn f<S: Scalar>(x: S) -> S {
     (x * x + 1.0).ln() * x.sin() + (x * 0.5).tanh().exp() / (x.cos() + 2.0) - x.sqrt().powf(3.0)

@@ -2,7 +2,7 @@
 //! differences, at random points across its domain, plus the edges of each
 //! domain and the documented subgradients at kinks.
 
-use autograd_core::{gradcheck, scalar, GradCheck, Tape, Var};
+use autograd_core::{GradCheck, Tape, Var, gradcheck, scalar};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

@@ -2,8 +2,8 @@
 //! recording; a changed branch or shape is refused.
 
 use autograd_core::{Tensor, TensorTape, TensorVar};
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 mod common;
 use common::allocations;
@@ -78,7 +78,10 @@ fn a_changed_branch_is_refused_with_the_line_to_re_record() {
     assert!(msg.contains("tests/replay.rs"), "{msg}");
     assert!(msg.contains("re-record"), "{msg}");
     let e = tape.replay(&[(x, Tensor::zeros(&[3]))]).unwrap_err();
-    assert_eq!(e.to_string(), "replay: input node 0 was recorded with shape [2] but is given shape [3]; re-record for new shapes");
+    assert_eq!(
+        e.to_string(),
+        "replay: input node 0 was recorded with shape [2] but is given shape [3]; re-record for new shapes"
+    );
     let e = tape.replay(&[(y, Tensor::zeros(&[2]))]).unwrap_err();
     assert!(e.to_string().contains("is computed, not an input"));
 }

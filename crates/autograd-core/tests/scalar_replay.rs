@@ -5,7 +5,7 @@
 
 mod common;
 
-use autograd_core::{scalar, Gradients, ReplayError, Tape, Var};
+use autograd_core::{Gradients, ReplayError, Tape, Var, scalar};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

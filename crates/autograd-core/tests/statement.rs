@@ -3,7 +3,7 @@
 //! against the operation-by-operation tape for every operation, against
 //! finite differences, and for its errors and edge cases.
 
-use autograd_core::{gradcheck, scalar::Local, Scalar, Tape, Var};
+use autograd_core::{Scalar, Tape, Var, gradcheck, scalar::Local};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

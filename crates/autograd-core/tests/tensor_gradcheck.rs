@@ -6,7 +6,7 @@
 #![allow(clippy::cloned_ref_to_slice_refs)]
 
 use autograd_core::tensor::Gelu;
-use autograd_core::{tensor_gradcheck, CrossEntropy, Reduction, Tensor, TensorVar};
+use autograd_core::{CrossEntropy, Reduction, Tensor, TensorVar, tensor_gradcheck};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

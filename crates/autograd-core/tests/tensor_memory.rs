@@ -7,8 +7,8 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicIsize, Ordering};
 
 use autograd_core::{Tensor, TensorTape};
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 struct Tracking;
 

@@ -285,10 +285,12 @@ fn layer_norm_and_cumsum_refuse_bad_shapes_by_name() {
         }),
         "layer_norm: eps must be finite and not negative, got NaN"
     );
-    assert!(msg(&|| {
-        x.cumsum(2);
-    })
-    .starts_with("cumsum: axis 2"));
+    assert!(
+        msg(&|| {
+            x.cumsum(2);
+        })
+        .starts_with("cumsum: axis 2")
+    );
     // Empty leading axes are fine; an empty normalised shape is not.
     assert_eq!(
         Tensor::<f64>::zeros(&[0, 3])

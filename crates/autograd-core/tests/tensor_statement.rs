@@ -4,9 +4,9 @@
 //! broadcasting shapes, against the same expression recorded operation by
 //! operation, through replay, and for its errors.
 
-use autograd_core::{tensor_gradcheck, Tensor, TensorTape, TensorVar};
-use rand::rngs::StdRng;
+use autograd_core::{Tensor, TensorTape, TensorVar, tensor_gradcheck};
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 mod common;
 use common::{broadcastable, random_shape};

@@ -1,7 +1,7 @@
 //! Seeing the tape: the Wengert list, the step-through sweep, DOT export.
 
-use autograd_core::scalar::Op;
 use autograd_core::Tape;
+use autograd_core::scalar::Op;
 
 #[test]
 fn wengert_list_of_the_teaching_example() {

@@ -65,7 +65,7 @@
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as Tokens};
 use quote::{format_ident, quote};
-use syn::{parse_macro_input, Data, DeriveInput, Fields, GenericParam, LitStr, Type};
+use syn::{Data, DeriveInput, Fields, GenericParam, LitStr, Type, parse_macro_input};
 
 /// Implements `autograd_nn::Module` from a struct's fields (see the crate
 /// documentation for the field attributes and naming).
@@ -108,7 +108,7 @@ struct Field {
 /// How the user's crate reaches autograd-nn: directly, through the facade,
 /// or (inside autograd-nn) through its `extern crate self` alias.
 fn nn_path() -> Tokens {
-    use proc_macro_crate::{crate_name, FoundCrate};
+    use proc_macro_crate::{FoundCrate, crate_name};
     match crate_name("autograd-nn") {
         Ok(FoundCrate::Name(name)) => {
             let id = format_ident!("{}", name);
@@ -137,14 +137,15 @@ fn expand(input: DeriveInput) -> syn::Result<Tokens> {
             }
         })?;
     }
-    let data =
-        match &input.data {
-            Data::Struct(s) => s,
-            _ => return Err(syn::Error::new_spanned(
+    let data = match &input.data {
+        Data::Struct(s) => s,
+        _ => {
+            return Err(syn::Error::new_spanned(
                 &input.ident,
                 "derive(Module) needs a struct: an enum's or union's fields have no fixed names",
-            )),
-        };
+            ));
+        }
+    };
     let mut fields = Vec::new();
     let list: Vec<_> = match &data.fields {
         Fields::Named(f) => f.named.iter().collect(),

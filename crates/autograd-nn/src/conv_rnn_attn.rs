@@ -5,9 +5,9 @@
 use autograd_core::{Parameter, Real, Tensor, TensorVar, Window2d as Window};
 use rand::Rng;
 
-use crate::init;
-use crate::module::{join, Forward};
 use crate::Module;
+use crate::init;
+use crate::module::{Forward, join};
 
 /// 2-d convolution over `[N, C, H, W]` inputs, PyTorch's `nn.Conv2d`:
 /// weight `[out, in, kh, kw]`, bias `[out]`, PyTorch's default

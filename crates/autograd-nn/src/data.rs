@@ -5,8 +5,8 @@ use std::fmt;
 use std::path::Path;
 
 use autograd_core::{Real, Tensor};
-use rand::seq::SliceRandom;
 use rand::Rng;
+use rand::seq::SliceRandom;
 
 /// A numeric table read from CSV: column names and one row per record.
 ///

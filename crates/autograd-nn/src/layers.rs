@@ -7,9 +7,9 @@ use autograd_core::{Parameter, Real, Tensor, TensorTape, TensorVar};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::Module;
 use crate::init;
 use crate::module::{Forward, Sequential};
-use crate::Module;
 
 /// `y = x Wᵀ + b` with PyTorch's layout: weight `[out, in]`, bias `[out]`.
 /// Inputs may have any leading axes (`[..., in]`).

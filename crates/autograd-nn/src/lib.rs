@@ -60,17 +60,17 @@ mod weights;
 /// `#[derive(Module)]`: see [the autograd-derive crate](autograd_derive).
 pub use autograd_derive::Module;
 pub use conv_rnn_attn::{AvgPool2d, Conv2d, Lstm, LstmCell, MaxPool2d, MultiHeadAttention};
-pub use data::{batches, train_test_split, CsvError, Table};
+pub use data::{CsvError, Table, batches, train_test_split};
 pub use layers::{
-    mlp, Activation, Dropout, Embedding, Flatten, Gelu, LayerNorm, Linear, Relu, Sigmoid, Tanh,
-    TokenIds,
+    Activation, Dropout, Embedding, Flatten, Gelu, LayerNorm, Linear, Relu, Sigmoid, Tanh,
+    TokenIds, mlp,
 };
 pub use loss::{
-    accuracy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss,
-    nll_loss, CrossEntropy, Reduction,
+    CrossEntropy, Reduction, accuracy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
+    l1_loss, mse_loss, nll_loss,
 };
 pub use module::{
-    join, named_scope, BufferField, Forward, Layer, LoadError, Module, ParamGrads, Sequential,
+    BufferField, Forward, Layer, LoadError, Module, ParamGrads, Sequential, join, named_scope,
 };
 pub use norm_rnn::{BatchNorm, BatchNorm1d, BatchNorm2d, Conv1d, GroupNorm, Gru, GruCell};
 
@@ -78,9 +78,9 @@ pub use norm_rnn::{BatchNorm, BatchNorm1d, BatchNorm2d, Conv1d, GroupNorm, Gru, 
 // crate too.
 extern crate self as autograd_nn;
 pub use optim::{
-    clip_grad_norm, clip_grad_value, Adam, AdamW, CosineLr, ExponentialLr, GradSource, LrSchedule,
-    Optimizer, OptimizerState, RmsProp, Sgd, StepLr, Warmup,
+    Adam, AdamW, CosineLr, ExponentialLr, GradSource, LrSchedule, Optimizer, OptimizerState,
+    RmsProp, Sgd, StepLr, Warmup, clip_grad_norm, clip_grad_value,
 };
 pub use weights::{
-    from_safetensors_bytes, load_safetensors, save_safetensors, to_safetensors_bytes, WeightsError,
+    WeightsError, from_safetensors_bytes, load_safetensors, save_safetensors, to_safetensors_bytes,
 };

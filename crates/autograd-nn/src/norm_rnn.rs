@@ -8,9 +8,9 @@ use std::cell::RefCell;
 use autograd_core::{Parameter, Real, Tensor, TensorTape, TensorVar, Window2d as Window};
 use rand::Rng;
 
-use crate::init;
-use crate::module::{join, Forward};
 use crate::Module;
+use crate::init;
+use crate::module::{Forward, join};
 
 /// Batch normalisation over the channel axis 1 (PyTorch's `nn.BatchNorm1d`
 /// for `D = 1`, inputs `[N, C]` or `[N, C, L]`; `nn.BatchNorm2d` for

@@ -189,7 +189,7 @@ pub(crate) fn from_safetensors_bytes_with<T: Real>(
                 return Err(WeightsError::Dtype {
                     name,
                     dtype: format!("{other:?}"),
-                })
+                });
             }
         };
         let shape = view.shape().to_vec();

@@ -4,8 +4,8 @@
 
 use autograd_core::{Parameter, Real, Tensor, TensorTape, TensorVar};
 use autograd_nn::*;
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 #[derive(Module)]
 struct Head<T: Real> {
@@ -224,10 +224,12 @@ fn no_grad_records_no_backward_rules_and_gives_the_same_values() {
     // Parameters made leaves before no_grad are not reused inside it, and
     // the binding made inside it does not leak out.
     let grads = with.sum().backward();
-    assert!(model
-        .gradients(&grads)
-        .values()
-        .any(|g| g.sum().item() != 0.0));
+    assert!(
+        model
+            .gradients(&grads)
+            .values()
+            .any(|g| g.sum().item() != 0.0)
+    );
     let after = model.forward(tape.constant(x));
     assert!(after.requires_grad());
 }

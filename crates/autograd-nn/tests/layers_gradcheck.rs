@@ -2,10 +2,10 @@
 //! Parameter) against finite differences of its output, and each loss
 //! against finite differences of its inputs.
 
-use autograd_core::{tensor_gradcheck, Tensor, TensorTape};
+use autograd_core::{Tensor, TensorTape, tensor_gradcheck};
 use autograd_nn::*;
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 /// Checks `d/dθ sum(forward(x) * w)` for every parameter θ of `module`, w a
 /// fixed random weighting, against central differences.
@@ -160,10 +160,11 @@ fn dropout_scales_kept_values_and_zeroes_about_p() {
     let dropped = v.data().iter().filter(|&&z| z == 0.0).count() as f64 / 10_000.0;
     assert!((dropped - 0.3).abs() < 0.02, "dropped fraction {dropped}");
     let keep = 1.0 / 0.7;
-    assert!(v
-        .data()
-        .iter()
-        .all(|&z| z == 0.0 || (z - keep).abs() < 1e-12));
+    assert!(
+        v.data()
+            .iter()
+            .all(|&z| z == 0.0 || (z - keep).abs() < 1e-12)
+    );
     // The gradient is the same mask.
     let g = y.sum().backward();
     assert_eq!(g[x].to_vec(), v.to_vec());

@@ -6,8 +6,8 @@
 use autograd_core::{Tensor, TensorTape};
 use autograd_nn::*;
 use indexmap::IndexMap;
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 const FIXTURE: &[u8] = include_bytes!("fixtures/torch_layers.safetensors");
 

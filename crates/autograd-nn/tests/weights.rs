@@ -2,7 +2,7 @@
 //! package, clear errors for bad files, and a fuzz-style property test: the
 //! loader returns `Ok` or `Err` for random and mutated bytes, never panics.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use autograd_core::Tensor;
 use autograd_nn::*;
@@ -58,7 +58,9 @@ fn models_round_trip_through_files() {
     let names: Vec<&str> = loaded.keys().map(String::as_str).collect();
     assert_eq!(
         names,
-        ["0.bias", "0.weight", "2.bias", "2.weight", "4.bias", "4.weight"]
+        [
+            "0.bias", "0.weight", "2.bias", "2.weight", "4.bias", "4.weight"
+        ]
     );
     assert_eq!(loaded["0.weight"].shape(), &[128, 64]);
     b.load_state_dict(&loaded).unwrap();

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use super::ops::local;
 use super::tape::{Node, Tape};
 use super::trace::Op;
+use crate::Real;
 use crate::replay::ReplayError;
 use crate::tensor::{Profile, ProfileRow};
-use crate::Real;
 
 /// Each timed batch repeats its work until it has run this long.
 const BATCH: Duration = Duration::from_micros(200);

@@ -27,11 +27,7 @@ pub(crate) struct Guard {
 
 #[inline]
 fn compare<T: Real>(x: T, greater: bool, c: T) -> bool {
-    if greater {
-        x > c
-    } else {
-        x < c
-    }
+    if greater { x > c } else { x < c }
 }
 
 impl<'t, T: Real> Var<'t, T> {

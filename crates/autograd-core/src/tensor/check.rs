@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 use super::tape::{TensorTape, TensorVar};
 use super::value::Tensor;
@@ -49,7 +49,14 @@ impl fmt::Display for TensorGradCheckError {
         write!(
             f,
             "tensor gradcheck failed for input {} element {} (x = {:e}): tape {:e}, {} {:e}, relative error {:e} > {:e}",
-            self.input, self.element, self.x, self.analytic, what, self.numeric, self.error, self.tolerance
+            self.input,
+            self.element,
+            self.x,
+            self.analytic,
+            what,
+            self.numeric,
+            self.error,
+            self.tolerance
         )
     }
 }
@@ -117,11 +124,7 @@ where
 
     let rel = |a: f64, b: f64| {
         let e = (a - b).abs() / a.abs().max(b.abs()).max(FLOOR);
-        if e.is_nan() {
-            f64::INFINITY
-        } else {
-            e
-        }
+        if e.is_nan() { f64::INFINITY } else { e }
     };
     let mut worst: f64 = 0.0;
     for (i, (a, r)) in analytic.iter().zip(&recorded).enumerate() {

@@ -4,7 +4,7 @@
 //! come from those primitives' VJPs, with no convolution-specific rule.
 
 use super::algebra::Algebra;
-use super::shape::{fmt_shape, Shape};
+use super::shape::{Shape, fmt_shape};
 use super::tape::{Op, TensorVar};
 use super::value::Tensor;
 use crate::Real;

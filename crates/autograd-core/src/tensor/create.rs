@@ -3,7 +3,7 @@
 
 use rand::Rng;
 
-use super::shape::{fmt_shape, numel, Shape};
+use super::shape::{Shape, fmt_shape, numel};
 use super::value::Tensor;
 use crate::Real;
 
@@ -50,7 +50,9 @@ impl<T: Real> Tensor<T> {
     #[track_caller]
     pub fn arange_step(start: f64, end: f64, step: f64) -> Self {
         if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
-            panic!("arange_step: start {start}, end {end}, step {step}: step must be finite and non-zero, bounds finite");
+            panic!(
+                "arange_step: start {start}, end {end}, step {step}: step must be finite and non-zero, bounds finite"
+            );
         }
         let n = ((end - start) / step).ceil().max(0.0) as usize;
         Self::from_parts(

@@ -7,7 +7,7 @@
 //! `where_cond`, whose mask is a tensor of its own.
 
 use super::algebra::Algebra;
-use super::shape::{broadcast_shapes, broadcast_strides, numel, same_shape, Shape};
+use super::shape::{Shape, broadcast_shapes, broadcast_strides, numel, same_shape};
 use super::tape::{Op, TensorVar};
 use super::value::{Builder, Tensor};
 use crate::Real;

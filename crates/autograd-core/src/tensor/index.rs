@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::algebra::Algebra;
-use super::shape::{fmt_shape, norm_axis, numel, strides, Shape};
+use super::shape::{Shape, fmt_shape, norm_axis, numel, strides};
 use super::tape::{Op, TensorVar};
 use super::value::Tensor;
 use crate::Real;

@@ -12,11 +12,11 @@ use std::mem::MaybeUninit;
 
 use super::algebra::Algebra;
 use super::pool;
-use super::shape::{broadcast_strides, fmt_shape, numel, strides, try_broadcast, Shape};
+use super::shape::{Shape, broadcast_strides, fmt_shape, numel, strides, try_broadcast};
 use super::tape::{Op, TensorVar};
 use super::value::Tensor;
-use crate::parallel::SPLIT_WORK;
 use crate::Real;
+use crate::parallel::SPLIT_WORK;
 
 /// The shapes of a product: batch shape, m, k, n.
 #[track_caller]
@@ -408,11 +408,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
             other.reshape(&b2)
         };
         let c = a.mm_record("matmul", b, false, false);
-        if c.shape() == out {
-            c
-        } else {
-            c.reshape(&out)
-        }
+        if c.shape() == out { c } else { c.reshape(&out) }
     }
 
     /// `self @ otherᵀ` without a transpose copy, recorded (see

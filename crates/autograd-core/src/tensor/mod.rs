@@ -50,12 +50,12 @@ mod value;
 mod var;
 
 pub use algebra::Algebra;
-pub use check::{tensor_gradcheck, tensor_gradcheck_with, TensorGradCheckError};
-pub use checkpoint::{checkpoint, SegmentFn};
+pub use check::{TensorGradCheckError, tensor_gradcheck, tensor_gradcheck_with};
+pub use checkpoint::{SegmentFn, checkpoint};
 pub use conv::{Geometry, Window2d};
 pub use custom::{CustomOp, DynCustomOp};
 pub use display::Element;
-pub use functional::{hessian, hvp, jacobian, tensor_fn, value_and_grad, TensorFn};
+pub use functional::{TensorFn, hessian, hvp, jacobian, tensor_fn, value_and_grad};
 pub use param::Parameter;
 pub use pointwise::Pointwise;
 pub use prim::general::cross_entropy::{CrossEntropy, Reduction};

@@ -180,11 +180,7 @@ impl<T: Real> Pointwise<T> for T {
     }
     #[inline(always)]
     fn keep_where(&self, cond: &Self, keep: impl Fn(T) -> bool) -> Self {
-        if keep(*cond) {
-            *self
-        } else {
-            T::ZERO
-        }
+        if keep(*cond) { *self } else { T::ZERO }
     }
 }
 
@@ -248,11 +244,7 @@ impl<T: Real> Pointwise<T> for Tensor<T> {
     }
     fn keep_where(&self, cond: &Self, keep: impl Fn(T) -> bool) -> Self {
         super::elementwise::zip_broadcast("keep_where", self, cond, |g, c| {
-            if keep(c) {
-                g
-            } else {
-                T::ZERO
-            }
+            if keep(c) { g } else { T::ZERO }
         })
     }
 }

@@ -91,8 +91,8 @@ pub(crate) fn vjp_pooled<T: Real>(
 mod tests {
     use super::*;
     use crate::tensor::TensorTape;
-    use rand::rngs::StdRng;
     use rand::SeedableRng;
+    use rand::rngs::StdRng;
 
     fn bits(t: &Tensor<f32>) -> Vec<u32> {
         t.data().iter().map(|v| v.to_bits()).collect()

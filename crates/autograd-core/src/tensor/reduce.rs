@@ -3,7 +3,7 @@
 use super::algebra::Algebra;
 use super::elementwise::zip_broadcast;
 use super::pool;
-use super::shape::{broadcasts_to, fmt_shape, norm_axes, norm_axis, numel, reduced_shape, Shape};
+use super::shape::{Shape, broadcasts_to, fmt_shape, norm_axes, norm_axis, numel, reduced_shape};
 use super::tape::{Axes, Op, TensorVar};
 use super::value::Tensor;
 use crate::Real;
@@ -252,19 +252,11 @@ impl<T: Real> Tensor<T> {
         check_nonempty_reduction(op, self.shape(), axes);
         let kept = if is_max {
             fold_axes(self, axes, -T::INFINITY, |a, v| {
-                if is_max_better(a, v) {
-                    v
-                } else {
-                    a
-                }
+                if is_max_better(a, v) { v } else { a }
             })
         } else {
             fold_axes(self, axes, T::INFINITY, |a, v| {
-                if v < a || v.is_nan() {
-                    v
-                } else {
-                    a
-                }
+                if v < a || v.is_nan() { v } else { a }
             })
         };
         if keepdim {
@@ -655,11 +647,7 @@ pub(crate) fn extremum_vjp<T: Real, V: Algebra<T>>(
     let kept = reduced_shape(&x.shape(), axes, true);
     let yk = y.value().with_shape(kept.clone());
     let hits = zip_broadcast("max/min", &x.value(), &yk, |a, b| {
-        if a == b {
-            T::ONE
-        } else {
-            T::ZERO
-        }
+        if a == b { T::ONE } else { T::ZERO }
     });
     let share = hits.div(&hits.sum_resolved(axes, true));
     let g = if keepdim { g.clone() } else { g.reshape(&kept) };

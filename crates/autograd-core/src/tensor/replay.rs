@@ -10,8 +10,8 @@ use super::prim::Arg;
 use super::shape::Shape;
 use super::tape::{Inner, Op, Parents, TensorTape, TensorVar};
 use super::value::Tensor;
-pub use crate::replay::ReplayError;
 use crate::Real;
+pub use crate::replay::ReplayError;
 
 /// The comparison a guard recorded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,11 +34,7 @@ fn compare<T: Real>(x: &Tensor<T>, cmp: Cmp, c: T) -> Tensor<T> {
             Cmp::Lt => v < c,
             Cmp::Gt => v > c,
         };
-        if hit {
-            T::ONE
-        } else {
-            T::ZERO
-        }
+        if hit { T::ONE } else { T::ZERO }
     })
 }
 

@@ -5,7 +5,7 @@
 use smallvec::SmallVec;
 
 use super::algebra::Algebra;
-use super::shape::{fmt_shape, norm_axis, norm_axis_n, numel, strides, Shape};
+use super::shape::{Shape, fmt_shape, norm_axis, norm_axis_n, numel, strides};
 use super::tape::{Axes, Op, TensorVar};
 use super::value::{Builder, Tensor};
 use crate::Real;

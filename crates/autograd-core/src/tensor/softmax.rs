@@ -7,7 +7,7 @@ use super::elementwise::zip_broadcast;
 use super::pointwise::Pointwise;
 use super::pool;
 use super::reduce::{check_nonempty_reduction, is_max_better, split3};
-use super::shape::{norm_axes, norm_axis, reduced_shape, Shape};
+use super::shape::{Shape, norm_axes, norm_axis, reduced_shape};
 use super::tape::{Axes, Op, TensorVar};
 use super::value::Tensor;
 use crate::Real;
@@ -211,11 +211,7 @@ pub(crate) fn logsumexp_vjp<T: Real, V: Algebra<T>>(
 /// What is summed along the axis, from one element of g and y.
 #[inline(always)]
 fn summand<T: Real, E: Pointwise<T>>(log: bool, g: &E, y: &E) -> E {
-    if log {
-        g.clone()
-    } else {
-        g.mul(y)
-    }
+    if log { g.clone() } else { g.mul(y) }
 }
 
 /// The gradient from g, y and the line's sum `s`.

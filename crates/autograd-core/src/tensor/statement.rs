@@ -14,11 +14,11 @@
 
 use std::sync::Arc;
 
-use super::shape::{broadcast_shapes, broadcast_strides, same_shape, Shape};
+use super::shape::{Shape, broadcast_shapes, broadcast_strides, same_shape};
 use super::tape::{Op, TensorTape, TensorVar};
 use super::value::Tensor;
-use crate::scalar::Local;
 use crate::Real;
+use crate::scalar::Local;
 
 /// A statement's expression with its arity erased, as the node keeps it.
 pub(crate) trait Elementwise<T: Real>: Send + Sync {

@@ -9,7 +9,7 @@ use smallvec::SmallVec;
 
 use super::algebra::Algebra;
 use super::prim::{Apply, Arg, BinaryOp};
-use super::shape::{fmt_shape, same_shape, Shape};
+use super::shape::{Shape, fmt_shape, same_shape};
 use super::tape::{Node, Op, TensorTape};
 use super::tools::{ANOMALY, PROFILE};
 use super::value::Tensor;

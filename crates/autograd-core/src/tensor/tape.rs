@@ -19,8 +19,8 @@ use super::tools::Tools;
 use super::value::Tensor;
 // Most modules name the handle through this module.
 pub(crate) use super::var::{TensorGradients, TensorVar};
-use crate::scalar::fresh_id;
 use crate::Real;
+use crate::scalar::fresh_id;
 
 /// The resolved axes an operation remembers. Boxed, so that the rare ops
 /// that carry axes do not widen every node.

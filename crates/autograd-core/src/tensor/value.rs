@@ -2,7 +2,7 @@
 
 use triomphe::{Arc, HeaderSlice, UniqueArc};
 
-use super::shape::{fmt_shape, numel, same_shape, strides, Shape};
+use super::shape::{Shape, fmt_shape, numel, same_shape, strides};
 
 /// An n-dimensional array: a [`Shape`] and its elements in row-major order.
 ///
@@ -391,11 +391,7 @@ impl<T: Copy> Tensor<T> {
         // of its own is known without touching memory. Only views (and
         // empty tensors) look at the header.
         let own = &self.buf.slice;
-        if !own.is_empty() {
-            own
-        } else {
-            self.viewed()
-        }
+        if !own.is_empty() { own } else { self.viewed() }
     }
 
     #[cold]

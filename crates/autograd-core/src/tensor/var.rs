@@ -5,7 +5,7 @@ use std::fmt;
 use std::ops::Index;
 use std::time::Instant;
 
-use super::shape::{fmt_shape, Shape};
+use super::shape::{Shape, fmt_shape};
 use super::sweep::scalar_seed;
 use super::tape::{Op, TensorTape};
 use super::tools::{Anomaly, PROFILE};

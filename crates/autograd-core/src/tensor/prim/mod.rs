@@ -31,7 +31,7 @@ use smallvec::SmallVec;
 
 use super::algebra::Algebra;
 use super::pointwise::Pointwise;
-use super::shape::{broadcast_shapes, same_shape, Shape};
+use super::shape::{Shape, broadcast_shapes, same_shape};
 use super::tape::{Op, TensorVar};
 use super::value::Tensor;
 use crate::Real;
@@ -455,8 +455,8 @@ impl<'t, T: Real> TensorVar<'t, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::rngs::StdRng;
     use rand::SeedableRng;
+    use rand::rngs::StdRng;
 
     fn bits(t: &Tensor<f64>) -> Vec<u64> {
         t.data().iter().map(|v| v.to_bits()).collect()

@@ -1,9 +1,9 @@
 //! Two-input elementwise primitives: one file each, registered below.
 
-use super::{binary_vjp_into, zip_into, Arg, Binary};
+use super::{Arg, Binary, binary_vjp_into, zip_into};
+use crate::Real;
 use crate::tensor::pointwise::Pointwise;
 use crate::tensor::value::Tensor;
-use crate::Real;
 
 /// The registry: `file::Type` per line. It declares the module and gives
 /// the primitive a variant of [`BinaryOp`], whose dispatch calls the

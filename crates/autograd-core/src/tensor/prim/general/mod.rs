@@ -4,8 +4,8 @@
 use smallvec::SmallVec;
 
 use super::{Apply, Primitive};
-use crate::tensor::value::Tensor;
 use crate::Real;
+use crate::tensor::value::Tensor;
 
 /// The registry: `file::Type` (with `<T>` when it holds a number) per line.
 macro_rules! registry {

@@ -1,9 +1,9 @@
 //! One-input elementwise primitives: one file each, registered below.
 
-use super::{map_into, unary_vjp_into, Unary};
+use super::{Unary, map_into, unary_vjp_into};
+use crate::Real;
 use crate::tensor::pointwise::Pointwise;
 use crate::tensor::value::Tensor;
-use crate::Real;
 
 /// The registry: `file::Type` (with `<T>` when it holds a number) per line.
 /// It declares the module and gives the primitive a variant of
