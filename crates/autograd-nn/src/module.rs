@@ -286,6 +286,37 @@ impl<T: Real> BufferField<T> for Option<Tensor<T>> {
     }
 }
 
+/// The body of a `Module` implementation that passes every method on to
+/// a child: `$shared` and `$mutable` reach it from `$this` (the receiver).
+macro_rules! delegate_module {
+    ($this:ident => $shared:expr, $mutable:expr) => {
+        fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
+            let $this = self;
+            $shared.visit_parameters(prefix, f)
+        }
+        fn visit_parameters_mut(
+            &mut self,
+            prefix: &str,
+            f: &mut dyn FnMut(&str, &mut Parameter<T>),
+        ) {
+            let $this = self;
+            $mutable.visit_parameters_mut(prefix, f)
+        }
+        fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor<T>)) {
+            let $this = self;
+            $shared.visit_buffers(prefix, f)
+        }
+        fn visit_buffers_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Tensor<T>)) {
+            let $this = self;
+            $mutable.visit_buffers_mut(prefix, f)
+        }
+        fn set_training(&mut self, training: bool) {
+            let $this = self;
+            $mutable.set_training(training)
+        }
+    };
+}
+
 /// A parameter is a module of one parameter, named by the prefix alone (so
 /// a derived struct's `weight: Parameter` field is named `weight`).
 impl<T: Real> Module<T> for Parameter<T> {
@@ -299,40 +330,12 @@ impl<T: Real> Module<T> for Parameter<T> {
 
 /// Items named by position (`blocks.0.weight`), as PyTorch's `ModuleList`.
 impl<T: Real, M: Module<T>> Module<T> for Vec<M> {
-    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
-        self.as_slice().visit_parameters(prefix, f)
-    }
-    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
-        self.as_mut_slice().visit_parameters_mut(prefix, f)
-    }
-    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor<T>)) {
-        self.as_slice().visit_buffers(prefix, f)
-    }
-    fn visit_buffers_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Tensor<T>)) {
-        self.as_mut_slice().visit_buffers_mut(prefix, f)
-    }
-    fn set_training(&mut self, training: bool) {
-        self.as_mut_slice().set_training(training)
-    }
+    delegate_module!(m => m.as_slice(), m.as_mut_slice());
 }
 
 /// As `Vec`: items named by position.
 impl<T: Real, M: Module<T>, const N: usize> Module<T> for [M; N] {
-    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
-        self.as_slice().visit_parameters(prefix, f)
-    }
-    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
-        self.as_mut_slice().visit_parameters_mut(prefix, f)
-    }
-    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor<T>)) {
-        self.as_slice().visit_buffers(prefix, f)
-    }
-    fn visit_buffers_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Tensor<T>)) {
-        self.as_mut_slice().visit_buffers_mut(prefix, f)
-    }
-    fn set_training(&mut self, training: bool) {
-        self.as_mut_slice().set_training(training)
-    }
+    delegate_module!(m => m.as_slice(), m.as_mut_slice());
 }
 
 /// As `Vec`: items named by position.
@@ -395,21 +398,7 @@ impl<T: Real, M: Module<T>> Module<T> for Option<M> {
 
 /// A boxed child (a `Box<dyn Layer>` among them), visited as the child.
 impl<T: Real, M: Module<T> + ?Sized> Module<T> for Box<M> {
-    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
-        (**self).visit_parameters(prefix, f)
-    }
-    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
-        (**self).visit_parameters_mut(prefix, f)
-    }
-    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor<T>)) {
-        (**self).visit_buffers(prefix, f)
-    }
-    fn visit_buffers_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Tensor<T>)) {
-        (**self).visit_buffers_mut(prefix, f)
-    }
-    fn set_training(&mut self, training: bool) {
-        (**self).set_training(training)
-    }
+    delegate_module!(m => (**m), (**m));
 }
 
 /// A boxed layer runs the layer.
@@ -596,19 +585,5 @@ impl<'t, T: Real> Forward<TensorVar<'t, T>> for Sequential<T> {
 }
 
 impl<T: Real> Module<T> for Sequential<T> {
-    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter<T>)) {
-        self.layers.visit_parameters(prefix, f)
-    }
-    fn visit_parameters_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter<T>)) {
-        self.layers.visit_parameters_mut(prefix, f)
-    }
-    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor<T>)) {
-        self.layers.visit_buffers(prefix, f)
-    }
-    fn visit_buffers_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Tensor<T>)) {
-        self.layers.visit_buffers_mut(prefix, f)
-    }
-    fn set_training(&mut self, training: bool) {
-        self.layers.set_training(training)
-    }
+    delegate_module!(m => m.layers, m.layers);
 }

@@ -3,7 +3,7 @@
 //! `sum(output * w)` and the buffers after the forward pass. The numbers
 //! come from `tools/nn_fixtures.py` (committed output, so no PyTorch here).
 
-use autograd_core::{Tensor, TensorTape};
+use autograd_core::{Tensor, TensorTape, TensorVar};
 use autograd_nn::*;
 use indexmap::IndexMap;
 use rand::SeedableRng;
@@ -37,16 +37,31 @@ fn close(case: &str, what: &str, ours: &Tensor<f64>, torch: &Tensor<f64>) {
 
 /// Loads `case`'s weights into `layer`, runs it as PyTorch did, compares.
 fn check(case: &str, layer: &mut dyn Layer<f64>, training: bool) {
-    let all = fixture();
-    let state = part(&all, case, "param");
+    load(case, layer, training);
+    compare(case, layer, |x| layer.forward(x));
+}
+
+/// Puts `case`'s weights (and buffers) into `layer` and sets its mode.
+fn load(case: &str, layer: &mut dyn Module<f64>, training: bool) {
+    let state = part(&fixture(), case, "param");
     assert!(!state.is_empty(), "{case}: no such case in the fixture");
     layer
         .load_state_dict(&state)
         .unwrap_or_else(|e| panic!("{case}: {e}"));
     layer.set_training(training);
+}
+
+/// Runs `forward` on `case`'s input and compares the output, the input's
+/// and the parameters' gradients and the buffers after it with PyTorch's.
+fn compare(
+    case: &str,
+    layer: &dyn Module<f64>,
+    forward: impl for<'t> Fn(TensorVar<'t, f64>) -> TensorVar<'t, f64>,
+) {
+    let all = fixture();
     let tape = TensorTape::new();
     let x = tape.leaf(all[&format!("{case}.x")].clone());
-    let y = layer.forward(x);
+    let y = forward(x);
     close(case, "output", &y.value(), &all[&format!("{case}.y")]);
     let loss = y
         .mul(tape.constant(all[&format!("{case}.w")].clone()))
@@ -154,32 +169,17 @@ fn attention_with_a_padding_mask_matches_pytorch() {
     let case = "attention_padded";
     let mut rng = StdRng::seed_from_u64(0);
     let mut attn = MultiHeadAttention::<f64>::new(6, 2, true, &mut rng);
-    attn.load_state_dict(&part(&all, case, "param")).unwrap();
+    load(case, &mut attn, true);
     let mask_values = &all[&format!("{case}.mask")];
     let mask = Tensor::from_vec(
         mask_values.data().iter().map(|&v| v != 0.0).collect(),
         mask_values.shape(),
     );
-    let tape = TensorTape::new();
-    let x = tape.leaf(all[&format!("{case}.x")].clone());
-    let y = attn.forward((x, &mask));
-    close(case, "output", &y.value(), &all[&format!("{case}.y")]);
-    let loss = y
-        .mul(tape.constant(all[&format!("{case}.w")].clone()))
-        .sum();
-    let grads = loss.backward();
-    close(
-        case,
-        "input gradient",
-        &grads[x],
-        &all[&format!("{case}.dx")],
-    );
-    let ours = attn.gradients(&grads);
-    for (name, g) in &part(&all, case, "grad") {
-        close(case, &format!("gradient of {name}"), &ours[name], g);
-    }
+    compare(case, &attn, |x| attn.forward((x, &mask)));
     // No padding: the recorded path equals the fused primitive.
     let none = Tensor::from_vec(vec![false; 8], &[2, 4]);
+    let tape = TensorTape::new();
+    let x = tape.constant(all[&format!("{case}.x")].clone());
     let fused = attn.forward(x).value();
     let masked = attn.forward((x, &none)).value();
     close("attention", "masked path without padding", &masked, &fused);
