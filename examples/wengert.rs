@@ -7,12 +7,44 @@
 //! the loss, and every adjoint the sweep computes, with the article's
 //! hand-written d_output and d_hidden next to them.
 //!
+//! `--html PATH` writes the tape as an interactive web page instead (step
+//! through the forward pass and the reverse sweep in a browser; one file,
+//! nothing fetched): `cargo run --example wengert -- --html target/tape.html`
+//! and `-- --xor --html target/xor.html`.
+//!
 //! Run: `cargo run --example wengert [-- --xor]`
 //! (`cargo run --example wengert -- [--xor] --dot > tape.dot` prints only the
 //! graph; `dot -Tsvg tape.dot -o tape.svg` renders it; `python3 tools/book.py
 //! --pictures` renders both into docs/pictures/.)
 
 use autograd::Tape;
+
+/// Writes `page` to `path` (creating its directory) and says so.
+fn write_page(path: &str, page: &str) {
+    if let Some(dir) = std::path::Path::new(path).parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match std::fs::write(path, page) {
+        Ok(()) => println!("wrote {path} ({} bytes): open it in a browser", page.len()),
+        Err(e) => {
+            eprintln!("wengert: cannot write {path}: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// `--html PATH`, if given.
+fn html_path() -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == "--html")?;
+    match args.get(at + 1) {
+        Some(p) => Some(p.clone()),
+        None => {
+            eprintln!("wengert: --html needs a file name");
+            std::process::exit(2);
+        }
+    }
+}
 
 /// One XOR row on a traced tape, printed with the article's formulas.
 fn xor_row(only_dot: bool) {
@@ -40,6 +72,10 @@ fn xor_row(only_dot: bool) {
     let o = o_in.sigmoid().named("out");
     let loss = ((target - o).square() * 0.5).named("loss");
     let g = loss.backward();
+    if let Some(path) = html_path() {
+        write_page(&path, &tape.to_html(loss));
+        return;
+    }
     if only_dot {
         print!("{}", tape.to_dot(Some(&g)));
         return;
@@ -76,6 +112,10 @@ fn main() {
     let f = (x * y + x.sin()).named("f");
 
     let grads = f.backward();
+    if let Some(path) = html_path() {
+        write_page(&path, &tape.to_html(f));
+        return;
+    }
     if only_dot {
         print!("{}", tape.to_dot(Some(&grads)));
         return;

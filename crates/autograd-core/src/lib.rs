@@ -24,6 +24,7 @@
 pub mod forward;
 mod generic;
 pub mod gradcheck;
+mod html;
 mod malloc;
 mod parallel;
 mod real;

@@ -48,6 +48,7 @@ mod tape;
 mod tools;
 mod value;
 mod var;
+mod view;
 
 pub use algebra::Algebra;
 pub use check::{TensorGradCheckError, tensor_gradcheck, tensor_gradcheck_with};
