@@ -22,8 +22,10 @@ them alone.
 
 `python3 tools/book.py --pictures` also redraws the book's pictures in
 docs/pictures/: the tapes as graphs (the examples print Graphviz DOT, and
-Graphviz's `dot -Tsvg` renders it: `apt-get install graphviz`), the digits
-curves and the moons decision boundary (SVG written by the examples).
+Graphviz's `dot -Tsvg` renders it: `apt-get install graphviz`), the tapes
+as interactive pages with screenshots of them (headless Chromium:
+`apt-get install chromium`), the digits curves and the moons decision
+boundary (SVG written by the examples).
 """
 import pathlib
 import re
@@ -51,6 +53,12 @@ def run(cmd: str) -> str:
 PICTURES = [
     ("cargo run -q --example wengert -- --dot", "dot", "tape_fxy.svg"),
     ("cargo run -q --example wengert -- --xor --dot", "dot", "tape_xor_row.svg"),
+    # The interactive pages (chapter 2 links them) and screenshots of them
+    # part-way through the reverse sweep (headless Chromium).
+    ("cargo run -q --example wengert -- --html docs/pictures/tape_fxy.html", None, None),
+    ("cargo run -q --example wengert -- --xor --html docs/pictures/tape_xor_row.html", None, None),
+    ("tape_fxy.html#step=9", "chromium", "tape_fxy_page.png"),
+    ("tape_xor_row.html#step=40", "chromium", "tape_xor_row_page.png"),
     ("cargo run -q --release --example digits -- --plot docs/pictures/digits_curves.svg", None, None),
     ("cargo run -q --release --example moons -- --plot docs/pictures/moons.svg", None, None),
 ]
@@ -60,6 +68,17 @@ def pictures() -> None:
     out_dir = ROOT / "docs" / "pictures"
     out_dir.mkdir(exist_ok=True)
     for cmd, renderer, name in PICTURES:
+        if renderer == "chromium":
+            page, _, step = cmd.partition("#")
+            subprocess.run(
+                ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                 "--user-data-dir=" + str(ROOT / "target" / "book-chromium"),
+                 "--window-size=1300,720", "--screenshot=" + str(out_dir / name),
+                 (out_dir / page).as_uri() + "#" + step],
+                capture_output=True, check=True)
+            continue
         text = run(cmd)
         if renderer == "dot":
             svg = subprocess.run(["dot", "-Tsvg"], input=text, capture_output=True,

@@ -330,7 +330,9 @@ impl<T: Real> Tape<T> {
     pub fn to_dot(&self, grads: Option<&Gradients<T>>) -> String {
         let rows = self.rows(grads);
         let mut out = String::from(
-            "digraph tape {\n  rankdir=LR;\n  node [shape=record, fontname=\"monospace\"];\n",
+            // Top-down: a long tape grows down the page, which a reader
+            // scrolls, rather than across it, which shrinks to fit.
+            "digraph tape {\n  rankdir=TB;\n  node [shape=record, fontname=\"monospace\"];\n",
         );
         for r in &rows {
             let label = label(r);
