@@ -76,5 +76,10 @@ pub struct BookChapter8;
 
 /// See [`BookChapter1`].
 #[cfg(doctest)]
-#[doc = include_str!("../docs/09-exercises.md")]
+#[doc = include_str!("../docs/09-making-the-tape-fast.md")]
 pub struct BookChapter9;
+
+/// See [`BookChapter1`].
+#[cfg(doctest)]
+#[doc = include_str!("../docs/10-exercises.md")]
+pub struct BookChapter10;

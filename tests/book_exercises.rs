@@ -1,4 +1,4 @@
-//! Solutions to the exercises of docs/09-exercises.md.
+//! Solutions to the exercises of docs/10-exercises.md.
 
 use autograd::nn::{Forward, Linear, Module, Optimizer, Reduction, Sgd, mse_loss};
 use autograd::tensor::hvp;
