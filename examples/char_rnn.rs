@@ -1,25 +1,44 @@
-//! A character-level LSTM language model on data/backprop_notes.txt (text
-//! shipped in the repo): embedding 16 -> LSTM 96 -> linear to the
-//! vocabulary, cross-entropy on next characters, Adam. A progress bar shows
-//! the loss as it falls; at the end the model writes a few lines itself.
+//! A character-level LSTM language model on the project's own book (the ten
+//! chapters in docs/, 170-odd thousand characters of prose, code and
+//! tables): embedding 16 -> LSTM 96 -> linear to the
+//! vocabulary, cross-entropy on next characters, Adam. The last tenth of
+//! the text is held out: the model never trains on it, and its loss there
+//! (computed under `no_grad`) says whether the model learned the language
+//! or memorised the training text. A progress bar shows the training loss;
+//! at the end the model writes a few lines itself.
 //!
 //! Run: `cargo run --release --example char_rnn [-- --steps 600]`
 
 use autograd::nn::{
-    Adam, Embedding, Forward, Linear, Lstm, Module, Optimizer, ParamGrads, Reduction,
-    cross_entropy, join,
+    Adam, Embedding, Forward, Linear, Lstm, Module, Optimizer, ParamGrads, Reduction, cross_entropy,
 };
 use autograd::{Tensor, TensorTape, TensorVar};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-pub const TEXT: &str = include_str!("../data/backprop_notes.txt");
+/// The book's chapters, in order: the last tenth (the end of chapter 9 and
+/// the exercises) is the held-out text.
+pub const TEXT: &str = concat!(
+    include_str!("../docs/01-xor-by-hand.md"),
+    include_str!("../docs/02-xor-on-the-tape.md"),
+    include_str!("../docs/03-why-reverse-mode.md"),
+    include_str!("../docs/04-tensors.md"),
+    include_str!("../docs/05-training-real-models.md"),
+    include_str!("../docs/06-your-own-model.md"),
+    include_str!("../docs/07-beyond-first-order.md"),
+    include_str!("../docs/08-pitfalls.md"),
+    include_str!("../docs/09-making-the-tape-fast.md"),
+    include_str!("../docs/10-exercises.md"),
+);
 const SEQ: usize = 48;
 const BATCH: usize = 16;
 
-/// Embedding, LSTM and output layer, seen as one module for the optimizer.
+/// Embedding, LSTM and output layer, seen as one module for the optimizer
+/// (parameters `embed.weight`, `lstm.weight_ih_l0`, ..., `head.bias`).
+#[derive(Module)]
 pub struct CharModel {
+    #[module(skip)]
     pub vocab: Vec<char>,
     pub embed: Embedding<f32>,
     pub lstm: Lstm<f32>,
@@ -52,23 +71,6 @@ impl<'t> Forward<TensorVar<'t, f32>> for CharModel {
     }
 }
 
-impl Module<f32> for CharModel {
-    fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &autograd::Parameter<f32>)) {
-        self.embed.visit_parameters(&join(prefix, "embed"), f);
-        self.lstm.visit_parameters(&join(prefix, "lstm"), f);
-        self.head.visit_parameters(&join(prefix, "head"), f);
-    }
-    fn visit_parameters_mut(
-        &mut self,
-        prefix: &str,
-        f: &mut dyn FnMut(&str, &mut autograd::Parameter<f32>),
-    ) {
-        self.embed.visit_parameters_mut(&join(prefix, "embed"), f);
-        self.lstm.visit_parameters_mut(&join(prefix, "lstm"), f);
-        self.head.visit_parameters_mut(&join(prefix, "head"), f);
-    }
-}
-
 /// The text as ids, and its sorted character set.
 pub fn encode() -> (Vec<usize>, Vec<char>) {
     let mut vocab: Vec<char> = TEXT.chars().collect();
@@ -79,6 +81,39 @@ pub fn encode() -> (Vec<usize>, Vec<char>) {
         .map(|c| vocab.binary_search(&c).expect("in vocab"))
         .collect();
     (ids, vocab)
+}
+
+/// The text's ids split into the part trained on (the first 90%) and the
+/// part held out (the rest).
+pub fn split(ids: &[usize]) -> (&[usize], &[usize]) {
+    ids.split_at(ids.len() * 9 / 10)
+}
+
+/// The mean next-character loss over consecutive windows of `ids`, with no
+/// update and nothing kept for a backward pass.
+pub fn held_out_loss(model: &CharModel, ids: &[usize]) -> f32 {
+    let windows: Vec<&[usize]> = ids.windows(SEQ + 1).step_by(SEQ).collect();
+    let n = windows.len();
+    let (mut x, mut y) = (vec![0; SEQ * n], vec![0; SEQ * n]);
+    for (b, w) in windows.iter().enumerate() {
+        for t in 0..SEQ {
+            x[t * n + b] = w[t];
+            y[t * n + b] = w[t + 1];
+        }
+    }
+    let tape = TensorTape::new();
+    let v = model.vocab.len();
+    tape.no_grad(|| {
+        let logits = model.logits(&tape, &Tensor::from_vec(x, &[SEQ, n]));
+        let targets = Tensor::from_vec(y, &[SEQ * n]);
+        cross_entropy(
+            logits.reshape(&[SEQ * n, v]),
+            &targets,
+            0.0,
+            Reduction::Mean,
+        )
+        .item()
+    })
 }
 
 /// A random batch of windows: inputs and next-character targets, `[T, B]`.
@@ -97,32 +132,34 @@ fn batch(ids: &[usize], rng: &mut StdRng) -> (Tensor<usize>, Tensor<usize>) {
     )
 }
 
-/// Trains for `steps`; returns the model and the loss of every step.
+/// Trains for `steps` on the training part of the text; returns the model
+/// and the loss of every step. `on_step(step, loss, model)` sees each.
 pub fn train(
     steps: usize,
     seed: u64,
-    mut on_step: impl FnMut(usize, f32),
+    mut on_step: impl FnMut(usize, f32, &CharModel),
 ) -> (CharModel, Vec<f32>) {
-    let (ids, vocab) = encode();
+    let (all, vocab) = encode();
+    let (ids, _) = split(&all);
     let mut model = CharModel::new(vocab, seed);
     let mut opt = Adam::new(0.01);
     let mut rng = StdRng::seed_from_u64(seed + 1);
     let mut tape = TensorTape::new();
     let mut losses = Vec::with_capacity(steps);
     for s in 0..steps {
-        let (x, y) = batch(&ids, &mut rng);
+        let (x, y) = batch(ids, &mut rng);
         let grads: ParamGrads<f32> = {
             let v = model.vocab.len();
             let logits = model.logits(&tape, &x).reshape(&[SEQ * BATCH, v]);
             let loss = cross_entropy(logits, &y.reshape(&[SEQ * BATCH]), 0.0, Reduction::Mean);
             losses.push(loss.item());
-            on_step(s, loss.item());
             model.gradients(&loss.backward())
         };
         tape.clear();
         let mut g = grads;
         autograd::nn::clip_grad_norm(&mut g, 5.0);
         opt.step(&mut model, &g);
+        on_step(s, losses[s], &model);
     }
     (model, losses)
 }
@@ -138,7 +175,7 @@ pub fn sample(model: &CharModel, prompt: &str, n: usize, temperature: f32, seed:
         let tape = TensorTape::new();
         let window = &out[out.len().saturating_sub(SEQ)..];
         let ids = Tensor::from_vec(window.to_vec(), &[window.len(), 1]);
-        let logits = model.logits(&tape, &ids).value();
+        let logits = tape.no_grad(|| model.logits(&tape, &ids)).value();
         let v = model.vocab.len();
         let last = logits
             .reshape(&[window.len(), v])
@@ -169,10 +206,14 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(600);
     let (ids, vocab) = encode();
+    let (trained_on, held_out) = split(&ids);
     println!(
-        "character LSTM on data/backprop_notes.txt: {} characters, {} distinct",
+        "character LSTM on the book (docs/01..10): {} characters, {} distinct; \
+         the first {} train, the last {} are held out",
         ids.len(),
-        vocab.len()
+        vocab.len(),
+        trained_on.len(),
+        held_out.len()
     );
     println!(
         "embedding 16 -> LSTM 96 -> linear; windows of {SEQ}, batch {BATCH}, Adam lr 0.01, {steps} steps\n"
@@ -182,11 +223,17 @@ fn main() {
             .expect("template")
             .progress_chars("=> "),
     );
-    let (model, losses) = train(steps, 0, |s, l| {
+    let (model, losses) = train(steps, 0, |s, l, model| {
         bar.set_message(format!("{l:.3}"));
         bar.inc(1);
-        if bar.is_hidden() && (s % 100 == 0 || s + 1 == steps) {
-            println!("step {s:>4}  loss {l:.3}");
+        if (s + 1) % 200 == 0 || s + 1 == steps {
+            let h = held_out_loss(model, held_out);
+            bar.suspend(|| {
+                println!(
+                    "step {:>4}  training loss {l:.3}  held-out loss {h:.3}",
+                    s + 1
+                )
+            });
         }
     });
     bar.finish();
@@ -197,6 +244,12 @@ fn main() {
         mean(&losses[..k]),
         mean(&losses[losses.len() - k..]),
         (vocab.len() as f32).ln()
+    );
+    let held = held_out_loss(&model, held_out);
+    let trained = held_out_loss(&model, trained_on);
+    println!(
+        "loss on the training text {trained:.3}, on the held-out text {held:.3} \
+         (a wide gap would mean the model memorised rather than learned)"
     );
     println!(
         "\nthe model continues \"The tape\":\n{}",

@@ -23,10 +23,20 @@ fn moons_are_separated() {
 
 #[test]
 fn the_character_model_loss_falls() {
-    let (_, losses) = char_rnn::train(80, 0, |_, _| {});
+    let (all, _) = char_rnn::encode();
+    let (_, held_out) = char_rnn::split(&all);
+    let mut held = Vec::new();
+    let (_, losses) = char_rnn::train(80, 0, |s, _, model| {
+        if s == 0 || s == 79 {
+            held.push(char_rnn::held_out_loss(model, held_out));
+        }
+    });
+    // The text it never trained on gets easier too.
+    assert!(held[1] < 0.8 * held[0], "held-out loss {held:?}");
     let first: f32 = losses[..10].iter().sum::<f32>() / 10.0;
     let last: f32 = losses[70..].iter().sum::<f32>() / 10.0;
-    assert!(last < 0.6 * first, "loss {first} -> {last}");
+    // 80 steps of 768 characters: about one pass over the book.
+    assert!(last < 0.8 * first, "loss {first} -> {last}");
     let (_, vocab) = char_rnn::encode();
     assert!(
         first > 0.8 * (vocab.len() as f32).ln(),
