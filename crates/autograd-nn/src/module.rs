@@ -14,7 +14,7 @@ pub type ParamGrads<T = f32> = IndexMap<String, Tensor<T>>;
 /// switch. The forward pass is a separate trait, [`Forward`], so a model
 /// can take any input (token ids, several tensors) and give any output.
 ///
-/// Write `#[derive(Module)]` on a struct (see [`derive@Module`]) and its
+/// Write `#[derive(Module)]` on a struct (see [`derive@crate::Module`]) and its
 /// fields are visited under their names, as PyTorch names them. By hand,
 /// implement the two parameter visitors, calling each child with
 /// [`join`]`(prefix, "child")`:
