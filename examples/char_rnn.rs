@@ -9,6 +9,12 @@
 //!
 //! Run: `cargo run --release --example char_rnn [-- --steps 600]`
 
+// Examples include one another (and tests include examples), so this file
+// may be loaded more than once in a crate.
+#[allow(clippy::duplicate_mod)]
+#[path = "common/cli.rs"]
+mod cli;
+
 use autograd::nn::{
     Adam, Embedding, Forward, Linear, Lstm, Module, Optimizer, ParamGrads, Reduction, cross_entropy,
 };
@@ -198,13 +204,12 @@ pub fn sample(model: &CharModel, prompt: &str, n: usize, temperature: f32, seed:
 
 #[allow(dead_code)]
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let steps = args
-        .iter()
-        .position(|a| a == "--steps")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(600);
+    let args = cli::parse(
+        "char_rnn",
+        "a character-level LSTM trained on the book's chapters, the last tenth held out",
+        &[cli::value("steps", "N", "training steps (default 600)")],
+    );
+    let steps: usize = args.get("steps", 600);
     let (ids, vocab) = encode();
     let (trained_on, held_out) = split(&ids);
     println!(

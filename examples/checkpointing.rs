@@ -4,6 +4,12 @@
 //!
 //! Run: `cargo run --release --example checkpointing`
 
+// Examples include one another (and tests include examples), so this file
+// may be loaded more than once in a crate.
+#[allow(clippy::duplicate_mod)]
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -71,6 +77,11 @@ fn step(
 }
 
 fn main() {
+    cli::parse(
+        "checkpointing",
+        "memory of a deep MLP's training step with and without gradient checkpointing",
+        &[],
+    );
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
     let x = Tensor::<f32>::rand_uniform(&[BATCH, WIDTH], -1.0, 1.0, &mut rng);
     let ws: Vec<Tensor<f32>> = (0..DEPTH)

@@ -10,6 +10,12 @@
 //!
 //! Run: `cargo run --release --example digits -- [--save weights.safetensors] [--plot curves.svg]`
 
+// Examples include one another (and tests include examples), so this file
+// may be loaded more than once in a crate.
+#[allow(clippy::duplicate_mod)]
+#[path = "common/cli.rs"]
+mod cli;
+
 #[path = "../benches/common/digits.rs"]
 mod digits;
 
@@ -88,15 +94,21 @@ fn svg(losses: &[f32], accs: &[f64]) -> String {
     s
 }
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
 fn main() {
-    let t1 = std::env::args().any(|a| a == "--t1");
+    let args = cli::parse(
+        "digits",
+        "an MLP 64-128-128-10 trained on the digits, with its loss and accuracy curves",
+        &[
+            cli::switch("t1", "workload T1's recipe (20 epochs, no momentum)"),
+            cli::value(
+                "plot",
+                "FILE",
+                "where the curves go (default target/digits_curves.svg)",
+            ),
+            cli::value("save", "FILE", "write the trained weights (safetensors)"),
+        ],
+    );
+    let t1 = args.switch("t1");
     let (epochs, momentum) = if t1 { (20, 0.0) } else { (30, 0.9) };
     println!("MLP 64-128-128-10 (ReLU) on digits: 1500 rows to train, 297 to test");
     println!(
@@ -131,7 +143,9 @@ fn main() {
         accs.push(acc);
     }
     // Generated files go under target/ unless the user names a place.
-    let plot = arg("--plot").unwrap_or_else(|| "target/digits_curves.svg".to_string());
+    let plot = args
+        .text("plot")
+        .unwrap_or_else(|| "target/digits_curves.svg".to_string());
     if let Some(dir) = std::path::Path::new(&plot).parent() {
         let _ = std::fs::create_dir_all(dir);
     }
@@ -139,7 +153,7 @@ fn main() {
         Ok(()) => println!("\nloss and accuracy curves written to {plot}"),
         Err(e) => eprintln!("\ncould not write {plot}: {e}"),
     }
-    if let Some(path) = arg("--save") {
+    if let Some(path) = args.text("save") {
         match save_safetensors(&model.state_dict(), &path) {
             Ok(()) => println!(
                 "weights written to {path} (load in PyTorch with safetensors.torch.load_file)"

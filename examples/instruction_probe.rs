@@ -10,6 +10,11 @@
 //!
 //! `t3`: 200 T3 iterations; `t1`: the digits set loaded and 40 T1 steps;
 //! `t2`: 3 T2 steps (run with `RAYON_NUM_THREADS=1` for a stable count).
+// Examples include one another (and tests include examples), so this file
+// may be loaded more than once in a crate.
+#[allow(clippy::duplicate_mod)]
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "../benches/common/digits.rs"]
 mod digits;
 #[path = "../benches/common/tensor_workloads.rs"]
@@ -18,9 +23,14 @@ use autograd::TensorTape;
 use autograd::nn::Sgd;
 use rand::SeedableRng;
 fn main() {
-    let which = std::env::args().nth(1).unwrap_or_default();
+    let args = cli::parse(
+        "instruction_probe",
+        "a fixed amount of a workload's work, for counting instructions under callgrind",
+        &[cli::positional("WORKLOAD", "t1, t2 or t3")],
+    );
+    let which = args.positional().unwrap_or_default();
     if !["t1", "t2", "t3"].contains(&which.as_str()) {
-        eprintln!("usage: instruction_probe t1|t2|t3 (see the file's header)");
+        eprintln!("instruction_probe: give t1, t2 or t3 (see --help)");
         std::process::exit(2);
     }
     if which == "t2" {

@@ -7,6 +7,12 @@
 //!
 //! Run: `cargo run --release --example modes_table`
 
+// Examples include one another (and tests include examples), so this file
+// may be loaded more than once in a crate.
+#[allow(clippy::duplicate_mod)]
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -40,6 +46,11 @@ fn median_ns(mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
+    cli::parse(
+        "modes_table",
+        "forward mode against reverse mode on workload S2, timed in one run",
+        &[],
+    );
     println!(
         "| inputs n | plain | forward mode (n passes) | reverse mode (1 sweep) | forward / plain | reverse / plain |"
     );

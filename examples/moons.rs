@@ -5,6 +5,12 @@
 //!
 //! Run: `cargo run --release --example moons`
 
+// Examples include one another (and tests include examples), so this file
+// may be loaded more than once in a crate.
+#[allow(clippy::duplicate_mod)]
+#[path = "common/cli.rs"]
+mod cli;
+
 use autograd::nn::{
     Activation, Adam, Forward, Module, Optimizer, Reduction, Sequential, cross_entropy, mlp,
 };
@@ -136,6 +142,15 @@ fn boundary_svg(model: &Sequential<f32>, x: &Tensor<f32>, y: &Tensor<usize>) -> 
 
 #[allow(dead_code)]
 fn main() {
+    let args = cli::parse(
+        "moons",
+        "an MLP separating two interleaved half circles, with its decision boundary",
+        &[cli::value(
+            "plot",
+            "FILE",
+            "where the boundary picture goes (default target/moons.svg)",
+        )],
+    );
     let (x, y) = make_moons(100, 0.1, 7);
     println!("two moons: 200 points, noise 0.1; MLP 2-16-16-2 (tanh), Adam lr 0.02, full batch");
     let (model, losses) = train(&x, &y, 500, 0);
@@ -150,12 +165,13 @@ fn main() {
         "accuracy on 200 fresh points: {:.3}",
         accuracy(&model, &xt, &yt)
     );
-    let args: Vec<String> = std::env::args().collect();
+    // Generated files go under target/ unless the user names a place.
     let path = args
-        .iter()
-        .position(|a| a == "--plot")
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| "moons.svg".into());
+        .text("plot")
+        .unwrap_or_else(|| "target/moons.svg".into());
+    if let Some(dir) = std::path::Path::new(&path).parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
     match std::fs::write(&path, boundary_svg(&model, &x, &y)) {
         Ok(()) => println!("decision boundary written to {path}"),
         Err(e) => eprintln!("could not write {path}: {e}"),

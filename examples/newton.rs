@@ -5,6 +5,12 @@
 //!
 //! Run: `cargo run --example newton`
 
+// Examples include one another (and tests include examples), so this file
+// may be loaded more than once in a crate.
+#[allow(clippy::duplicate_mod)]
+#[path = "common/cli.rs"]
+mod cli;
+
 use autograd::tensor::{hessian, value_and_grad};
 use autograd::{Tensor, TensorVar};
 
@@ -44,6 +50,11 @@ pub fn newton(start: [f64; 2], tol: f64, max_iter: usize) -> Vec<[f64; 2]> {
 
 #[allow(dead_code)]
 fn main() {
+    cli::parse(
+        "newton",
+        "Newton's method on the 2-d Rosenbrock function, derivatives from the tape",
+        &[],
+    );
     println!("Newton's method on Rosenbrock from (-1.2, 1); gradient and Hessian from the tape\n");
     let path = newton([-1.2, 1.0], 1e-14, 25);
     for (k, p) in path.iter().enumerate() {

@@ -10,6 +10,12 @@
 //!
 //! Run: `cargo run --release --example seed_xor`
 
+// Examples include one another (and tests include examples), so this file
+// may be loaded more than once in a crate.
+#[allow(clippy::duplicate_mod)]
+#[path = "common/cli.rs"]
+mod cli;
+
 use autograd::{Tape, Var};
 
 /// The four XOR inputs and targets.
@@ -99,6 +105,11 @@ pub fn train(
 
 #[allow(dead_code)]
 fn main() {
+    cli::parse(
+        "seed_xor",
+        "the article's XOR program with every gradient taken from the tape",
+        &[],
+    );
     println!("XOR with a 2-2-1 sigmoid network, gradients from the tape");
     println!(
         "learning rate {LEARNING_RATE}, {EPOCHS} full-batch epochs, numpy seed 1 initial weights\n"

@@ -9,12 +9,23 @@
 //! Run: `cargo run --release --example t3_phases`
 //! (docs/performance.md quotes it built with `--profile bench`.)
 
+// Examples include one another (and tests include examples), so this file
+// may be loaded more than once in a crate.
+#[allow(clippy::duplicate_mod)]
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use autograd::{Tensor, TensorTape};
 
 fn main() {
+    cli::parse(
+        "t3_phases",
+        "where a T3 iteration's time goes: recording, the reverse sweep, clear",
+        &[],
+    );
     let x = Tensor::from_vec(
         (0..16).map(|j| -1.0 + 2.0 * j as f32 / 15.0).collect(),
         &[16],

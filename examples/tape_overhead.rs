@@ -8,6 +8,12 @@
 //!
 //! Run: `cargo run --release --example tape_overhead`
 
+// Examples include one another (and tests include examples), so this file
+// may be loaded more than once in a crate.
+#[allow(clippy::duplicate_mod)]
+#[path = "common/cli.rs"]
+mod cli;
+
 #[path = "seed_xor.rs"]
 #[allow(dead_code)]
 mod seed;
@@ -61,6 +67,11 @@ fn hand_written(w1: &[[f64; 2]; 2], w2: &[f64; 2]) -> ([[f64; 2]; 2], [f64; 2]) 
 }
 
 fn main() {
+    cli::parse(
+        "tape_overhead",
+        "what the tape costs: the article's XOR training step three ways",
+        &[],
+    );
     let (w1, w2) = (seed::W1, seed::W2);
 
     println!("== the seed's XOR step: forward + gradient of both weight matrices ==\n");

@@ -8,6 +8,12 @@
 //! Run: `cargo run --release --example tape_phases` (`-- --markdown` prints
 //! a Markdown table, which the book's chapter 3 quotes).
 
+// Examples include one another (and tests include examples), so this file
+// may be loaded more than once in a crate.
+#[allow(clippy::duplicate_mod)]
+#[path = "common/cli.rs"]
+mod cli;
+
 #[path = "../benches/common/scalar_workloads.rs"]
 mod workloads;
 
@@ -86,6 +92,15 @@ fn phases(name: &str, f: WorkloadFn, plain: fn(&[f64]) -> f64, x: &[f64]) {
 }
 
 fn main() {
+    // The timing helper reads the switch from the arguments again.
+    cli::parse(
+        "tape_phases",
+        "where a scalar gradient's time goes: recording, the sweep, reading it out",
+        &[cli::switch(
+            "markdown",
+            "print the table as Markdown (the book quotes it)",
+        )],
+    );
     if std::env::args().any(|a| a == "--markdown") {
         println!(
             "| workload | recorded ops | plain | record | sweep | read-out | gradient in all | per recorded op | gradient / plain |"

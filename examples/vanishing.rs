@@ -8,6 +8,12 @@
 //!
 //! Run: `cargo run --example vanishing`
 
+// Examples include one another (and tests include examples), so this file
+// may be loaded more than once in a crate.
+#[allow(clippy::duplicate_mod)]
+#[path = "common/cli.rs"]
+mod cli;
+
 use autograd::{Tensor, TensorTape};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -48,6 +54,11 @@ fn layer_gradients(activation: &str) -> Vec<f64> {
 }
 
 fn main() {
+    cli::parse(
+        "vanishing",
+        "vanishing gradients measured: the gradient reaching each layer of a deep network",
+        &[],
+    );
     let sigmoid = layer_gradients("sigmoid");
     let relu = layer_gradients("relu");
     println!("RMS gradient of each layer's weights, 20-layer MLP, width 64:\n");

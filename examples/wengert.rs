@@ -17,6 +17,12 @@
 //! graph; `dot -Tsvg tape.dot -o tape.svg` renders it; `python3 tools/book.py
 //! --pictures` renders both into docs/pictures/.)
 
+// Examples include one another (and tests include examples), so this file
+// may be loaded more than once in a crate.
+#[allow(clippy::duplicate_mod)]
+#[path = "common/cli.rs"]
+mod cli;
+
 use autograd::Tape;
 
 /// Writes `page` to `path` (creating its directory) and says so.
@@ -33,21 +39,8 @@ fn write_page(path: &str, page: &str) {
     }
 }
 
-/// `--html PATH`, if given.
-fn html_path() -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    let at = args.iter().position(|a| a == "--html")?;
-    match args.get(at + 1) {
-        Some(p) => Some(p.clone()),
-        None => {
-            eprintln!("wengert: --html needs a file name");
-            std::process::exit(2);
-        }
-    }
-}
-
 /// One XOR row on a traced tape, printed with the article's formulas.
-fn xor_row(only_dot: bool) {
+fn xor_row(only_dot: bool, html: Option<String>) {
     let w1 = [
         [0.417022004702574, 0.7203244934421581],
         [0.00011437481734488664, 0.30233257263183977],
@@ -72,7 +65,7 @@ fn xor_row(only_dot: bool) {
     let o = o_in.sigmoid().named("out");
     let loss = ((target - o).square() * 0.5).named("loss");
     let g = loss.backward();
-    if let Some(path) = html_path() {
+    if let Some(path) = html {
         write_page(&path, &tape.to_html(loss));
         return;
     }
@@ -101,9 +94,25 @@ fn xor_row(only_dot: bool) {
 }
 
 fn main() {
-    let only_dot = std::env::args().any(|a| a == "--dot");
-    if std::env::args().any(|a| a == "--xor") {
-        xor_row(only_dot);
+    let args = cli::parse(
+        "wengert",
+        "a tape as a Wengert list, its reverse sweep step by step, as DOT or as a web page",
+        &[
+            cli::switch(
+                "xor",
+                "one training row of the article's XOR network instead of f(x, y)",
+            ),
+            cli::switch("dot", "print only the graph, in Graphviz DOT"),
+            cli::value(
+                "html",
+                "FILE",
+                "write the tape as an interactive web page instead",
+            ),
+        ],
+    );
+    let only_dot = args.switch("dot");
+    if args.switch("xor") {
+        xor_row(only_dot, args.text("html"));
         return;
     }
     let tape = Tape::traced();
@@ -112,7 +121,7 @@ fn main() {
     let f = (x * y + x.sin()).named("f");
 
     let grads = f.backward();
-    if let Some(path) = html_path() {
+    if let Some(path) = args.text("html") {
         write_page(&path, &tape.to_html(f));
         return;
     }

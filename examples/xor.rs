@@ -11,6 +11,12 @@
 //!
 //! Run: `cargo run --release --example xor [-- --bias]`
 
+// Examples include one another (and tests include examples), so this file
+// may be loaded more than once in a crate.
+#[allow(clippy::duplicate_mod)]
+#[path = "common/cli.rs"]
+mod cli;
+
 use autograd::nn::{
     Forward, Linear, Module, Optimizer, Reduction, Sequential, Sgd, Sigmoid, mse_loss,
 };
@@ -96,7 +102,15 @@ pub fn learns_with_bias(seed: u64, epochs: usize) -> bool {
 
 #[allow(dead_code)]
 fn main() {
-    if std::env::args().any(|a| a == "--bias") {
+    let args = cli::parse(
+        "xor",
+        "the article's XOR network built from autograd-nn layers",
+        &[cli::switch(
+            "bias",
+            "train with biases, from 20 random seeds",
+        )],
+    );
+    if args.switch("bias") {
         println!(
             "XOR, 2-2-1 sigmoid network with biases, random init, SGD lr 0.5 momentum 0.9, 5000 epochs"
         );

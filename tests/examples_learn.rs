@@ -1,4 +1,5 @@
 //! The moons and char_rnn examples learn: what they print is what they do.
+//! And the examples' shared command-line parser reads what it should.
 
 #[path = "../examples/moons.rs"]
 mod moons;
@@ -42,4 +43,47 @@ fn the_character_model_loss_falls() {
         first > 0.8 * (vocab.len() as f32).ln(),
         "starts near uniform guessing"
     );
+}
+
+#[allow(clippy::duplicate_mod)]
+#[path = "../examples/common/cli.rs"]
+mod cli;
+
+const OPTS: &[cli::Opt] = &[
+    cli::switch("xor", "a switch"),
+    cli::value("steps", "N", "a number"),
+    cli::positional("WORKLOAD", "what to run"),
+];
+
+fn parse(args: &[&str]) -> Result<Option<cli::Args>, String> {
+    cli::parse_from(
+        "test",
+        OPTS,
+        lexopt::Parser::from_args(args.iter().copied()),
+    )
+    .map_err(|e| e.to_string())
+}
+
+#[test]
+fn switches_values_and_a_positional_are_read() {
+    let a = parse(&["--xor", "--steps", "12", "t3"]).unwrap().unwrap();
+    assert!(a.switch("xor"));
+    assert_eq!(a.get("steps", 0_usize), 12);
+    assert_eq!(a.positional().as_deref(), Some("t3"));
+    let b = parse(&["--steps=7"]).unwrap().unwrap();
+    assert!(!b.switch("xor"));
+    assert_eq!(b.get("steps", 0_usize), 7);
+    assert_eq!(b.get("missing", 5_usize), 5);
+}
+
+#[test]
+fn help_and_unknown_flags_are_told_apart() {
+    assert!(parse(&["--help"]).unwrap().is_none());
+    assert!(parse(&["-h"]).unwrap().is_none());
+    let err = parse(&["--bogus"]).err().unwrap();
+    assert!(err.contains("--bogus"), "{err}");
+    let err = parse(&["--steps"]).err().unwrap();
+    assert!(err.contains("steps"), "{err}");
+    // A second positional is not taken.
+    assert!(parse(&["t1", "t2"]).is_err());
 }

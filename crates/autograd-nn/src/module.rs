@@ -430,7 +430,27 @@ pub fn join(prefix: &str, name: &str) -> String {
 thread_local! {
     /// The names of the modules whose forward pass is running, outermost
     /// first (see [`named_scope`]).
-    static SCOPE: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SCOPE: std::cell::RefCell<Vec<Scope>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One level of the scope stack: a `Sequential` position costs no
+/// allocation (it is pushed on every forward pass of every layer).
+enum Scope {
+    Position(usize),
+    Name(String),
+}
+
+/// Runs `f` under `scope` (see [`named_scope`]).
+fn in_scope<R>(scope: Scope, f: impl FnOnce() -> R) -> R {
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            SCOPE.with(|s| s.borrow_mut().pop());
+        }
+    }
+    SCOPE.with(|s| s.borrow_mut().push(scope));
+    let _leave = Leave;
+    f()
 }
 
 /// Runs `f` (a child's forward pass) under `name`, so an error a layer
@@ -454,15 +474,7 @@ thread_local! {
 /// assert!(msg.starts_with("Linear(4 -> 2) at head: "), "{msg}");
 /// ```
 pub fn named_scope<R>(name: &str, f: impl FnOnce() -> R) -> R {
-    struct Leave;
-    impl Drop for Leave {
-        fn drop(&mut self) {
-            SCOPE.with(|s| s.borrow_mut().pop());
-        }
-    }
-    SCOPE.with(|s| s.borrow_mut().push(name.to_string()));
-    let _leave = Leave;
-    f()
+    in_scope(Scope::Name(name.to_string()), f)
 }
 
 /// ` at <dotted path>` inside [`named_scope`]s, empty outside: for layers'
@@ -471,10 +483,16 @@ pub(crate) fn location() -> String {
     SCOPE.with(|s| {
         let s = s.borrow();
         if s.is_empty() {
-            String::new()
-        } else {
-            format!(" at {}", s.join("."))
+            return String::new();
         }
+        let parts: Vec<String> = s
+            .iter()
+            .map(|p| match p {
+                Scope::Position(i) => i.to_string(),
+                Scope::Name(n) => n.clone(),
+            })
+            .collect();
+        format!(" at {}", parts.join("."))
     })
 }
 
@@ -579,7 +597,7 @@ impl<'t, T: Real> Forward<TensorVar<'t, T>> for Sequential<T> {
     type Output = TensorVar<'t, T>;
     fn forward(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
         self.layers.iter().enumerate().fold(x, |h, (i, layer)| {
-            named_scope(&i.to_string(), || layer.forward(h))
+            in_scope(Scope::Position(i), || layer.forward(h))
         })
     }
 }
