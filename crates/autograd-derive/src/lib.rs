@@ -115,7 +115,11 @@ fn nn_path() -> Tokens {
             quote!(::#id)
         }
         Ok(FoundCrate::Itself) => quote!(::autograd_nn),
-        Err(_) => match crate_name("autograd") {
+        // The facade's package is `autograd-tape` and its library
+        // `autograd`; a dependency renamed in the user's Cargo.toml keeps
+        // the user's name.
+        Err(_) => match crate_name("autograd-tape") {
+            Ok(FoundCrate::Name(name)) if name == "autograd_tape" => quote!(::autograd::nn),
             Ok(FoundCrate::Name(name)) => {
                 let id = format_ident!("{}", name);
                 quote!(::#id::nn)
