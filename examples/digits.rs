@@ -75,20 +75,52 @@ fn svg(losses: &[f32], accs: &[f64]) -> String {
             .collect(),
         "steelblue",
     );
+    // Ticks and a light grid: epochs along x, loss on the left axis,
+    // accuracy on the right one.
+    let epochs = losses.len();
+    let step = if epochs > 20 { 5 } else if epochs > 8 { 2 } else { 1 };
+    for e in (1..=epochs).filter(|e| *e == 1 || e % step == 0) {
+        let xe = x(e - 1);
+        s += &format!(
+            r##"<line x1="{xe:.1}" y1="{}" x2="{xe:.1}" y2="{}" stroke="black"/><text x="{xe:.1}" y="{}" text-anchor="middle">{e}</text>"##,
+            h - m,
+            h - m + 5.0,
+            h - m + 18.0
+        );
+    }
+    for k in 0..=4 {
+        let frac = k as f64 / 4.0;
+        let yk = h - m - (h - 2.0 * m) * frac;
+        s += &format!(
+            r##"<line x1="{m}" y1="{yk:.1}" x2="{}" y2="{yk:.1}" stroke="#ddd"/>"##,
+            w - m
+        );
+        s += &format!(
+            r##"<text x="{}" y="{:.1}" text-anchor="end" fill="firebrick">{:.2}</text>"##,
+            m - 6.0,
+            yk + 4.0,
+            max_loss * frac
+        );
+        s += &format!(
+            r##"<text x="{}" y="{:.1}" fill="steelblue">{:.2}</text>"##,
+            w - m + 6.0,
+            yk + 4.0,
+            0.8 + 0.2 * frac
+        );
+    }
     s += &format!(
-        r#"<text x="{m}" y="{}" fill="firebrick">training loss (0 to {max_loss:.2})</text>"#,
-        m - 10.0
+        r#"<text x="{m}" y="{}" fill="firebrick">training loss</text>"#,
+        m - 12.0
     );
     s += &format!(
-        r#"<text x="{}" y="{}" fill="steelblue" text-anchor="end">test accuracy (0.8 to 1.0)</text>"#,
+        r#"<text x="{}" y="{}" fill="steelblue" text-anchor="end">test accuracy</text>"#,
         w - m,
-        m - 10.0
+        m - 12.0
     );
     s += &format!(
-        r#"<text x="{}" y="{}" text-anchor="middle">epoch (1 to {})</text>"#,
+        r#"<text x="{}" y="{}" text-anchor="middle">epoch</text>"#,
         w / 2.0,
-        h - 15.0,
-        losses.len()
+        h - 12.0
     );
     s += "</svg>\n";
     s
