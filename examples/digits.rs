@@ -78,7 +78,13 @@ fn svg(losses: &[f32], accs: &[f64]) -> String {
     // Ticks and a light grid: epochs along x, loss on the left axis,
     // accuracy on the right one.
     let epochs = losses.len();
-    let step = if epochs > 20 { 5 } else if epochs > 8 { 2 } else { 1 };
+    let step = if epochs > 20 {
+        5
+    } else if epochs > 8 {
+        2
+    } else {
+        1
+    };
     for e in (1..=epochs).filter(|e| *e == 1 || e % step == 0) {
         let xe = x(e - 1);
         s += &format!(
