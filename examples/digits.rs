@@ -60,22 +60,7 @@ fn svg(losses: &[f32], accs: &[f64]) -> String {
         w - m,
         h - m
     );
-    s += &line(
-        losses
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| (x(i), y_loss(l)))
-            .collect(),
-        "firebrick",
-    );
-    s += &line(
-        accs.iter()
-            .enumerate()
-            .map(|(i, &a)| (x(i), y_acc(a)))
-            .collect(),
-        "steelblue",
-    );
-    // Ticks and a light grid: epochs along x, loss on the left axis,
+    // Ticks and a light grid (under the curves): epochs along x, loss on the left axis,
     // accuracy on the right one.
     let epochs = losses.len();
     let step = if epochs > 20 {
@@ -114,6 +99,21 @@ fn svg(losses: &[f32], accs: &[f64]) -> String {
             0.8 + 0.2 * frac
         );
     }
+    s += &line(
+        losses
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| (x(i), y_loss(l)))
+            .collect(),
+        "firebrick",
+    );
+    s += &line(
+        accs.iter()
+            .enumerate()
+            .map(|(i, &a)| (x(i), y_acc(a)))
+            .collect(),
+        "steelblue",
+    );
     s += &format!(
         r#"<text x="{m}" y="{}" fill="firebrick">training loss</text>"#,
         m - 12.0
