@@ -505,3 +505,33 @@ fn errors_inside_sequential_name_the_layer_and_its_position() {
         "{msg}"
     );
 }
+
+#[test]
+fn typed_inputs_refuse_what_they_cannot_hold() {
+    let message = |f: &dyn Fn()| {
+        let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
+        err.downcast_ref::<String>().cloned().unwrap_or_default()
+    };
+    // An id f32 cannot hold exactly would look up the wrong row.
+    let tape = TensorTape::<f32>::new();
+    let m = message(&|| {
+        TokenIds::new(&tape, &Tensor::from_vec(vec![3, (1 << 24) + 1], &[2]));
+    });
+    assert!(
+        m.contains("TokenIds: id 16777217 cannot be held exactly"),
+        "{m}"
+    );
+    // A padding mask of the wrong shape names both shapes.
+    let mut rng = StdRng::seed_from_u64(0);
+    let attn = MultiHeadAttention::<f64>::new(4, 2, false, &mut rng);
+    let tape = TensorTape::<f64>::new();
+    let x = tape.constant(Tensor::zeros(&[2, 3, 4]));
+    let mask = Tensor::from_vec(vec![false; 3], &[1, 3]);
+    let m = message(&|| {
+        attn.forward((x, &mask));
+    });
+    assert!(
+        m.contains("the padding mask [B, T], got shapes [2, 3, 4] and [1, 3]"),
+        "{m}"
+    );
+}
