@@ -17,6 +17,14 @@
 
 pub use autograd_core;
 pub use autograd_core::*;
+/// Data-parallel training ([`autograd_dist`]): the sampler and bucket plan
+/// always, `World` and `Ddp` with the `mpi` feature.
+///
+/// ```
+/// let s = autograd::dist::DistributedSampler::new(100, 1, 4, 0).unwrap();
+/// assert_eq!(s.indices().len(), 25);
+/// ```
+pub use autograd_dist as dist;
 pub use autograd_nn;
 pub use autograd_nn as nn;
 /// The `rand` crate at the version the constructors take (0.9); see

@@ -37,6 +37,7 @@ mod param;
 mod pointwise;
 mod pool;
 mod prim;
+mod ready;
 mod reduce;
 mod replay;
 pub(crate) mod shape;

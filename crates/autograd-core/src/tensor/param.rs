@@ -145,6 +145,25 @@ impl<T: Real> Parameter<T> {
         v
     }
 
+    /// The leaf this parameter is on `tape`'s current recording, if
+    /// [`Parameter::var`] made one there (and no update since): what a
+    /// caller hands to [`TensorTape::grad_with`] to get the parameter's
+    /// gradient as soon as the sweep completes it.
+    ///
+    /// ```
+    /// use autograd_core::{Parameter, Tensor, TensorTape};
+    /// let w = Parameter::new(Tensor::scalar(2.0_f64));
+    /// let tape = TensorTape::new();
+    /// assert!(w.leaf(&tape).is_none());
+    /// let v = w.var(&tape);
+    /// assert_eq!(w.leaf(&tape).map(|l| l.index()), Some(v.index()));
+    /// ```
+    pub fn leaf<'t>(&self, tape: &'t TensorTape<T>) -> Option<TensorVar<'t, T>> {
+        let (bound, index) = self.binding.get()?;
+        (!self.frozen && bound == tape.id() && (index as usize) < tape.len())
+            .then_some(TensorVar { tape, index })
+    }
+
     /// This parameter's gradient in `grads`, if `grads` come from the
     /// recording it was last made a leaf of and the output depends on it.
     ///

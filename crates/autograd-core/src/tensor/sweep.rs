@@ -365,6 +365,7 @@ impl<T: Real> TensorTape<T> {
             seed.clone(),
             |_, node| matches!(node.op, Op::Leaf),
             &mut grads,
+            |_, _| {},
         );
         TensorGradients {
             tape_id: self.id(),
@@ -401,6 +402,7 @@ impl<T: Real> TensorTape<T> {
             seed,
             |i, _| wanted.binary_search(&(i as u32)).is_ok(),
             &mut grads,
+            |_, _| {},
         );
         inputs
             .iter()
@@ -467,6 +469,7 @@ impl<T: Real> TensorTape<T> {
             seed,
             |i, _| wanted.binary_search(&(i as u32)).is_ok(),
             kept,
+            |_, _| {},
         );
         let mut pool = self.pool.borrow_mut();
         for x in inputs {
@@ -505,12 +508,16 @@ impl<T: Real> TensorTape<T> {
     /// stays near the forward's. A node's adjoint is complete when the sweep
     /// reaches it (all its consumers come later on the tape), so it is
     /// collected right there.
-    fn sweep(
+    ///
+    /// `ready` sees each kept adjoint the moment it is complete, in sweep
+    /// order (see [`TensorTape::grad_with`]).
+    pub(super) fn sweep(
         &self,
         output: u32,
         seed: Tensor<T>,
         keep: impl Fn(usize, &Node<T>) -> bool,
         kept: &mut Vec<(u32, Option<Tensor<T>>)>,
+        mut ready: impl FnMut(u32, &Tensor<T>),
     ) {
         let inner = self.inner.borrow();
         let nodes = &inner.nodes[..=output as usize];
@@ -531,12 +538,14 @@ impl<T: Real> TensorTape<T> {
             let wanted = keep(i, node);
             if node.parents.is_empty() || !node.requires_grad {
                 if let Some(g) = adj[i].take().filter(|_| wanted) {
+                    ready(i as u32, &g);
                     kept.push((i as u32, Some(g)));
                 }
                 continue;
             }
             let Some(g) = adj[i].take() else { continue };
             if wanted {
+                ready(i as u32, &g);
                 kept.push((i as u32, Some(g.clone())));
             }
             let parents = node.parents.get(more);
