@@ -66,6 +66,8 @@ trait Trainer {
     fn rank(&self) -> usize;
     fn size(&self) -> usize;
     fn gradients(&mut self, model: &Sequential<f32>, loss: TensorVar<'_, f32>) -> ParamGrads<f32>;
+    /// The mean of `x` over the ranks (every rank must call it).
+    fn mean(&self, x: f32) -> f32;
 }
 
 struct Single;
@@ -79,6 +81,9 @@ impl Trainer for Single {
     }
     fn gradients(&mut self, model: &Sequential<f32>, loss: TensorVar<'_, f32>) -> ParamGrads<f32> {
         model.gradients(&loss.backward())
+    }
+    fn mean(&self, x: f32) -> f32 {
+        x
     }
 }
 
@@ -109,6 +114,11 @@ impl Trainer for Distributed<'_> {
         }
         self.step += 1;
         self.ddp.backward(model, loss)
+    }
+    fn mean(&self, x: f32) -> f32 {
+        let mut v = [x];
+        self.world.all_reduce_sum(&mut v);
+        v[0] / self.world.size() as f32
     }
 }
 
@@ -147,6 +157,10 @@ fn train(
         };
         tape.clear();
         opt.step(model, &grads);
+        if (s + 1) % 50 == 0 || s + 1 == cfg.steps {
+            // The whole step's loss: the mean of the ranks' means.
+            last = trainer.mean(last);
+        }
         if trainer.rank() == 0 && (s + 1) % 50 == 0 {
             println!(
                 "step {:>4}  loss {last:.4}  ({:.1} ms/step)",

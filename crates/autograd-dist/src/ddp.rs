@@ -517,6 +517,12 @@ impl<'a, T: Real + Equivalence> Exchange<'a, '_, T> {
             let b = self.next;
             let (send, recv) = (self.send[b].take(), self.recv[b].take());
             let (send, recv): (&'a [T], &'a mut [T]) = (send.expect("send"), recv.expect("recv"));
+            self.next += 1;
+            if send.is_empty() {
+                // Parameters with no elements: nothing to exchange (and
+                // MPI refuses an empty buffer's pointer).
+                continue;
+            }
             let req = self.world.comm().immediate_all_reduce_into(
                 self.scope,
                 send,
@@ -524,7 +530,6 @@ impl<'a, T: Real + Equivalence> Exchange<'a, '_, T> {
                 SystemOperation::sum(),
             );
             self.pending.push_back((b, req));
-            self.next += 1;
         }
         self.progress();
     }

@@ -128,7 +128,11 @@ impl World {
         let mut len = [bytes.len() as u64];
         self.broadcast(&mut len[..], "the length of a broadcast");
         bytes.resize(len[0] as usize, 0);
-        self.broadcast(&mut bytes[..], "a broadcast of bytes");
+        // Every rank knows the length now; OpenMPI refuses an empty
+        // buffer's pointer (MPI_ERR_ARG), so an empty message ends here.
+        if !bytes.is_empty() {
+            self.broadcast(&mut bytes[..], "a broadcast of bytes");
+        }
     }
 
     /// Rank 0's `values` on every rank (the same length everywhere).
@@ -140,6 +144,9 @@ impl World {
     /// assert_eq!(w, [0.0; 3]);
     /// ```
     pub fn broadcast_values<T: Equivalence>(&self, values: &mut [T]) {
+        if values.is_empty() {
+            return;
+        }
         self.broadcast(values, "a broadcast of values");
     }
 
@@ -158,9 +165,12 @@ impl World {
         let longest = lens.iter().copied().max().unwrap_or(0) as usize;
         let mut mine = bytes.to_vec();
         mine.resize(longest, 0);
+        if longest == 0 {
+            return vec![Vec::new(); n];
+        }
         let mut all = vec![0u8; longest * n];
         self.all_gather(&mine[..], &mut all[..], "bytes");
-        all.chunks(longest.max(1))
+        all.chunks(longest)
             .zip(&lens)
             .map(|(c, &l)| c[..l as usize].to_vec())
             .collect()
@@ -175,6 +185,9 @@ impl World {
     /// assert_eq!(x[0], world.size() as f64);
     /// ```
     pub fn all_reduce_sum<T: Equivalence + Copy>(&self, values: &mut [T]) {
+        if values.is_empty() {
+            return;
+        }
         let send = values.to_vec();
         mpi::request::scope(|scope| {
             let req = self.comm.immediate_all_reduce_into(
