@@ -21,6 +21,10 @@ use crate::DistError;
 /// (`MPI_Abort`), so no rank hangs. A rank that exits or panics is noticed
 /// by `mpirun` itself, which stops the others.
 ///
+/// Unless `AUTOGRAD_NUM_THREADS` or `RAYON_NUM_THREADS` says otherwise,
+/// [`World::init`] sets the engine's thread count to the machine's cores
+/// divided by the ranks on the machine ([`World::local_size`]).
+///
 /// ```no_run
 /// // Under `mpirun -np 2`: each rank prints its place in the world.
 /// let world = autograd_dist::World::init().unwrap();
@@ -31,6 +35,47 @@ pub struct World {
     comm: SimpleCommunicator,
     timeout: Duration,
     _universe: mpi::environment::Universe,
+}
+
+/// The engine threads for one of `local` ranks on this machine: the cores
+/// this process may run on, if `mpirun` bound it to fewer than the
+/// machine's (the binding is its share already; OpenMPI binds to a core by
+/// default for up to two ranks), else the machine's cores over `local`.
+fn threads_per_rank(local: usize) -> usize {
+    let allowed = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .ok()
+        .and_then(|s| count_cpus(s.trim()));
+    match online {
+        Some(all) if allowed < all => allowed,
+        _ => (allowed / local.max(1)).max(1),
+    }
+}
+
+/// The number of CPUs in a Linux CPU list such as `0-3,8-11` or `0`.
+fn count_cpus(list: &str) -> Option<usize> {
+    let mut n = 0;
+    for part in list.split(',') {
+        n += match part.split_once('-') {
+            Some((a, b)) => b.parse::<usize>().ok()? + 1 - a.parse::<usize>().ok()?,
+            None => {
+                part.parse::<usize>().ok()?;
+                1
+            }
+        };
+    }
+    Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cpu_lists_are_counted() {
+        assert_eq!(super::count_cpus("0-3,8-11"), Some(8));
+        assert_eq!(super::count_cpus("0"), Some(1));
+        assert_eq!(super::count_cpus("0-1"), Some(2));
+        assert_eq!(super::count_cpus("x"), None);
+    }
 }
 
 /// The exit code of a rank that gave up waiting on a collective.
@@ -54,11 +99,32 @@ impl World {
             .and_then(|s| s.parse::<f64>().ok())
             .filter(|s| *s > 0.0)
             .map_or(Duration::from_secs(120), Duration::from_secs_f64);
-        Ok(World {
+        let world = World {
             comm: universe.world(),
             timeout,
             _universe: universe,
-        })
+        };
+        // Ranks on one machine share its cores: without a thread count
+        // from the environment, each takes its share, so N ranks never
+        // start N x cores busy threads.
+        let from_env = ["AUTOGRAD_NUM_THREADS", "RAYON_NUM_THREADS"]
+            .iter()
+            .any(|v| std::env::var(v).is_ok());
+        if !from_env {
+            autograd_core::set_num_threads(threads_per_rank(world.local_size()));
+        }
+        Ok(world)
+    }
+
+    /// The number of ranks on this machine (MPI's shared-memory split of
+    /// the world), this one included.
+    ///
+    /// ```no_run
+    /// let world = autograd_dist::World::init().unwrap();
+    /// assert!(world.local_size() <= world.size());
+    /// ```
+    pub fn local_size(&self) -> usize {
+        self.comm.split_shared(0).size() as usize
     }
 
     /// This process's rank, 0 to `size() - 1`.
