@@ -67,17 +67,6 @@ fn count_cpus(list: &str) -> Option<usize> {
     Some(n)
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn cpu_lists_are_counted() {
-        assert_eq!(super::count_cpus("0-3,8-11"), Some(8));
-        assert_eq!(super::count_cpus("0"), Some(1));
-        assert_eq!(super::count_cpus("0-1"), Some(2));
-        assert_eq!(super::count_cpus("x"), None);
-    }
-}
-
 /// The exit code of a rank that gave up waiting on a collective.
 const TIMEOUT_EXIT: i32 = 75;
 
@@ -340,5 +329,16 @@ impl World {
             since.elapsed().as_secs_f64(),
         );
         self.comm.abort(TIMEOUT_EXIT)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cpu_lists_are_counted() {
+        assert_eq!(super::count_cpus("0-3,8-11"), Some(8));
+        assert_eq!(super::count_cpus("0"), Some(1));
+        assert_eq!(super::count_cpus("0-1"), Some(2));
+        assert_eq!(super::count_cpus("x"), None);
     }
 }
