@@ -163,7 +163,7 @@ fn train(
         }
         if trainer.rank() == 0 && (s + 1) % 50 == 0 {
             println!(
-                "step {:>4}  loss {last:.4}  ({:.1} ms/step)",
+                "step {:>4}  loss {last:.4}  ({:.3} ms/step)",
                 s + 1,
                 start.elapsed().as_secs_f64() * 1e3 / (s + 1 - first) as f64
             );
