@@ -1,6 +1,6 @@
 """Writes crates/autograd-nn/tests/fixtures/python_written.safetensors with
 the Python `safetensors` package, for the test that files written there
-load here (crates/autograd-nn/tests/weights.rs).
+load here (crates/autograd-nn/tests/integration/weights.rs).
 
     pip install safetensors numpy
     python3 tools/make_safetensors_fixture.py

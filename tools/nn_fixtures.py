@@ -2,7 +2,7 @@
 each layer case, PyTorch's (float64) weights and buffers, an input, an output
 weighting, and what PyTorch computes from them -- the output, the input's
 gradient and every parameter's gradient of sum(output * weighting), and the
-buffers after the forward pass. tests/torch_fixtures.rs loads the same
+buffers after the forward pass. crates/autograd-nn/tests/integration/torch_fixtures.rs loads the same
 weights into autograd-nn's layers and compares.
 
 Run (needs torch; CI does not, the file is committed):

@@ -4,7 +4,7 @@ The article (a 2-2-1 sigmoid network without biases, hand-written backprop,
 learning rate 0.5, 5000 full-batch epochs, numpy seed 1) prints the
 predictions of its last forward pass. This script redoes that computation
 and prints them with 17 significant digits, so that examples/seed_xor.rs and
-tests/seed_xor.rs can be compared against numpy to 1e-9.
+tests/integration/seed_xor.rs can be compared against numpy to 1e-9.
 
 Run: python3 -m pip install numpy && python3 tools/seed_xor_reference.py
 """

@@ -1,5 +1,5 @@
 //! Workload T1 of docs/workloads.md (the digits MLP), shared by
-//! examples/digits.rs, benches/train.rs and tests/digits.rs.
+//! examples/digits.rs, benches/train.rs and tests/integration/digits.rs.
 #![allow(dead_code)]
 
 use autograd::nn::{

@@ -1,6 +1,6 @@
 //! Workloads S1 and S2 of docs/workloads.md, each written twice in the same code
 //! shape: once on plain `f64` and once on tape variables. Shared by
-//! benches/scalar.rs and tests/workloads.rs.
+//! benches/scalar.rs and tests/integration/workloads.rs.
 #![allow(dead_code)]
 
 use autograd::{Gradients, Scalar, Tape, Var};

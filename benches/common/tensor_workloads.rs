@@ -1,5 +1,5 @@
 //! Workloads T2 and T3 of docs/workloads.md, shared by benches/tensor.rs and
-//! tests/workloads.rs so that what is timed is also what is tested.
+//! tests/integration/workloads.rs so that what is timed is also what is tested.
 #![allow(dead_code)]
 
 use autograd::{Tensor, TensorTape};

@@ -1,6 +1,6 @@
 //! Batch and group normalisation, 1-d convolution and the GRU, from tensor
 //! primitives (no derivative code), with PyTorch's parameter and buffer
-//! names, defaults and initialisation. `tests/torch_fixtures.rs` compares
+//! names, defaults and initialisation. `crates/autograd-nn/tests/integration/torch_fixtures.rs` compares
 //! each with PyTorch's outputs and gradients on fixed weights.
 
 use std::cell::RefCell;

@@ -16,7 +16,7 @@
 //! backward pass (T x T per head) rather than kept. The general rule, for
 //! `grad_graph` and higher derivatives, is the same formula in tensor
 //! operations on permuted copies; it agrees with the kernels to rounding
-//! (tests/tensor_primitives.rs), not bit for bit, because the products are
+//! (crates/autograd-core/tests/integration/tensor_primitives.rs), not bit for bit, because the products are
 //! blocked differently.
 
 use smallvec::{smallvec, SmallVec};

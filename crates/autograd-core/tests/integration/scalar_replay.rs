@@ -3,7 +3,7 @@
 //! branches the code took are checked; what cannot be replayed is refused
 //! with a clear error before anything changes.
 
-mod common;
+use crate::common;
 
 use autograd_core::{Gradients, ReplayError, Tape, Var, scalar};
 use rand::rngs::StdRng;

@@ -1,11 +1,11 @@
 //! examples/xor.rs: the article's network from autograd-nn layers gives the
 //! seed's (numpy's) outputs; with biases and random init it learns XOR.
 
-#[path = "../examples/xor.rs"]
+#[path = "../../examples/xor.rs"]
 mod xor;
 
-#[path = "../examples/seed_xor.rs"]
-#[allow(dead_code)]
+#[path = "../../examples/seed_xor.rs"]
+#[allow(dead_code, clippy::duplicate_mod)]
 mod seed;
 
 #[test]

@@ -70,18 +70,32 @@ unsafe impl std::alloc::GlobalAlloc for Counting {
 
 thread_local! {
     static LOCATION: std::cell::RefCell<Option<(String, u32)>> = const { std::cell::RefCell::new(None) };
+    static CAPTURING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Runs `f`, expecting a panic; returns its message and the file and line it
 /// was reported at.
+///
+/// The panic hook is process-wide and the tests of this binary run on many
+/// threads at once, so it is installed once, records the location on the
+/// threads that asked (a thread-local flag), and hands every other panic to
+/// the default hook: swapping hooks per call would race.
 pub fn panic_of(f: impl FnOnce()) -> (String, String, u32) {
-    let prev = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|info| {
-        let loc = info.location().map(|l| (l.file().to_string(), l.line()));
-        LOCATION.with(|c| *c.borrow_mut() = loc);
-    }));
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if CAPTURING.with(std::cell::Cell::get) {
+                let loc = info.location().map(|l| (l.file().to_string(), l.line()));
+                LOCATION.with(|c| *c.borrow_mut() = loc);
+            } else {
+                default(info)
+            }
+        }));
+    });
+    CAPTURING.with(|c| c.set(true));
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    std::panic::set_hook(prev);
+    CAPTURING.with(|c| c.set(false));
     let payload = r.expect_err("expected a panic");
     let msg = payload
         .downcast_ref::<String>()

@@ -2,7 +2,7 @@
 //! derived parameter names, a training step that lowers the loss, and a
 //! save/resume that continues exactly.
 
-#[path = "../benches/common/models.rs"]
+#[path = "../../benches/common/models.rs"]
 mod models;
 
 use autograd::nn::Module;

@@ -4,7 +4,7 @@
 
 use autograd_core::{Tensor, TensorTape};
 
-mod common;
+use crate::common;
 use common::panic_of;
 
 /// The line of this file holding `text` (which must occur once).

@@ -1,10 +1,10 @@
 //! The moons and char_rnn examples learn: what they print is what they do.
 //! And the examples' shared command-line parser reads what it should.
 
-#[path = "../examples/moons.rs"]
+#[path = "../../examples/moons.rs"]
 mod moons;
 
-#[path = "../examples/char_rnn.rs"]
+#[path = "../../examples/char_rnn.rs"]
 mod char_rnn;
 
 #[test]
@@ -46,7 +46,7 @@ fn the_character_model_loss_falls() {
 }
 
 #[allow(clippy::duplicate_mod)]
-#[path = "../examples/common/cli.rs"]
+#[path = "../../examples/common/cli.rs"]
 mod cli;
 
 const OPTS: &[cli::Opt] = &[

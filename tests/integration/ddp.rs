@@ -6,7 +6,7 @@
 //!
 //! Needs the `mpi` feature and OpenMPI's `mpirun`; `.ci/run` installs
 //! OpenMPI and runs
-//! `cargo build --features mpi --example ddp_digits && cargo test --features mpi --test ddp`.
+//! `cargo build --features mpi --example ddp_digits && cargo test --features mpi --test integration ddp::`.
 //! Without either, the test says what it skipped.
 
 #[cfg(not(feature = "mpi"))]
@@ -14,7 +14,7 @@
 fn ddp_needs_the_mpi_feature() {
     eprintln!(
         "skipped: built without the `mpi` feature; run \
-         `cargo build --features mpi --example ddp_digits && cargo test --features mpi --test ddp` \
+         `cargo build --features mpi --example ddp_digits && cargo test --features mpi --test integration ddp::` \
          where OpenMPI is installed"
     );
 }
@@ -305,7 +305,7 @@ mod library {
             .arg(exe)
             .args([
                 "--exact",
-                "library::rank_program",
+                "ddp::library::rank_program",
                 "--ignored",
                 "--nocapture",
             ])

@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-const FIXTURE: &[u8] = include_bytes!("fixtures/python_written.safetensors");
+const FIXTURE: &[u8] = include_bytes!("../fixtures/python_written.safetensors");
 
 #[test]
 fn a_file_written_by_python_loads_with_names_shapes_and_values() {

@@ -5,11 +5,8 @@ use autograd_core::{Tensor, TensorTape, TensorVar};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-mod common;
+use crate::common;
 use common::allocations;
-
-#[global_allocator]
-static GLOBAL: common::Counting = common::Counting;
 
 fn model<'t>(
     tape: &'t TensorTape<f64>,
@@ -75,7 +72,7 @@ fn a_changed_branch_is_refused_with_the_line_to_re_record() {
         .replay(&[(x, Tensor::from_vec(vec![-1.0, 3.0], &[2]))])
         .unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("tests/replay.rs"), "{msg}");
+    assert!(msg.contains("tests/integration/replay.rs"), "{msg}");
     assert!(msg.contains("re-record"), "{msg}");
     let e = tape.replay(&[(x, Tensor::zeros(&[3]))]).unwrap_err();
     assert_eq!(

@@ -1,6 +1,6 @@
 //! The benchmarked tensor workloads compute the right thing.
 
-#[path = "../benches/common/tensor_workloads.rs"]
+#[path = "../../benches/common/tensor_workloads.rs"]
 mod workloads;
 
 use autograd::TensorTape;

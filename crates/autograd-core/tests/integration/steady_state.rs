@@ -3,11 +3,8 @@
 
 use autograd_core::{Gradients, Tape};
 
-mod common;
+use crate::common;
 use common::allocations;
-
-#[global_allocator]
-static GLOBAL: common::Counting = common::Counting;
 
 #[test]
 fn optimisation_loop_allocates_nothing_after_the_first_steps() {

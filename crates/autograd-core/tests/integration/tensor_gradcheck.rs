@@ -16,7 +16,7 @@ fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
 }
 
-mod common;
+use crate::common;
 use common::{broadcastable, random_shape as shape};
 
 fn uniform(r: &mut StdRng, s: &[usize], lo: f64, hi: f64) -> Tensor<f64> {

@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-const FIXTURE: &[u8] = include_bytes!("fixtures/torch_layers.safetensors");
+const FIXTURE: &[u8] = include_bytes!("../fixtures/torch_layers.safetensors");
 
 fn fixture() -> IndexMap<String, Tensor<f64>> {
     from_safetensors_bytes(FIXTURE).unwrap()

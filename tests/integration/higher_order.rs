@@ -2,7 +2,7 @@
 //! against analytic derivatives and finite differences; Newton's method with
 //! the engine's own Hessian.
 
-#[path = "../examples/newton.rs"]
+#[path = "../../examples/newton.rs"]
 mod newton;
 
 use autograd::tensor::{hessian, hvp, jacobian, value_and_grad};

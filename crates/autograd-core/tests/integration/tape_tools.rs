@@ -3,7 +3,7 @@
 use autograd_core::tensor::Phase;
 use autograd_core::{Tensor, TensorTape};
 
-mod common;
+use crate::common;
 
 /// The line of this file holding `text` (which must occur once).
 fn line_of(text: &str) -> u32 {

@@ -8,7 +8,7 @@ use autograd_core::{Tensor, TensorTape, TensorVar, tensor_gradcheck};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-mod common;
+use crate::common;
 use common::{broadcastable, random_shape};
 
 fn shape(r: &mut StdRng) -> Vec<usize> {
