@@ -90,7 +90,7 @@ impl Trainer for Single {
 struct Distributed<'w> {
     world: &'w World,
     ddp: Ddp<'w, f32>,
-    /// Fault injection for tests/integration/ddp.rs: (rank, step, what).
+    /// Fault injection for crates/autograd-dist/tests/ddp.rs: (rank, step, what).
     fault: Option<(usize, usize, String)>,
     step: usize,
 }

@@ -1,9 +1,8 @@
 //! The facade's integration tests (the article, workloads, examples,
-//! models, the book's exercises, links, the browser view, MPI), one module
+//! models, the book's exercises, links, the browser view), one module
 //! per file, in one binary: one link instead of one per file.
 
 mod book_exercises;
-mod ddp;
 mod digits;
 mod docs_links;
 mod examples_learn;

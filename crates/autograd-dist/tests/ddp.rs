@@ -6,7 +6,8 @@
 //!
 //! Needs the `mpi` feature and OpenMPI's `mpirun`; `.ci/run` installs
 //! OpenMPI and runs
-//! `cargo build --features mpi --example ddp_digits && cargo test --features mpi --test integration ddp::`.
+//! `cargo build --features mpi --example ddp_digits && cargo test -p autograd-dist --features mpi`
+//! (the example is the workspace's, so it is built first).
 //! Without either, the test says what it skipped.
 
 #[cfg(not(feature = "mpi"))]
@@ -14,7 +15,7 @@
 fn ddp_needs_the_mpi_feature() {
     eprintln!(
         "skipped: built without the `mpi` feature; run \
-         `cargo build --features mpi --example ddp_digits && cargo test --features mpi --test integration ddp::` \
+         `cargo build --features mpi --example ddp_digits && cargo test -p autograd-dist --features mpi` \
          where OpenMPI is installed"
     );
 }
@@ -25,7 +26,7 @@ mod with_mpi {
     use std::process::{Command, Output};
     use std::time::{Duration, Instant};
 
-    use autograd::nn::load_safetensors;
+    use autograd_nn::load_safetensors;
 
     /// The example binary beside this test's (target/<profile>/examples).
     fn example() -> PathBuf {
@@ -286,10 +287,10 @@ mod with_mpi {
 mod library {
     use std::process::Command;
 
-    use autograd::dist::{Ddp, DistError, World};
-    use autograd::nn::{Forward, Linear, Module};
-    use autograd::rand::SeedableRng;
-    use autograd::{Tensor, TensorTape};
+    use autograd_core::{Tensor, TensorTape};
+    use autograd_dist::{Ddp, DistError, World};
+    use autograd_nn::{Forward, Linear, Module};
+    use rand::SeedableRng;
 
     const CHILD: &str = "AUTOGRAD_DDP_TEST_RANK_PROGRAM";
 
@@ -305,7 +306,7 @@ mod library {
             .arg(exe)
             .args([
                 "--exact",
-                "ddp::library::rank_program",
+                "library::rank_program",
                 "--ignored",
                 "--nocapture",
             ])
@@ -321,7 +322,7 @@ mod library {
 
     /// Three layers: 0 trained, 1 never used, 2 frozen.
     fn model(seed: u64) -> Vec<Linear<f64>> {
-        let mut rng = autograd::rand::rngs::StdRng::seed_from_u64(seed);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let mut m = vec![
             Linear::new(3, 4, &mut rng),
             Linear::new(4, 4, &mut rng),
@@ -333,7 +334,7 @@ mod library {
 
     /// Rank r's loss on its own data. (`&Vec`: the model is the `Vec`.)
     #[allow(clippy::ptr_arg)]
-    fn loss_grads(m: &Vec<Linear<f64>>, rank: usize) -> autograd::nn::ParamGrads<f64> {
+    fn loss_grads(m: &Vec<Linear<f64>>, rank: usize) -> autograd_nn::ParamGrads<f64> {
         let tape = TensorTape::new();
         let x = tape.constant(Tensor::from_vec(
             (0..6)
