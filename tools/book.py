@@ -17,8 +17,10 @@ are quoted this way; timings are quoted from docs/performance.md.
 Timings cannot be checked, only refreshed: a block marked
 `<!-- timing: CMD -->` ... `<!-- end timing -->` holds a table a program
 measured (as Markdown, not in a code fence). `python3 tools/book.py
---timings` reruns those programs and rewrites the blocks; `--check` leaves
-them alone.
+--timings` reruns those programs and rewrites the blocks, each followed by
+a line naming the machine (CPU model and cores, from /proc/cpuinfo), the
+date and the command, so a figure never loses where it came from;
+`--check` leaves them alone.
 
 `python3 tools/book.py --pictures` also redraws the book's pictures in
 docs/pictures/: the tapes as graphs (the examples print Graphviz DOT, and
@@ -41,6 +43,25 @@ BLOCK = re.compile(
     r"(<!-- output: (?P<cmd>.+?) -->\n```text\n)(?P<body>.*?)(```\n<!-- end output -->)",
     re.S,
 )
+
+
+def machine() -> str:
+    """The CPU model and core count, as the timing blocks name them."""
+    try:
+        info = pathlib.Path("/proc/cpuinfo").read_text()
+        model = next(l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name"))
+        cores = sum(1 for l in info.splitlines() if l.startswith("processor"))
+        flags = next((l for l in info.splitlines() if l.startswith("flags")), "")
+        simd = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "no AVX2"
+        return f"{model}, {cores} cores, {simd}"
+    except (OSError, StopIteration):
+        import platform
+        return platform.processor() or platform.machine()
+
+
+def stamp(cmd: str) -> str:
+    import datetime
+    return f"\n*Measured on {machine()}, {datetime.date.today()}:* `` {cmd} ``\n"
 
 
 def run(cmd: str) -> str:
@@ -106,7 +127,10 @@ def main() -> None:
 
         new = BLOCK.sub(fill, text)
         if "--timings" in sys.argv and not check:
-            new = TIMING.sub(lambda m: m.group(1) + run(m.group("cmd")) + m.group(4), new)
+            new = TIMING.sub(
+                lambda m: m.group(1) + run(m.group("cmd")) + stamp(m.group("cmd")) + m.group(4),
+                new,
+            )
         if not check and new != text:
             path.write_text(new)
     if check and stale:
