@@ -24,112 +24,66 @@ use autograd::nn::{Module, Sgd, save_safetensors};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 
-/// The curves as an SVG: mean training loss per epoch (left axis) and test
-/// accuracy (right axis, 0.8 to 1).
+/// The curves as an SVG (plotters' SVG backend): mean training loss per
+/// epoch on the left axis, test accuracy on the right one (0.8 to 1), epochs
+/// along the bottom, with ticks, a grid and a legend.
 fn svg(losses: &[f32], accs: &[f64]) -> String {
-    let (w, h, m) = (640.0, 360.0, 50.0);
-    let n = losses.len().max(2) as f64 - 1.0;
+    use plotters::prelude::*;
+    let epochs = losses.len().max(2);
     let max_loss = losses.iter().cloned().fold(0.0_f32, f32::max).max(1e-6) as f64;
-    let x = |i: usize| m + (w - 2.0 * m) * i as f64 / n;
-    let y_loss = |l: f32| h - m - (h - 2.0 * m) * l as f64 / max_loss;
-    let y_acc = |a: f64| h - m - (h - 2.0 * m) * ((a - 0.8) / 0.2).clamp(0.0, 1.0);
-    let line = |pts: Vec<(f64, f64)>, colour: &str| {
-        let p: Vec<String> = pts.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect();
-        format!(
-            r#"<polyline fill="none" stroke="{colour}" stroke-width="2" points="{}"/>"#,
-            p.join(" ")
-        )
-    };
-    let mut s = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">"#
-    );
-    s += &format!(r#"<rect width="{w}" height="{h}" fill="white"/>"#);
-    s += &format!(
-        r#"<line x1="{m}" y1="{}" x2="{}" y2="{}" stroke="black"/>"#,
-        h - m,
-        w - m,
-        h - m
-    );
-    s += &format!(
-        r#"<line x1="{m}" y1="{m}" x2="{m}" y2="{}" stroke="black"/>"#,
-        h - m
-    );
-    s += &format!(
-        r#"<line x1="{}" y1="{m}" x2="{}" y2="{}" stroke="black"/>"#,
-        w - m,
-        w - m,
-        h - m
-    );
-    // Ticks and a light grid (under the curves): epochs along x, loss on the left axis,
-    // accuracy on the right one.
-    let epochs = losses.len();
-    let step = if epochs > 20 {
-        5
-    } else if epochs > 8 {
-        2
-    } else {
-        1
-    };
-    for e in (1..=epochs).filter(|e| *e == 1 || e % step == 0) {
-        let xe = x(e - 1);
-        s += &format!(
-            r##"<line x1="{xe:.1}" y1="{}" x2="{xe:.1}" y2="{}" stroke="black"/><text x="{xe:.1}" y="{}" text-anchor="middle">{e}</text>"##,
-            h - m,
-            h - m + 5.0,
-            h - m + 18.0
-        );
+    let (loss_colour, acc_colour) = (RGBColor(178, 34, 34), RGBColor(70, 130, 180));
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (640, 360)).into_drawing_area();
+        let draw = || -> Result<(), Box<dyn std::error::Error + '_>> {
+            root.fill(&WHITE)?;
+            let mut chart = ChartBuilder::on(&root)
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(55)
+                .right_y_label_area_size(55)
+                .build_cartesian_2d(1..epochs, 0.0..max_loss * 1.05)?
+                .set_secondary_coord(1..epochs, 0.8..1.0);
+            chart
+                .configure_mesh()
+                .x_desc("epoch")
+                .y_desc("training loss (mean per epoch)")
+                .light_line_style(RGBColor(238, 238, 238))
+                .draw()?;
+            chart
+                .configure_secondary_axes()
+                .y_desc("test accuracy")
+                .draw()?;
+            chart
+                .draw_series(LineSeries::new(
+                    losses.iter().enumerate().map(|(i, &l)| (i + 1, l as f64)),
+                    loss_colour.stroke_width(2),
+                ))?
+                .label("training loss")
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], loss_colour));
+            chart
+                .draw_secondary_series(LineSeries::new(
+                    accs.iter()
+                        .enumerate()
+                        .map(|(i, &a)| (i + 1, a.clamp(0.8, 1.0))),
+                    acc_colour.stroke_width(2),
+                ))?
+                .label("test accuracy")
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], acc_colour));
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::MiddleRight)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()?;
+            root.present()?;
+            Ok(())
+        };
+        if let Err(e) = draw() {
+            eprintln!("digits: drawing the curves failed: {e}");
+        }
     }
-    for k in 0..=4 {
-        let frac = k as f64 / 4.0;
-        let yk = h - m - (h - 2.0 * m) * frac;
-        s += &format!(
-            r##"<line x1="{m}" y1="{yk:.1}" x2="{}" y2="{yk:.1}" stroke="#ddd"/>"##,
-            w - m
-        );
-        s += &format!(
-            r##"<text x="{}" y="{:.1}" text-anchor="end" fill="firebrick">{:.2}</text>"##,
-            m - 6.0,
-            yk + 4.0,
-            max_loss * frac
-        );
-        s += &format!(
-            r##"<text x="{}" y="{:.1}" fill="steelblue">{:.2}</text>"##,
-            w - m + 6.0,
-            yk + 4.0,
-            0.8 + 0.2 * frac
-        );
-    }
-    s += &line(
-        losses
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| (x(i), y_loss(l)))
-            .collect(),
-        "firebrick",
-    );
-    s += &line(
-        accs.iter()
-            .enumerate()
-            .map(|(i, &a)| (x(i), y_acc(a)))
-            .collect(),
-        "steelblue",
-    );
-    s += &format!(
-        r#"<text x="{m}" y="{}" fill="firebrick">training loss</text>"#,
-        m - 12.0
-    );
-    s += &format!(
-        r#"<text x="{}" y="{}" fill="steelblue" text-anchor="end">test accuracy</text>"#,
-        w - m,
-        m - 12.0
-    );
-    s += &format!(
-        r#"<text x="{}" y="{}" text-anchor="middle">epoch</text>"#,
-        w / 2.0,
-        h - 12.0
-    );
-    s += "</svg>\n";
-    s
+    out
 }
 
 fn main() {

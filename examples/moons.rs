@@ -76,19 +76,17 @@ pub fn accuracy(model: &Sequential<f32>, x: &Tensor<f32>, y: &Tensor<usize>) -> 
     autograd::nn::accuracy(&model.forward(tape.constant(x.clone())).value(), y)
 }
 
-/// The plane coloured by the predicted class, with the points on top.
+/// The plane coloured by the predicted class (plotters' SVG backend), with
+/// the points on top and both axes ticked and labelled.
 fn boundary_svg(model: &Sequential<f32>, x: &Tensor<f32>, y: &Tensor<usize>) -> String {
+    use plotters::prelude::*;
     let (x0, x1, y0, y1) = (-1.5f32, 2.5f32, -1.0f32, 1.5f32);
-    let (w, h, cells) = (600.0f32, 375.0f32, 120usize);
+    let cells = 120usize;
     let rows = (cells as f32 * (y1 - y0) / (x1 - x0)) as usize;
+    let (cw, ch) = ((x1 - x0) / cells as f32, (y1 - y0) / rows as f32);
     let grid: Vec<f32> = (0..rows)
         .flat_map(|r| {
-            (0..cells).flat_map(move |c| {
-                [
-                    x0 + (x1 - x0) * (c as f32 + 0.5) / cells as f32,
-                    y1 - (y1 - y0) * (r as f32 + 0.5) / rows as f32,
-                ]
-            })
+            (0..cells).flat_map(move |c| [x0 + cw * (c as f32 + 0.5), y0 + ch * (r as f32 + 0.5)])
         })
         .collect();
     let tape = TensorTape::new();
@@ -96,48 +94,79 @@ fn boundary_svg(model: &Sequential<f32>, x: &Tensor<f32>, y: &Tensor<usize>) -> 
         .forward(tape.constant(Tensor::from_vec(grid, &[rows * cells, 2])))
         .softmax(-1)
         .value();
-    let (cw, ch) = (w / cells as f32, h / rows as f32);
-    let mut s = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}">"#);
-    // Probabilities in 16 shades, and each row's runs of one shade drawn as
-    // one rectangle: the file stays small (one rect per cell was 730 KB).
+    let (blue, orange) = (RGBColor(31, 119, 180), RGBColor(255, 127, 14));
+    // Probabilities in 16 shades, blended from blue (class 0) to orange
+    // (class 1), pale so the points show; each row's runs of one shade are
+    // one rectangle, so the file stays small (one per cell was 730 KB).
     let shade = |r: usize, c: usize| (probs.get(&[r * cells + c, 1]) * 15.0).round() as u32;
+    let pale = |level: u32| {
+        let p = level as f32 / 15.0;
+        let mix = |a: u8, b: u8| {
+            let v = a as f32 + (b as f32 - a as f32) * p;
+            (255.0 - 0.35 * (255.0 - v)) as u8
+        };
+        RGBColor(
+            mix(blue.0, orange.0),
+            mix(blue.1, orange.1),
+            mix(blue.2, orange.2),
+        )
+    };
+    let mut runs = Vec::new();
     for r in 0..rows {
         let mut c = 0;
         while c < cells {
-            let level = shade(r, c);
-            let start = c;
+            let (level, start) = (shade(r, c), c);
             while c < cells && shade(r, c) == level {
                 c += 1;
             }
-            let p = level as f32 / 15.0;
-            // Blend from blue (class 0) to orange (class 1), pale so the points show.
-            let mix = |a: f32, b: f32| (255.0 - 0.35 * (255.0 - (a + (b - a) * p))) as u8;
-            s += &format!(
-                r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="rgb({},{},{})"/>"#,
-                start as f32 * cw,
-                r as f32 * ch,
-                (c - start) as f32 * cw + 0.3,
-                ch + 0.3,
-                mix(31.0, 255.0),
-                mix(119.0, 127.0),
-                mix(180.0, 14.0)
-            );
+            let (a, b) = (x0 + cw * start as f32, x0 + cw * c as f32);
+            let (lo, hi) = (y0 + ch * r as f32, y0 + ch * (r + 1) as f32);
+            runs.push(((a as f64, lo as f64), (b as f64, hi as f64), pale(level)));
         }
     }
-    for i in 0..y.numel() {
-        let (px, py) = (x.get(&[i, 0]), x.get(&[i, 1]));
-        let colour = if y.data()[i] == 0 {
-            "rgb(31,119,180)"
-        } else {
-            "rgb(255,127,14)"
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (640, 420)).into_drawing_area();
+        let draw = || -> Result<(), Box<dyn std::error::Error + '_>> {
+            root.fill(&WHITE)?;
+            let mut chart = ChartBuilder::on(&root)
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(45)
+                .build_cartesian_2d(x0 as f64..x1 as f64, y0 as f64..y1 as f64)?;
+            chart.draw_series(
+                runs.iter()
+                    .map(|&(a, b, colour)| Rectangle::new([a, b], colour.filled())),
+            )?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_desc("x1")
+                .y_desc("x2")
+                .draw()?;
+            for (class, colour, name) in [(0, blue, "class 0"), (1, orange, "class 1")] {
+                chart
+                    .draw_series((0..y.numel()).filter(|&i| y.data()[i] == class).map(|i| {
+                        let p = (x.get(&[i, 0]) as f64, x.get(&[i, 1]) as f64);
+                        Circle::new(p, 3, colour.filled())
+                    }))?
+                    .label(name)
+                    .legend(move |(px, py)| Circle::new((px + 8, py), 3, colour.filled()));
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .draw()?;
+            root.present()?;
+            Ok(())
         };
-        s += &format!(
-            r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{colour}" stroke="black" stroke-width="0.5"/>"#,
-            (px - x0) / (x1 - x0) * w,
-            (y1 - py) / (y1 - y0) * h
-        );
+        if let Err(e) = draw() {
+            eprintln!("moons: drawing the boundary failed: {e}");
+        }
     }
-    s + "</svg>\n"
+    out
 }
 
 #[allow(dead_code)]
