@@ -55,6 +55,8 @@ mod loss;
 mod module;
 mod norm_rnn;
 mod optim;
+mod optim_state;
+mod schedule;
 mod weights;
 
 /// `#[derive(Module)]`: see [the autograd-derive crate](autograd_derive).
@@ -77,9 +79,10 @@ pub use norm_rnn::{BatchNorm, BatchNorm1d, BatchNorm2d, Conv1d, GroupNorm, Gru, 
 // The derive names `::autograd_nn::...`; this lets it do so inside this
 // crate too.
 extern crate self as autograd_nn;
-pub use optim::{
-    Adam, AdamW, CosineLr, ExponentialLr, GradSource, LrSchedule, Optimizer, OptimizerState,
-    RmsProp, Sgd, StepLr, Warmup, clip_grad_norm, clip_grad_value,
+pub use optim::{Adam, AdamW, GradSource, Optimizer, RmsProp, Sgd};
+pub use optim_state::OptimizerState;
+pub use schedule::{
+    CosineLr, ExponentialLr, LrSchedule, StepLr, Warmup, clip_grad_norm, clip_grad_value,
 };
 pub use weights::{
     WeightsError, from_safetensors_bytes, load_safetensors, save_safetensors, to_safetensors_bytes,

@@ -19,6 +19,7 @@ mod replay;
 mod statement;
 mod tape;
 mod trace;
+mod view;
 
 pub use composite::{logsumexp, sum};
 pub use gradients::{GradientError, Gradients};

@@ -30,6 +30,7 @@ mod custom;
 mod display;
 mod elementwise;
 mod functional;
+mod gradients;
 mod index;
 mod linalg;
 mod operators;
@@ -37,7 +38,7 @@ mod param;
 mod pointwise;
 mod pool;
 mod prim;
-mod ready;
+
 mod reduce;
 mod replay;
 pub(crate) mod shape;

@@ -13,7 +13,7 @@ use super::shape::{Shape, fmt_shape, same_shape};
 use super::tape::{Node, Op, TensorTape};
 use super::tools::{ANOMALY, PROFILE};
 use super::value::Tensor;
-use super::var::{TensorGradients, TensorVar};
+use super::var::TensorVar;
 use super::{conv, custom, elementwise as ew, index, linalg, pool, reduce, shape_ops, softmax};
 use crate::Real;
 
@@ -337,171 +337,6 @@ fn input_grads<T: Real>(
 }
 
 impl<T: Real> TensorTape<T> {
-    /// Gradients of `output` (seeded with `seed`, the output's shape) with
-    /// respect to every leaf: a vector-Jacobian product.
-    ///
-    /// ```
-    /// use autograd_core::{Tensor, TensorTape};
-    /// let tape = TensorTape::new();
-    /// let x = tape.leaf(Tensor::from_vec(vec![1.0_f64, 2.0], &[2]));
-    /// let y = x.square();
-    /// let g = tape.vjp(y, &Tensor::from_vec(vec![1.0, 10.0], &[2]));
-    /// assert_eq!(g[x].to_vec(), vec![2.0, 40.0]);
-    /// ```
-    #[track_caller]
-    pub fn vjp(&self, output: TensorVar<'_, T>, seed: &Tensor<T>) -> TensorGradients<T> {
-        self.check_var("vjp", output);
-        let shape = output.shape();
-        if seed.shape() != shape.as_slice() {
-            panic!(
-                "vjp: the seed has shape {} but the output has shape {}",
-                fmt_shape(seed.shape()),
-                fmt_shape(&shape)
-            );
-        }
-        let mut grads = Vec::new();
-        self.sweep(
-            output.index,
-            seed.clone(),
-            |_, node| matches!(node.op, Op::Leaf),
-            &mut grads,
-            |_, _| {},
-        );
-        TensorGradients {
-            tape_id: self.id(),
-            grads,
-        }
-    }
-
-    /// Gradients of a scalar (one-element) `output` with respect to
-    /// `inputs`, each with its input's shape; zeros for an input the output
-    /// does not depend on.
-    ///
-    /// ```
-    /// use autograd_core::{Tensor, TensorTape};
-    /// let tape = TensorTape::new();
-    /// let a = tape.leaf(Tensor::from_vec(vec![1.0_f64, 2.0], &[2]));
-    /// let b = tape.leaf(Tensor::scalar(3.0_f64));
-    /// let h = a.mul(b); // intermediate variables may be asked for too
-    /// let loss = h.sum();
-    /// let [ga, gb, gh] = tape.grad(loss, &[a, b, h]).try_into().unwrap();
-    /// assert_eq!((ga.to_vec(), gb.item(), gh.to_vec()), (vec![3.0, 3.0], 3.0, vec![1.0, 1.0]));
-    /// ```
-    #[track_caller]
-    pub fn grad(&self, output: TensorVar<'_, T>, inputs: &[TensorVar<'_, T>]) -> Vec<Tensor<T>> {
-        self.check_var("grad", output);
-        let seed = scalar_seed("grad", output);
-        let mut wanted: Vec<u32> = inputs.iter().map(|x| x.index).collect();
-        for &x in inputs {
-            self.check_var("grad", x);
-        }
-        wanted.sort_unstable();
-        let mut grads = Vec::new();
-        self.sweep(
-            output.index,
-            seed,
-            |i, _| wanted.binary_search(&(i as u32)).is_ok(),
-            &mut grads,
-            |_, _| {},
-        );
-        inputs
-            .iter()
-            .map(
-                |x| match grads.binary_search_by_key(&x.index, |(i, _)| *i) {
-                    Ok(k) => grads[k].1.clone().expect("kept adjoint"),
-                    Err(_) => Tensor::zeros(&x.shape()),
-                },
-            )
-            .collect()
-    }
-
-    /// [`TensorTape::grad`] into `grads`, reusing its buffers: on return
-    /// `grads[k]` is d`output`/d`inputs[k]`. The buffers `grads` held go to
-    /// the tape's pool, which the sweep's VJPs draw their outputs from; so a
-    /// loop that replays a recording ([`TensorTape::replay`]) and calls this
-    /// with the same `grads` each time reaches a steady state in which
-    /// neither the replay nor the sweep allocates (the matrix kernel's own
-    /// workspace aside). Results are those of `grad`, bit for bit.
-    ///
-    /// ```
-    /// use autograd_core::{Tensor, TensorTape};
-    /// let tape = TensorTape::new();
-    /// let w = tape.leaf(Tensor::from_vec(vec![1.0_f64, 2.0], &[2]));
-    /// let x = tape.constant(Tensor::from_vec(vec![3.0, 4.0], &[2]));
-    /// let loss = (w * x).sum();
-    /// let mut grads = Vec::new();
-    /// for step in 0..3 {
-    ///     tape.replay(&[(x, Tensor::from_vec(vec![step as f64, 1.0], &[2]))]).unwrap();
-    ///     tape.grad_into(loss, &[w], &mut grads);
-    ///     assert_eq!(grads[0].to_vec(), vec![step as f64, 1.0]);
-    /// }
-    /// ```
-    #[track_caller]
-    pub fn grad_into(
-        &self,
-        output: TensorVar<'_, T>,
-        inputs: &[TensorVar<'_, T>],
-        grads: &mut Vec<Tensor<T>>,
-    ) {
-        self.check_var("grad_into", output);
-        for &x in inputs {
-            self.check_var("grad_into", x);
-        }
-        let shape = output.shape();
-        check_scalar_output("grad_into", &shape);
-        let seed = {
-            let mut pool = self.pool.borrow_mut();
-            pool::ready(&mut pool);
-            for t in grads.drain(..) {
-                pool::give(&mut pool, t);
-            }
-            let mut seed = pool::take(&mut pool, &shape);
-            pool::unique(&mut seed).fill(T::ONE);
-            seed
-        };
-        let mut scratch = self.scratch.borrow_mut();
-        let (wanted, kept) = &mut *scratch;
-        wanted.clear();
-        wanted.extend(inputs.iter().map(|x| x.index));
-        wanted.sort_unstable();
-        self.sweep(
-            output.index,
-            seed,
-            |i, _| wanted.binary_search(&(i as u32)).is_ok(),
-            kept,
-            |_, _| {},
-        );
-        let mut pool = self.pool.borrow_mut();
-        for x in inputs {
-            grads.push(match kept.binary_search_by_key(&x.index, |(i, _)| *i) {
-                // A clone: an input listed twice gets the same gradient.
-                Ok(k) => kept[k].1.clone().expect("kept adjoint"),
-                Err(_) => {
-                    let mut zeros = pool::take(&mut pool, &x.shape());
-                    pool::unique(&mut zeros).fill(T::ZERO);
-                    zeros
-                }
-            });
-        }
-        // Dropping the sweep's references leaves `grads` the only holder.
-        kept.clear();
-    }
-
-    /// Frees the gradient buffers the tape keeps between sweeps for reuse
-    /// (at most 32; see [`TensorTape::grad_into`]), as
-    /// [`TensorTape::clear`] does too, without clearing the recording.
-    ///
-    /// ```
-    /// use autograd_core::{Tensor, TensorTape};
-    /// let tape = TensorTape::new();
-    /// let x = tape.leaf(Tensor::<f32>::ones(&[1000]));
-    /// let _ = (x * x).sum().backward();
-    /// tape.release_buffers();
-    /// ```
-    pub fn release_buffers(&self) {
-        *self.pool.borrow_mut() = Vec::new();
-    }
-
     /// The reverse sweep on plain tensors: records nothing. The adjoints of
     /// nodes for which `keep` holds go to `kept`, in increasing node order;
     /// the others are dropped as soon as they have been propagated, so memory
@@ -685,7 +520,7 @@ pub(crate) fn scalar_seed<T: Real>(op: &str, output: TensorVar<'_, T>) -> Tensor
 }
 
 #[track_caller]
-fn check_scalar_output(op: &str, shape: &[usize]) {
+pub(super) fn check_scalar_output(op: &str, shape: &[usize]) {
     if shape.iter().product::<usize>() != 1 {
         panic!(
             "{op}: the output has shape {} ({} elements); gradients need a scalar \
