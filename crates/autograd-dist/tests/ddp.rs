@@ -287,7 +287,7 @@ mod with_mpi {
 mod library {
     use std::process::Command;
 
-    use autograd_core::{Tensor, TensorTape};
+    use autograd_core::{Tensor, TensorTape, TensorVar};
     use autograd_dist::{Ddp, DistError, World};
     use autograd_nn::{Forward, Linear, Module};
     use rand::SeedableRng;
@@ -332,18 +332,23 @@ mod library {
         m
     }
 
-    /// Rank r's loss on its own data. (`&Vec`: the model is the `Vec`.)
-    #[allow(clippy::ptr_arg)]
-    fn loss_grads(m: &Vec<Linear<f64>>, rank: usize) -> autograd_nn::ParamGrads<f64> {
-        let tape = TensorTape::new();
+    /// Rank r's loss on its own data (layer 1 unused, layer 2 frozen).
+    fn loss<'t>(m: &[Linear<f64>], tape: &'t TensorTape<f64>, rank: usize) -> TensorVar<'t, f64> {
         let x = tape.constant(Tensor::from_vec(
             (0..6)
                 .map(|i| (i as f64 + 1.0) * (rank as f64 + 0.5))
                 .collect(),
             &[2, 3],
         ));
-        let loss = m[2].forward(m[0].forward(x).tanh()).square().mean();
-        m.gradients(&loss.backward())
+        m[2].forward(m[0].forward(x).tanh()).square().mean()
+    }
+
+    /// Rank r's gradients, computed in this process. (`&Vec`: the model is
+    /// the `Vec`.)
+    #[allow(clippy::ptr_arg)]
+    fn loss_grads(m: &Vec<Linear<f64>>, rank: usize) -> autograd_nn::ParamGrads<f64> {
+        let tape = TensorTape::new();
+        m.gradients(&loss(m, &tape, rank).backward())
     }
 
     #[test]
@@ -387,14 +392,7 @@ mod library {
             assert_eq!(buckets, if caps.is_some() { 4 } else { 1 });
 
             let tape = TensorTape::new();
-            let x = tape.constant(Tensor::from_vec(
-                (0..6)
-                    .map(|i| (i as f64 + 1.0) * (rank as f64 + 0.5))
-                    .collect(),
-                &[2, 3],
-            ));
-            let loss = m[2].forward(m[0].forward(x).tanh()).square().mean();
-            let got = ddp.backward(&m, loss);
+            let got = ddp.backward(&m, loss(&m, &tape, rank));
             // What one process computes from both ranks' data.
             let (g0, g1) = (loss_grads(&m, 0), loss_grads(&m, 1));
             let names: Vec<_> = got.keys().cloned().collect();
