@@ -10,7 +10,7 @@ use crate::weights::WeightsError;
 /// The buffer kinds an optimizer state may hold.
 const BUFFERS: [&str; 4] = ["momentum_buffer", "exp_avg", "exp_avg_sq", "square_avg"];
 
-/// An optimizer's state (see [`Optimizer::state_dict`]): its kind, its
+/// An optimizer's state (see [`Optimizer::state_dict`](crate::Optimizer::state_dict)): its kind, its
 /// numbers (hyperparameters and the step count) and its per-parameter
 /// buffers, named as PyTorch names them (`exp_avg.<param>`,
 /// `exp_avg_sq.<param>`, `momentum_buffer.<param>`, `square_avg.<param>`).

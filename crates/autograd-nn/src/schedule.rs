@@ -7,7 +7,7 @@ use crate::module::ParamGrads;
 
 /// A learning rate as a function of the step (or epoch) count, from 0.
 /// A schedule keeps no state of its own: driven by
-/// [`Optimizer::steps`], which the optimizer's state saves, it resumes
+/// [`Optimizer::steps`](crate::Optimizer::steps), which the optimizer's state saves, it resumes
 /// with the optimizer.
 ///
 /// ```
