@@ -78,6 +78,8 @@ pub struct Ddp<'w, T: Real + Equivalence = f32> {
     world: &'w World,
     names: Vec<String>,
     shapes: Vec<Vec<usize>>,
+    /// Values per trainable parameter (the shapes' products).
+    sizes: Vec<usize>,
     plan: BucketPlan,
     send: Vec<Vec<T>>,
     recv: Vec<Vec<T>>,
@@ -145,10 +147,12 @@ impl<'w, T: Real + Equivalence> Ddp<'w, T> {
                 shapes.push(p.value().shape().to_vec());
             }
         });
+        let sizes = shapes.iter().map(|s| s.iter().product()).collect();
         let mut ddp = Ddp {
             world,
             names,
             shapes,
+            sizes,
             plan: BucketPlan::new(&[], 1),
             send: Vec::new(),
             recv: Vec::new(),
@@ -201,8 +205,8 @@ impl<'w, T: Real + Equivalence> Ddp<'w, T> {
     }
 
     fn set_plan(&mut self, first: usize, rest: usize) {
-        let sizes: Vec<usize> = self.shapes.iter().map(|s| s.iter().product()).collect();
-        self.plan = BucketPlan::with_caps(&sizes, std::mem::size_of::<T>(), first, rest);
+        let sizes = &self.sizes;
+        self.plan = BucketPlan::with_caps(sizes, std::mem::size_of::<T>(), first, rest);
         let lens = (0..self.plan.buckets().len()).map(|b| self.plan.bucket_len(b));
         self.send = lens.clone().map(|n| vec![T::ZERO; n]).collect();
         self.recv = lens.map(|n| vec![T::ZERO; n]).collect();
@@ -262,8 +266,7 @@ impl<'w, T: Real + Equivalence> Ddp<'w, T> {
             "Ddp::backward: the model has {k} trainable parameters, Ddp::new saw {}",
             self.names.len()
         );
-        let (world, plan) = (self.world, &self.plan);
-        let sizes: Vec<usize> = self.shapes.iter().map(|s| s.iter().product()).collect();
+        let (world, plan, sizes) = (self.world, &self.plan, &self.sizes);
         let start = Instant::now();
         let (mut sweep_end, mut started_during_sweep) = (start, 0);
         let (send, recv) = (&mut self.send, &mut self.recv);

@@ -242,6 +242,12 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(expected = "DistributedSampler::batches: the batch size is 0")]
+    fn a_batch_of_zero_rows_is_refused() {
+        DistributedSampler::new(4, 0, 1, 0).unwrap().batches(0);
+    }
+
+    #[test]
     fn bad_configurations_are_refused_with_the_values() {
         let e = DistributedSampler::new(0, 0, 1, 0).unwrap_err().to_string();
         assert!(e.contains("empty"), "{e}");
