@@ -209,6 +209,37 @@ mod tests {
         }
     }
 
+    // A convolution splits its items between threads, and its weight
+    // gradient sums fixed runs of items: the same bits on any number of
+    // threads, forward and backward, grouped or not.
+    #[test]
+    fn split_convolutions_equal_one_thread_bit_for_bit() {
+        let x = random(&[16, 16, 16, 16], 7);
+        const { assert!(16 * 32 * 16 * 9 * 256 >= super::SPLIT_WORK) };
+        let run = |groups: usize| {
+            let tape = crate::TensorTape::new();
+            let v = tape.leaf(x.clone());
+            let w = tape.leaf(random(&[32, 16 / groups, 3, 3], 8));
+            let b = tape.leaf(random(&[32], 9));
+            let opts = crate::Window2d::default().padding(1);
+            let y = v.conv2d_groups(w, Some(b), opts, groups);
+            let g = y.square().sum().backward();
+            [y.value(), g[v].clone(), g[w].clone(), g[b].clone()]
+        };
+        for groups in [1, 4] {
+            super::set_num_threads(1);
+            let one = run(groups);
+            super::set_num_threads(2);
+            let two = run(groups);
+            super::set_num_threads(3);
+            let three = run(groups);
+            for ((x, y), z) in one.iter().zip(&two).zip(&three) {
+                assert_eq!(x.data(), y.data());
+                assert_eq!(x.data(), z.data());
+            }
+        }
+    }
+
     #[test]
     #[should_panic(expected = "set_num_threads: needs at least one thread, got 0")]
     fn zero_threads_is_refused() {

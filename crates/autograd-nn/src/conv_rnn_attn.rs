@@ -34,6 +34,9 @@ pub struct Conv2d<T: Real = f32> {
     /// Stride, padding, dilation.
     #[module(skip)]
     pub window: Window,
+    /// Channel groups (1: every output sees every input channel).
+    #[module(skip)]
+    pub groups: usize,
 }
 
 impl<T: Real> Conv2d<T> {
@@ -52,15 +55,43 @@ impl<T: Real> Conv2d<T> {
         kernel: (usize, usize),
         rng: &mut R,
     ) -> Self {
-        let fan_in = inputs * kernel.0 * kernel.1;
+        Self::grouped(inputs, outputs, kernel, 1, rng)
+    }
+
+    /// A grouped convolution (PyTorch's `groups`): weight
+    /// `[outputs, inputs / groups, kh, kw]`, each group of outputs seeing
+    /// its group of inputs; `groups == inputs == outputs` is depthwise.
+    /// Panics naming the sizes if `groups` does not divide both.
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let c = autograd_nn::Conv2d::<f32>::grouped(8, 16, (3, 3), 4, &mut rng);
+    /// assert_eq!(c.weight.value().shape(), &[16, 2, 3, 3]);
+    /// ```
+    #[track_caller]
+    pub fn grouped<R: Rng + ?Sized>(
+        inputs: usize,
+        outputs: usize,
+        kernel: (usize, usize),
+        groups: usize,
+        rng: &mut R,
+    ) -> Self {
+        if groups == 0 || inputs % groups != 0 || outputs % groups != 0 {
+            panic!(
+                "Conv2d: {groups} groups must divide both {inputs} input and {outputs} output channels"
+            );
+        }
+        let fan_in = inputs / groups * kernel.0 * kernel.1;
         Conv2d {
             weight: Parameter::new(init::torch_default(
-                &[outputs, inputs, kernel.0, kernel.1],
+                &[outputs, inputs / groups, kernel.0, kernel.1],
                 fan_in,
                 rng,
             )),
             bias: Some(Parameter::new(init::torch_default(&[outputs], fan_in, rng))),
             window: Window::default(),
+            groups,
         }
     }
 
@@ -119,23 +150,25 @@ impl<'t, T: Real> Forward<TensorVar<'t, T>> for Conv2d<T> {
     fn forward(&self, x: TensorVar<'t, T>) -> TensorVar<'t, T> {
         let w = self.weight.value().shape();
         let shape = x.shape();
-        if shape.len() != 4 || shape[1] != w[1] {
+        let inputs = w[1] * self.groups;
+        if shape.len() != 4 || shape[1] != inputs {
             panic!(
                 "Conv2d({}, {}, kernel ({}, {})){}: input must be [N, {}, H, W], got shape {:?}",
-                w[1],
+                inputs,
                 w[0],
                 w[2],
                 w[3],
                 crate::module::location(),
-                w[1],
+                inputs,
                 shape.as_slice()
             );
         }
         let tape = x.tape();
-        x.conv2d(
+        x.conv2d_groups(
             self.weight.var(tape),
             self.bias.as_ref().map(|b| b.var(tape)),
             self.window,
+            self.groups,
         )
     }
 }

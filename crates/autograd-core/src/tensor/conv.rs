@@ -1,7 +1,8 @@
-//! 2-d convolution and pooling (NCHW) through one primitive pair: `unfold`
-//! (im2col) and its adjoint `fold` (col2im). A convolution is an unfold and
-//! a matrix product; pooling is an unfold and a max or mean. Their gradients
-//! come from those primitives' VJPs, with no convolution-specific rule.
+//! Windows over `[N, C, H, W]` tensors: the primitive pair `unfold` (im2col)
+//! and its adjoint `fold` (col2im), and pooling as an unfold and a max or
+//! mean, whose gradients come from those primitives' VJPs. The convolution
+//! itself is one primitive (`prim/general/conv2d.rs`) built on the same
+//! row kernels ([`Geometry::unfold_into`], [`Geometry::fold_add_into`]).
 
 use super::algebra::Algebra;
 use super::shape::{Shape, fmt_shape};
@@ -76,20 +77,20 @@ impl Window2d {
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Geometry {
-    n: usize,
-    c: usize,
-    h: usize,
-    w: usize,
-    kh: usize,
-    kw: usize,
-    oh: usize,
-    ow: usize,
-    opts: Window2d,
+    pub(crate) n: usize,
+    pub(crate) c: usize,
+    pub(crate) h: usize,
+    pub(crate) w: usize,
+    pub(crate) kh: usize,
+    pub(crate) kw: usize,
+    pub(crate) oh: usize,
+    pub(crate) ow: usize,
+    pub(crate) opts: Window2d,
 }
 
 impl Geometry {
     #[track_caller]
-    fn new(op: &str, input: &[usize], kernel: (usize, usize), opts: Window2d) -> Self {
+    pub(crate) fn new(op: &str, input: &[usize], kernel: (usize, usize), opts: Window2d) -> Self {
         if input.len() != 4 {
             panic!(
                 "{op}: input must be 4-d [N, C, H, W], got shape {}",
@@ -180,6 +181,175 @@ impl Geometry {
     }
 }
 
+impl Geometry {
+    /// im2col of the `n` items of `x` (`[n, c, h, w]` from its start) into
+    /// `cols` (`[n, c*kh*kw, oh*ow]`, every element written once), `pad` in
+    /// the padding.
+    pub(crate) fn unfold_into<T: Real>(&self, x: &[T], cols: &mut [T], pad: T) {
+        if self.flat() {
+            let (ow, l) = (self.ow, self.oh * self.ow);
+            self.for_each_tap(|t| {
+                let r = &mut cols[t.row..t.row + l];
+                let (a, b) = (t.live.0 * ow, t.live.1 * ow);
+                r[..a].fill(pad);
+                r[b..].fill(pad);
+                let (t0, t1) = t.copied(a, b, self.h * self.w);
+                if t0 < t1 {
+                    let src = t.plane + t0.wrapping_add_signed(t.delta);
+                    r[t0..t1].copy_from_slice(&x[src..src + (t1 - t0)]);
+                }
+                t.pad_columns(r, ow, pad);
+            });
+            return;
+        }
+        let (sw, ow) = (self.opts.stride.1, self.ow);
+        // Every row is visited once: its padding is written here, the rest
+        // copied, so nothing is written twice.
+        self.for_each_row(|row, span| match span {
+            Some((src, lo, hi)) => {
+                let r = &mut cols[row..row + ow];
+                r[..lo].fill(pad);
+                r[hi..].fill(pad);
+                let dst = &mut r[lo..hi];
+                if sw == 1 {
+                    dst.copy_from_slice(&x[src..src + (hi - lo)]);
+                } else {
+                    for (t, o) in dst.iter_mut().enumerate() {
+                        *o = x[src + t * sw];
+                    }
+                }
+            }
+            None => cols[row..row + ow].fill(pad),
+        });
+    }
+
+    /// [`Geometry::fold_add_into`] on a matrix the caller no longer needs:
+    /// its padding entries are zeroed first, which lets a stride-1 row of
+    /// windows be added back as one run (adding 0 elsewhere).
+    pub(crate) fn fold_add_from_scratch<T: Real>(&self, cols: &mut [T], x: &mut [T]) {
+        if !self.flat() {
+            return self.fold_add_into(cols, x);
+        }
+        let (ow, l) = (self.ow, self.oh * self.ow);
+        self.for_each_tap(|t| {
+            let r = &mut cols[t.row..t.row + l];
+            let (a, b) = (t.live.0 * ow, t.live.1 * ow);
+            t.pad_columns(r, ow, T::ZERO);
+            let (t0, t1) = t.copied(a, b, self.h * self.w);
+            if t0 < t1 {
+                let dst = t.plane + t0.wrapping_add_signed(t.delta);
+                for (o, &v) in x[dst..dst + (t1 - t0)].iter_mut().zip(&r[t0..t1]) {
+                    *o += v;
+                }
+            }
+        });
+    }
+
+    /// True when consecutive output rows read consecutive input rows and
+    /// are as wide as them (stride 1, `ow == w`: "same" padding): a kernel
+    /// tap's whole matrix row is then one run of its input plane, shifted,
+    /// with only the columns that fall off the edges to patch.
+    fn flat(&self) -> bool {
+        self.opts.stride == (1, 1) && self.ow == self.w
+    }
+
+    /// Calls `f` for every row of the unfolded matrix in the flat case (see
+    /// [`Geometry::flat`]).
+    fn for_each_tap(&self, mut f: impl FnMut(Tap)) {
+        let Window2d {
+            padding: (ph, pw),
+            dilation: (dh, dw),
+            ..
+        } = self.opts;
+        let (l, rows, hw) = (
+            self.oh * self.ow,
+            self.c * self.kh * self.kw,
+            self.h * self.w,
+        );
+        for b in 0..self.n {
+            for ch in 0..self.c {
+                for ki in 0..self.kh {
+                    // Output rows oi read input row oi + ki*dh - ph: live
+                    // when that is in 0..h.
+                    let dy = (ki * dh) as isize - ph as isize;
+                    let first = (-dy).clamp(0, self.oh as isize) as usize;
+                    let end =
+                        (self.h as isize - dy).clamp(first as isize, self.oh as isize) as usize;
+                    for kj in 0..self.kw {
+                        let dx = (kj * dw) as isize - pw as isize;
+                        let lo = (-dx).clamp(0, self.ow as isize) as usize;
+                        let hi =
+                            (self.w as isize - dx).clamp(lo as isize, self.ow as isize) as usize;
+                        f(Tap {
+                            row: (b * rows + (ch * self.kh + ki) * self.kw + kj) * l,
+                            plane: (b * self.c + ch) * hw,
+                            live: (first, end),
+                            columns: (lo, hi),
+                            delta: dy * self.w as isize + dx,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// col2im: adds `cols` (`[n, c*kh*kw, oh*ow]`) back into `x`
+    /// (`[n, c, h, w]` from its start), summing overlapping windows.
+    pub(crate) fn fold_add_into<T: Real>(&self, cols: &[T], x: &mut [T]) {
+        let sw = self.opts.stride.1;
+        self.for_each_row(|row, span| {
+            if let Some((src, lo, hi)) = span {
+                let from = &cols[row + lo..row + hi];
+                if sw == 1 {
+                    for (o, &v) in x[src..src + (hi - lo)].iter_mut().zip(from) {
+                        *o += v;
+                    }
+                } else {
+                    for (t, &v) in from.iter().enumerate() {
+                        x[src + t * sw] += v;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// One row of the unfolded matrix in the flat case: entry `t` of the row
+/// (starting at `row`) reads input `plane + t + delta` for live output rows
+/// and columns, and is padding elsewhere.
+struct Tap {
+    row: usize,
+    plane: usize,
+    /// Output rows whose input row exists.
+    live: (usize, usize),
+    /// Output columns whose input column exists.
+    columns: (usize, usize),
+    delta: isize,
+}
+
+impl Tap {
+    /// The entries `t0..t1` of the live rows' run `a..b` whose source lies
+    /// in the plane of `hw` elements (the others are padding columns).
+    fn copied(&self, a: usize, b: usize, hw: usize) -> (usize, usize) {
+        let t0 = a.max((-self.delta).max(0) as usize);
+        let t1 = b.min((hw as isize - self.delta).max(0) as usize);
+        (t0, t1)
+    }
+
+    /// Writes `v` into the padding columns of the live rows of `r`.
+    fn pad_columns<T: Copy>(&self, r: &mut [T], ow: usize, v: T) {
+        let (lo, hi) = self.columns;
+        if lo == 0 && hi == ow {
+            return;
+        }
+        for oi in self.live.0..self.live.1 {
+            let line = &mut r[oi * ow..(oi + 1) * ow];
+            line[..lo].fill(v);
+            line[hi..].fill(v);
+        }
+    }
+}
+
 impl<T: Real> Tensor<T> {
     /// im2col: every `kernel`-sized window of an `[N, C, H, W]` input as a
     /// column, giving `[N, C*kh*kw, OH*OW]` (PyTorch's `F.unfold`), with
@@ -201,20 +371,7 @@ impl<T: Real> Tensor<T> {
     pub(crate) fn unfold_geom(&self, g: &Geometry, pad: T) -> Self {
         let shape = g.cols_shape();
         let mut out = vec![pad; shape.iter().product()];
-        let d = self.data();
-        let sw = g.opts.stride.1;
-        g.for_each_row(|row, span| {
-            if let Some((src, lo, hi)) = span {
-                let dst = &mut out[row + lo..row + hi];
-                if sw == 1 {
-                    dst.copy_from_slice(&d[src..src + (hi - lo)]);
-                } else {
-                    for (t, o) in dst.iter_mut().enumerate() {
-                        *o = d[src + t * sw];
-                    }
-                }
-            }
-        });
+        g.unfold_into(self.data(), &mut out, pad);
         Tensor::from_parts(shape, out)
     }
 
@@ -222,49 +379,8 @@ impl<T: Real> Tensor<T> {
     pub(crate) fn fold_geom(&self, g: &Geometry) -> Self {
         let shape = g.input_shape();
         let mut out = vec![T::ZERO; shape.iter().product()];
-        let d = self.data();
-        let sw = g.opts.stride.1;
-        g.for_each_row(|row, span| {
-            if let Some((src, lo, hi)) = span {
-                let from = &d[row + lo..row + hi];
-                if sw == 1 {
-                    for (o, &v) in out[src..src + (hi - lo)].iter_mut().zip(from) {
-                        *o += v;
-                    }
-                } else {
-                    for (t, &v) in from.iter().enumerate() {
-                        out[src + t * sw] += v;
-                    }
-                }
-            }
-        });
+        g.fold_add_into(self.data(), &mut out);
         Tensor::from_parts(shape, out)
-    }
-
-    /// 2-d convolution (cross-correlation, as in PyTorch) of an
-    /// `[N, C, H, W]` input with `[O, C, kh, kw]` weights and an optional
-    /// `[O]` bias, giving `[N, O, OH, OW]`.
-    ///
-    /// ```
-    /// use autograd_core::{Window2d, Tensor};
-    /// let x = Tensor::<f32>::ones(&[1, 1, 4, 4]);
-    /// let w = Tensor::<f32>::ones(&[2, 1, 3, 3]);
-    /// let y = x.conv2d(&w, None, Window2d::default().padding(1));
-    /// assert_eq!(y.shape(), &[1, 2, 4, 4]);
-    /// assert_eq!(y.get(&[0, 0, 0, 0]), 4.0); // a corner sees 4 inputs
-    /// ```
-    #[track_caller]
-    pub fn conv2d(&self, weight: &Self, bias: Option<&Self>, opts: Window2d) -> Self {
-        let (o, ck, g) = conv_geometry(self.shape(), weight.shape(), bias.map(|b| b.shape()), opts);
-        let cols = self.unfold_geom(&g, T::ZERO);
-        let y = weight
-            .reshape(&[o, ck])
-            .matmul(&cols)
-            .reshape(&[g.n, o, g.oh, g.ow]);
-        match bias {
-            Some(b) => y.add(&b.reshape(&[o, 1, 1])),
-            None => y,
-        }
     }
 
     /// Max pooling over `kernel`-sized windows (padding counts as -inf).
@@ -303,42 +419,6 @@ impl<T: Real> Tensor<T> {
     }
 }
 
-/// Checks a convolution's shapes; returns (out channels, C*kh*kw, geometry).
-#[track_caller]
-fn conv_geometry(
-    x: &[usize],
-    w: &[usize],
-    bias: Option<&[usize]>,
-    opts: Window2d,
-) -> (usize, usize, Geometry) {
-    if w.len() != 4 {
-        panic!(
-            "conv2d: weight must be 4-d [O, C, kh, kw], got shape {}",
-            fmt_shape(w)
-        );
-    }
-    if x.len() == 4 && x[1] != w[1] {
-        panic!(
-            "conv2d: input {} has {} channels but weight {} expects {}",
-            fmt_shape(x),
-            x[1],
-            fmt_shape(w),
-            w[1]
-        );
-    }
-    if let Some(b) = bias {
-        if b != [w[0]] {
-            panic!(
-                "conv2d: bias must have shape [{}], got {}",
-                w[0],
-                fmt_shape(b)
-            );
-        }
-    }
-    let g = Geometry::new("conv2d", x, (w[2], w[3]), opts);
-    (w[0], w[1] * w[2] * w[3], g)
-}
-
 #[track_caller]
 fn pool_geometry(op: &str, x: &[usize], kernel: (usize, usize), opts: Window2d) -> Geometry {
     let g = Geometry::new(op, x, kernel, opts);
@@ -375,31 +455,6 @@ impl<'t, T: Real> TensorVar<'t, T> {
 
     fn fold_geom(self, g: Geometry) -> Self {
         self.record_unary(Op::Fold(Box::new(g)), |x| x.fold_geom(&g))
-    }
-
-    /// 2-d convolution, recorded as unfold + matmul (+ bias): see
-    /// [`Tensor::conv2d`].
-    ///
-    /// ```
-    /// use autograd_core::{Window2d, Tensor, TensorTape};
-    /// let tape = TensorTape::new();
-    /// let x = tape.constant(Tensor::<f64>::ones(&[1, 1, 3, 3]));
-    /// let w = tape.leaf(Tensor::<f64>::ones(&[1, 1, 2, 2]));
-    /// let g = x.conv2d(w, None, Window2d::default()).sum().backward();
-    /// assert_eq!(g[w].to_vec(), vec![4.0; 4]); // each tap sees 4 windows of ones
-    /// ```
-    #[track_caller]
-    pub fn conv2d(self, weight: Self, bias: Option<Self>, opts: Window2d) -> Self {
-        let bias_shape = bias.map(|b| b.shape());
-        let (o, ck, g) = conv_geometry(&self.shape(), &weight.shape(), bias_shape.as_deref(), opts);
-        let y = weight
-            .reshape(&[o, ck])
-            .matmul(self.unfold_geom(g, T::ZERO))
-            .reshape(&[g.n, o, g.oh, g.ow]);
-        match bias {
-            Some(b) => y.add(b.reshape(&[o, 1, 1])),
-            None => y,
-        }
     }
 
     /// Max pooling, recorded as unfold + max: the gradient goes to each

@@ -108,6 +108,45 @@ pub(crate) fn matmul_strided<T: Real>(
     strided_into(dst, a, b, m, k, n, strides, false);
 }
 
+/// `dst += op(a) @ op(b)`, strided as [`matmul_strided`], on this thread:
+/// for kernels that sum products over a batch into one block (a
+/// convolution's weight gradient) without a temporary per product.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul_strided_add<T: Real>(
+    dst: &mut [T],
+    a: &[T],
+    b: &[T],
+    m: usize,
+    k: usize,
+    n: usize,
+    strides: [usize; 4],
+) {
+    assert_eq!(dst.len(), m * n, "matmul: output buffer of the wrong size");
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    let [a_rs, a_cs, b_rs, b_cs] = strides;
+    let supported =
+        TypeId::of::<T>() == TypeId::of::<f32>() || TypeId::of::<T>() == TypeId::of::<f64>();
+    if !supported {
+        for i in 0..m {
+            for j in 0..n {
+                let mut acc = T::ZERO;
+                for l in 0..k {
+                    acc += a[i * a_rs + l * a_cs] * b[l * b_rs + j * b_cs];
+                }
+                dst[i * n + j] += acc;
+            }
+        }
+        return;
+    }
+    // SAFETY: `MaybeUninit<T>` has T's layout; `dst` is initialised (it is
+    // a `&mut [T]`), which `read_dst = true` requires, and gemm writes only
+    // initialised values back.
+    let dst = unsafe { &mut *(dst as *mut [T] as *mut [MaybeUninit<T>]) };
+    gemm_rows(dst, a, b, k, n, strides, true);
+}
+
 /// Writes every element of `dst` (m x n): the product, zeros when k = 0.
 /// Large products split by rows between threads when `split`.
 #[allow(clippy::too_many_arguments)]
@@ -148,19 +187,20 @@ fn strided_into<T: Real>(
         return;
     }
     if !split {
-        gemm_rows(dst, a, b, k, n, strides);
+        gemm_rows(dst, a, b, k, n, strides, false);
         return;
     }
     // Large products split by rows of the result, one block per thread
     // (crate::parallel); row `r0` of op(a) starts `r0 * a_rs` into `a`.
     crate::parallel::for_chunks(m * n * k, SPLIT_WORK, dst, n, |r0, d| {
-        gemm_rows(d, &a[r0 * a_rs..], b, k, n, strides);
+        gemm_rows(d, &a[r0 * a_rs..], b, k, n, strides, false);
     });
 }
 
 /// `dst` (rows x n, row-major) = op(a) @ op(b) on this thread, where op(a)
 /// is rows x k with strides `[a_rs, a_cs]` into `a` and op(b) is k x n with
-/// strides `[b_rs, b_cs]` into `b`. T is f32 or f64.
+/// strides `[b_rs, b_cs]` into `b`. T is f32 or f64. With `add`, the
+/// product is added to `dst`, which must then be initialised.
 fn gemm_rows<T: Real>(
     dst: &mut [MaybeUninit<T>],
     a: &[T],
@@ -168,6 +208,7 @@ fn gemm_rows<T: Real>(
     k: usize,
     n: usize,
     strides: [usize; 4],
+    add: bool,
 ) {
     let [a_rs, a_cs, b_rs, b_cs] = strides;
     let rows = dst.len() / n;
@@ -181,8 +222,9 @@ fn gemm_rows<T: Real>(
     // largest of these offsets are below a.len() and b.len() (asserted
     // above; rows, k, n >= 1 because dst is non-empty and the caller
     // returned early for k == 0). It writes dst at `i*n + j` < rows*n =
-    // dst.len() with `read_dst = false`, so dst's old contents are never
-    // read. `dst` is a unique `&mut` borrow (for a split product, a disjoint
+    // dst.len(); with `read_dst = false` dst's old contents are never read,
+    // and with `add` (`read_dst = true`) the caller guarantees they are
+    // initialised (`matmul_strided_add` takes a `&mut [T]`). `dst` is a unique `&mut` borrow (for a split product, a disjoint
     // chunk of the result), so it aliases neither input. T is f32 or f64
     // (the caller checked), types gemm implements; `MaybeUninit<T>` has T's
     // layout, and with `read_dst = false` gemm writes every element of the
@@ -197,14 +239,15 @@ fn gemm_rows<T: Real>(
             dst.as_mut_ptr() as *mut T,
             1,
             n as isize,
-            false,
+            add,
             a.as_ptr(),
             a_cs as isize,
             a_rs as isize,
             b.as_ptr(),
             b_cs as isize,
             b_rs as isize,
-            T::ZERO,
+            // dst = alpha dst + beta (a @ b); alpha is ignored without `add`.
+            if add { T::ONE } else { T::ZERO },
             T::ONE,
             false,
             false,

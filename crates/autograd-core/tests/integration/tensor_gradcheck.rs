@@ -502,15 +502,16 @@ fn composite_model_gradients() {
     );
 }
 
-/// A direct 7-loop convolution, the oracle for the unfold + matmul one.
+/// A direct 7-loop convolution, the oracle for the primitive's kernels.
 fn naive_conv2d(
     x: &Tensor<f64>,
     w: &Tensor<f64>,
     b: &Tensor<f64>,
     o: autograd_core::Window2d,
+    groups: usize,
 ) -> Tensor<f64> {
-    let (n, c, h, wd) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
-    let (oc, kh, kw) = (w.shape()[0], w.shape()[2], w.shape()[3]);
+    let (n, h, wd) = (x.shape()[0], x.shape()[2], x.shape()[3]);
+    let (oc, c, kh, kw) = (w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]);
     let oh = (h + 2 * o.padding.0 - o.dilation.0 * (kh - 1) - 1) / o.stride.0 + 1;
     let ow = (wd + 2 * o.padding.1 - o.dilation.1 * (kw - 1) - 1) / o.stride.1 + 1;
     let mut out = vec![0.0; n * oc * oh * ow];
@@ -519,6 +520,8 @@ fn naive_conv2d(
             for i in 0..oh {
                 for j in 0..ow {
                     let mut acc = b.get(&[f]);
+                    // Output channel f sees its group's c input channels.
+                    let first = f / (oc / groups) * c;
                     for ch in 0..c {
                         for ki in 0..kh {
                             for kj in 0..kw {
@@ -527,7 +530,7 @@ fn naive_conv2d(
                                 let jj = (j * o.stride.1 + kj * o.dilation.1) as isize
                                     - o.padding.1 as isize;
                                 if ii >= 0 && jj >= 0 && (ii as usize) < h && (jj as usize) < wd {
-                                    acc += x.get(&[bi, ch, ii as usize, jj as usize])
+                                    acc += x.get(&[bi, first + ch, ii as usize, jj as usize])
                                         * w.get(&[f, ch, ki, kj]);
                                 }
                             }
@@ -545,33 +548,45 @@ fn naive_conv2d(
 fn convolution_and_pooling() {
     use autograd_core::Window2d;
     let mut r = rng(8);
-    for _ in 0..TRIALS {
+    for trial in 0..TRIALS {
+        let groups = r.random_range(1..3);
         let (n, c, oc) = (
             r.random_range(1..3),
-            r.random_range(1..3),
-            r.random_range(1..3),
+            groups * r.random_range(1..3),
+            groups * r.random_range(1..3),
         );
-        let (kh, kw) = (r.random_range(1..4), r.random_range(1..4));
-        let opts = Window2d {
+        let (kh, mut kw) = (r.random_range(1..4), r.random_range(1..4));
+        let mut opts = Window2d {
             stride: (r.random_range(1..3), r.random_range(1..3)),
             padding: (r.random_range(0..2), r.random_range(0..2)),
             dilation: (r.random_range(1..3), r.random_range(1..3)),
         };
+        if trial % 2 == 0 {
+            // Stride 1, "same" width: the kernels' one-run-per-row path.
+            kw = 2 * r.random_range(0..2) + 1;
+            opts.stride = (1, 1);
+            opts.padding.1 = opts.dilation.1 * (kw - 1) / 2;
+        }
         let h = opts.dilation.0 * (kh - 1) + 1 + r.random_range(0..4);
         let w = opts.dilation.1 * (kw - 1) + 1 + r.random_range(0..4);
         let x = uniform(&mut r, &[n, c, h, w], -1.0, 1.0);
-        let wt = uniform(&mut r, &[oc, c, kh, kw], -1.0, 1.0);
+        let wt = uniform(&mut r, &[oc, c / groups, kh, kw], -1.0, 1.0);
         let b = uniform(&mut r, &[oc], -1.0, 1.0);
-        let fast = x.conv2d(&wt, Some(&b), opts);
-        let slow = naive_conv2d(&x, &wt, &b, opts);
+        let fast = x.conv2d_groups(&wt, Some(&b), opts, groups);
+        let slow = naive_conv2d(&x, &wt, &b, opts, groups);
         assert!(
             fast.max_abs_diff(&slow) < 1e-12,
-            "conv2d {opts:?} differs from the direct loop"
+            "conv2d {opts:?}, {groups} groups, differs from the direct loop"
         );
         check(
             "conv2d",
-            move |_, v| v[0].conv2d(v[1], Some(v[2]), opts),
-            &[x.clone(), wt, b],
+            move |_, v| v[0].conv2d_groups(v[1], Some(v[2]), opts, groups),
+            &[x.clone(), wt.clone(), b],
+        );
+        check(
+            "conv2d (no bias)",
+            move |_, v| v[0].conv2d_groups(v[1], None, opts, groups),
+            &[x.clone(), wt],
         );
         // Pooling: distinct values so each window's maximum is unique.
         let px = spread(&mut r, &[n, c, h + 2, w + 2]);

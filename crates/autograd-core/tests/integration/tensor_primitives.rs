@@ -227,6 +227,183 @@ fn self_attention_equals_its_formula_to_second_order() {
     assert_eq!(y.backward()[x], yf.backward()[xf]);
 }
 
+/// The convolution primitive against the same computation in separate
+/// operations (unfold, a batched product, a bias broadcast): values,
+/// gradients through the sweep's kernel and through the general rule
+/// (anomaly mode), second derivatives and replay; grouped and not, with
+/// stride, padding and dilation, and a batch long enough that the weight
+/// gradient is summed in several runs.
+#[test]
+fn conv2d_equals_unfold_and_product_to_second_order() {
+    use autograd_core::Window2d;
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+    let win = |stride, padding, dilation| Window2d {
+        stride,
+        padding,
+        dilation,
+    };
+    // (batch, channels, outputs, image, kernel, window, groups)
+    #[rustfmt::skip]
+    let cases = [
+        (2, 4, 6, (7, 5), (3, 3), win((1, 1), (1, 1), (1, 1)), 1),
+        (3, 4, 6, (8, 9), (2, 3), win((2, 2), (0, 0), (1, 1)), 2),
+        (2, 3, 3, (6, 6), (3, 2), win((1, 2), (2, 0), (2, 1)), 3),
+        // Long enough that the weight gradient is summed in several runs.
+        (40, 8, 16, (10, 10), (3, 3), win((1, 1), (1, 1), (1, 1)), 1),
+        // Stride 1 and outputs as wide as inputs: rows unfold as one run.
+        (2, 2, 4, (6, 7), (3, 3), win((1, 1), (2, 2), (2, 2)), 2),
+        (1, 2, 2, (3, 1), (5, 5), win((1, 1), (2, 2), (1, 1)), 1),
+        (2, 3, 2, (4, 5), (1, 3), win((1, 1), (0, 1), (1, 1)), 1),
+    ];
+    for (n, c, o, (h, w), k, opts, groups) in cases {
+        let x0 = Tensor::<f64>::rand_normal(&[n, c, h, w], 0.0, 1.0, &mut rng);
+        let w0 = Tensor::<f64>::rand_normal(&[o, c / groups, k.0, k.1], 0.0, 1.0, &mut rng);
+        let b0 = Tensor::<f64>::rand_normal(&[o], 0.0, 1.0, &mut rng);
+        let run = |fused: bool, anomaly: bool| {
+            let tape = TensorTape::new();
+            tape.set_anomaly_detection(anomaly);
+            let (x, wt, b) = (
+                tape.leaf(x0.clone()),
+                tape.leaf(w0.clone()),
+                tape.leaf(b0.clone()),
+            );
+            let y = if fused {
+                x.conv2d_groups(wt, Some(b), opts, groups)
+            } else {
+                // Group q of the unfolded rows times group q of the weights.
+                let cols = x.unfold2d(k, opts, 0.0);
+                let l = cols.shape()[2];
+                let (ck, og) = (c / groups * k.0 * k.1, o / groups);
+                let y = wt
+                    .reshape(&[groups, og, ck])
+                    .matmul(cols.reshape(&[n, groups, ck, l]))
+                    .reshape(&[n, o, l]);
+                let oh =
+                    (h + 2 * opts.padding.0 - opts.dilation.0 * (k.0 - 1) - 1) / opts.stride.0 + 1;
+                (y + b.reshape(&[o, 1])).reshape(&[n, o, oh, l / oh])
+            };
+            let loss = (y * y.sin()).sum();
+            let plain = tape.grad(loss, &[x, wt, b]);
+            let rec = tape.grad_graph(loss, &[x, wt, b]);
+            let v = tape.constant(Tensor::rand_uniform(
+                x0.shape(),
+                -1.0,
+                1.0,
+                &mut rand::rngs::StdRng::seed_from_u64(1),
+            ));
+            let [hx, hw] = tape.grad((rec[0] * v).sum(), &[x, wt]).try_into().unwrap();
+            (
+                y.value(),
+                plain,
+                rec.iter().map(|g| g.value()).collect::<Vec<_>>(),
+                hx,
+                hw,
+            )
+        };
+        let want = run(false, false);
+        for got in [run(true, false), run(true, true)] {
+            assert!(
+                got.0.max_abs_diff(&want.0) < 1e-12,
+                "values, case {n} {c} {o} {groups}"
+            );
+            for i in 0..3 {
+                let tol = 1e-11
+                    * want.1[i]
+                        .to_vec()
+                        .iter()
+                        .fold(1.0_f64, |m, v| m.max(v.abs()));
+                assert!(got.1[i].max_abs_diff(&want.1[i]) < tol, "gradient {i}");
+                assert!(
+                    got.2[i].max_abs_diff(&want.2[i]) < tol,
+                    "recorded gradient {i}"
+                );
+            }
+            assert!(
+                got.3.max_abs_diff(&want.3) < 1e-10,
+                "second derivative (input)"
+            );
+            assert!(
+                got.4.max_abs_diff(&want.4) < 1e-10,
+                "second derivative (weight)"
+            );
+        }
+    }
+    // Replay recomputes the node for a new input.
+    let (x0, x1) = (
+        Tensor::<f64>::rand_normal(&[2, 3, 5, 5], 0.0, 1.0, &mut rng),
+        Tensor::<f64>::rand_normal(&[2, 3, 5, 5], 0.0, 1.0, &mut rng),
+    );
+    let w0 = Tensor::<f64>::rand_normal(&[4, 3, 3, 3], 0.0, 1.0, &mut rng);
+    let opts = Window2d::default().padding(1);
+    let tape = TensorTape::new();
+    let (x, w) = (tape.leaf(x0), tape.leaf(w0.clone()));
+    let y = x.conv2d(w, None, opts).square().sum();
+    let _ = y.backward();
+    tape.replay(&[(x, x1.clone())]).unwrap();
+    let fresh = TensorTape::new();
+    let (xf, wf) = (fresh.leaf(x1), fresh.leaf(w0));
+    let yf = xf.conv2d(wf, None, opts).square().sum();
+    assert_eq!(y.item(), yf.item());
+    let (g, gf) = (y.backward(), yf.backward());
+    assert_eq!((&g[x], &g[w]), (&gf[xf], &gf[wf]));
+}
+
+#[test]
+fn conv2d_refuses_bad_shapes_by_name() {
+    use autograd_core::Window2d;
+    let msg = |f: &dyn Fn()| {
+        let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
+        e.downcast_ref::<String>().cloned().unwrap_or_default()
+    };
+    let x = Tensor::<f64>::zeros(&[2, 4, 5, 5]);
+    let o = Window2d::default();
+    assert_eq!(
+        msg(&|| {
+            x.conv2d(&Tensor::zeros(&[3, 3, 3, 3]), None, o);
+        }),
+        "conv2d: input [2, 4, 5, 5] has 4 channels but weight [3, 3, 3, 3] expects 3"
+    );
+    assert_eq!(
+        msg(&|| {
+            x.conv2d_groups(&Tensor::zeros(&[4, 1, 3, 3]), None, o, 2);
+        }),
+        "conv2d: input [2, 4, 5, 5] has 4 channels but weight [4, 1, 3, 3] in 2 groups expects 2"
+    );
+    assert_eq!(
+        msg(&|| {
+            x.conv2d_groups(&Tensor::zeros(&[3, 2, 3, 3]), None, o, 2);
+        }),
+        "conv2d: 2 groups do not divide the 3 output channels of weight [3, 2, 3, 3]"
+    );
+    assert_eq!(
+        msg(&|| {
+            x.conv2d_groups(&Tensor::zeros(&[4, 4, 3, 3]), None, o, 0);
+        }),
+        "conv2d: groups must be positive, got 0"
+    );
+    assert_eq!(
+        msg(&|| {
+            x.conv2d(&Tensor::zeros(&[3, 4, 3, 3]), Some(&Tensor::zeros(&[4])), o);
+        }),
+        "conv2d: bias must have shape [3], got [4]"
+    );
+    assert_eq!(
+        msg(&|| {
+            x.conv2d(&Tensor::zeros(&[3, 4, 7, 3]), None, o);
+        }),
+        "conv2d: input [2, 4, 5, 5] with kernel 7x3, padding 0x0, dilation 1x1 has no output positions"
+    );
+    // An empty batch gives an empty output and a zero weight gradient.
+    let tape = TensorTape::new();
+    let xe = tape.leaf(Tensor::<f64>::zeros(&[0, 4, 5, 5]));
+    let w = tape.leaf(Tensor::<f64>::ones(&[3, 4, 3, 3]));
+    let y = xe.conv2d(w, None, o);
+    assert_eq!(y.shape().as_slice(), &[0, 3, 3, 3]);
+    let g = y.sum().backward();
+    assert_eq!(g[w].to_vec(), vec![0.0; 108]);
+}
+
 #[test]
 fn self_attention_refuses_bad_shapes_by_name() {
     let msg = |f: &dyn Fn()| {
@@ -436,16 +613,22 @@ fn conv2d_equals_the_direct_sum() {
     use autograd_core::Window2d;
     use rand::{Rng, SeedableRng};
     let mut r = rand::rngs::StdRng::seed_from_u64(21);
-    for _ in 0..40 {
+    for trial in 0..60 {
         let (n, c, o) = (
             r.random_range(1..3),
             r.random_range(1..3),
             r.random_range(1..3),
         );
-        let (kh, kw) = (r.random_range(1..4), r.random_range(1..4));
-        let (sh, sw) = (r.random_range(1..3), r.random_range(1..4));
-        let (ph, pw) = (r.random_range(0..3), r.random_range(0..3));
+        let (kh, mut kw) = (r.random_range(1..4), r.random_range(1..4));
+        let (mut sh, mut sw) = (r.random_range(1..3), r.random_range(1..4));
+        let (ph, mut pw) = (r.random_range(0..3), r.random_range(0..3));
         let (dh, dw) = (r.random_range(1..3), r.random_range(1..3));
+        if trial % 3 == 0 {
+            // Stride 1, "same" width: the kernels' one-run-per-row path.
+            (sh, sw) = (1, 1);
+            kw = 2 * r.random_range(0..3) + 1;
+            pw = dw * (kw - 1) / 2;
+        }
         let h = dh * (kh - 1) + 1 + r.random_range(0..5);
         let w = dw * (kw - 1) + 1 + r.random_range(0..5);
         let x = Tensor::<f64>::rand_normal(&[n, c, h, w], 0.0, 1.0, &mut r);
