@@ -210,8 +210,8 @@ mod tests {
     }
 
     // A convolution splits its items between threads, and its weight
-    // gradient sums fixed runs of items: the same bits on any number of
-    // threads, forward and backward, grouped or not.
+    // gradient sums fixed runs of items; pooling splits planes: the same
+    // bits on any number of threads, forward and backward, grouped or not.
     #[test]
     fn split_convolutions_equal_one_thread_bit_for_bit() {
         let x = random(&[16, 16, 16, 16], 7);
@@ -223,7 +223,9 @@ mod tests {
             let b = tape.leaf(random(&[32], 9));
             let opts = crate::Window2d::default().padding(1);
             let y = v.conv2d_groups(w, Some(b), opts, groups);
-            let g = y.square().sum().backward();
+            // Pooling splits its planes too (16 x 32 planes of 16 x 16).
+            let p = y.max_pool2d((2, 2), crate::Window2d::default().stride(2));
+            let g = (y.square().sum() + p.sin().sum()).backward();
             [y.value(), g[v].clone(), g[w].clone(), g[b].clone()]
         };
         for groups in [1, 4] {

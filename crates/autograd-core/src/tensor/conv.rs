@@ -383,23 +383,6 @@ impl<T: Real> Tensor<T> {
         Tensor::from_parts(shape, out)
     }
 
-    /// Max pooling over `kernel`-sized windows (padding counts as -inf).
-    ///
-    /// ```
-    /// use autograd_core::{Window2d, Tensor};
-    /// let x = Tensor::<f32>::arange(16).reshape(&[1, 1, 4, 4]);
-    /// let y = x.max_pool2d((2, 2), Window2d::default().stride(2));
-    /// assert_eq!(y.to_vec(), vec![5.0, 7.0, 13.0, 15.0]);
-    /// ```
-    #[track_caller]
-    pub fn max_pool2d(&self, kernel: (usize, usize), opts: Window2d) -> Self {
-        let g = pool_geometry("max_pool2d", self.shape(), kernel, opts);
-        self.unfold_geom(&g, -T::INFINITY)
-            .reshape(&[g.n, g.c, g.kh * g.kw, g.oh * g.ow])
-            .max_axes(&[2], false)
-            .reshape(&[g.n, g.c, g.oh, g.ow])
-    }
-
     /// Average pooling over `kernel`-sized windows; padding counts as zeros
     /// in the average (PyTorch's default `count_include_pad=True`).
     ///
@@ -411,7 +394,7 @@ impl<T: Real> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn avg_pool2d(&self, kernel: (usize, usize), opts: Window2d) -> Self {
-        let g = pool_geometry("avg_pool2d", self.shape(), kernel, opts);
+        let g = Geometry::pool("avg_pool2d", self.shape(), kernel, opts);
         self.unfold_geom(&g, T::ZERO)
             .reshape(&[g.n, g.c, g.kh * g.kw, g.oh * g.ow])
             .mean_axes(&[2], false)
@@ -419,16 +402,20 @@ impl<T: Real> Tensor<T> {
     }
 }
 
-#[track_caller]
-fn pool_geometry(op: &str, x: &[usize], kernel: (usize, usize), opts: Window2d) -> Geometry {
-    let g = Geometry::new(op, x, kernel, opts);
-    if 2 * opts.padding.0 > kernel.0 || 2 * opts.padding.1 > kernel.1 {
-        panic!(
-            "{op}: padding {:?} must be at most half the kernel {kernel:?} (every window must hold an input)",
-            opts.padding
-        );
+impl Geometry {
+    /// A pooling window's geometry, checked: every window must hold an
+    /// input.
+    #[track_caller]
+    pub(crate) fn pool(op: &str, x: &[usize], kernel: (usize, usize), opts: Window2d) -> Geometry {
+        let g = Geometry::new(op, x, kernel, opts);
+        if 2 * opts.padding.0 > kernel.0 || 2 * opts.padding.1 > kernel.1 {
+            panic!(
+                "{op}: padding {:?} must be at most half the kernel {kernel:?} (every window must hold an input)",
+                opts.padding
+            );
+        }
+        g
     }
-    g
 }
 
 impl<'t, T: Real> TensorVar<'t, T> {
@@ -457,25 +444,6 @@ impl<'t, T: Real> TensorVar<'t, T> {
         self.record_unary(Op::Fold(Box::new(g)), |x| x.fold_geom(&g))
     }
 
-    /// Max pooling, recorded as unfold + max: the gradient goes to each
-    /// window's maximum (split evenly between ties).
-    ///
-    /// ```
-    /// use autograd_core::{Window2d, Tensor, TensorTape};
-    /// let tape = TensorTape::new();
-    /// let x = tape.leaf(Tensor::<f64>::arange(4).reshape(&[1, 1, 2, 2]));
-    /// let g = x.max_pool2d((2, 2), Window2d::default()).sum().backward();
-    /// assert_eq!(g[x].to_vec(), vec![0.0, 0.0, 0.0, 1.0]);
-    /// ```
-    #[track_caller]
-    pub fn max_pool2d(self, kernel: (usize, usize), opts: Window2d) -> Self {
-        let g = pool_geometry("max_pool2d", &self.shape(), kernel, opts);
-        self.unfold_geom(g, -T::INFINITY)
-            .reshape(&[g.n, g.c, g.kh * g.kw, g.oh * g.ow])
-            .max_axes(&[2], false)
-            .reshape(&[g.n, g.c, g.oh, g.ow])
-    }
-
     /// Average pooling, recorded as unfold + mean.
     ///
     /// ```
@@ -487,7 +455,7 @@ impl<'t, T: Real> TensorVar<'t, T> {
     /// ```
     #[track_caller]
     pub fn avg_pool2d(self, kernel: (usize, usize), opts: Window2d) -> Self {
-        let g = pool_geometry("avg_pool2d", &self.shape(), kernel, opts);
+        let g = Geometry::pool("avg_pool2d", &self.shape(), kernel, opts);
         self.unfold_geom(g, T::ZERO)
             .reshape(&[g.n, g.c, g.kh * g.kw, g.oh * g.ow])
             .mean_axes(&[2], false)

@@ -81,4 +81,5 @@ registry! {
     cumsum::Cumsum,
     embedding::Embedding,
     layer_norm::LayerNorm<T>,
+    max_pool::MaxPool2d,
 }
