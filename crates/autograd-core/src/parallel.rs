@@ -187,7 +187,11 @@ mod tests {
             let tape = crate::TensorTape::new();
             let v = tape.leaf(x.clone());
             let b = tape.leaf(random(&[300], 6));
+            let ln = (tape.leaf(random(&[300], 10)), tape.leaf(random(&[300], 11)));
             let y = v.gelu(crate::tensor::Gelu::Tanh).add(b).tanh();
+            // Layer norm splits rows (values, input gradient) and columns
+            // (weight and bias gradients).
+            let y = y.layer_norm(&[300], Some(ln.0), Some(ln.1), 1e-5);
             let cols = y.sum_axes(&[0], false);
             let rows = y.sum_axes(&[1], false);
             let loss = cols.square().sum().add(rows.square().sum());
@@ -198,6 +202,8 @@ mod tests {
                 rows.value(),
                 g[v].clone(),
                 g[b].clone(),
+                g[ln.0].clone(),
+                g[ln.1].clone(),
             ]
         };
         super::set_num_threads(1);

@@ -12,9 +12,11 @@
 //! The VJP recomputes μ and r from x (nothing is saved beyond the node's
 //! inputs and output), written over `Algebra`, so `grad_graph` records it
 //! and second derivatives come out right. The sweep's kernel runs the same
-//! formulas ([`rstd`], [`dx`]) on numbers, one row at a time, and sums the
-//! weight and bias gradients over the rows as it goes, in the order the
-//! general rule's sum does: no temporaries of x's size but the result.
+//! formulas ([`rstd`], [`dx`]) on numbers: each row's statistics, then the
+//! input's gradient row by row, then the weight and bias gradients column
+//! by column, each column summing its rows in the order the general rule's
+//! sum does; no temporaries of x's size but the result. Rows (and columns)
+//! are shared between threads for large inputs without changing a bit.
 
 use smallvec::{smallvec, SmallVec};
 
@@ -24,6 +26,7 @@ use crate::tensor::prim::{Apply, Primitive};
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::{Tensor, TensorVar};
 use crate::Real;
+use crate::parallel::SPLIT_ELEMENTS;
 
 /// r = 1/√(mean of squares + ε), from the sum of squared deviations.
 fn rstd<T: Real, E: Pointwise<T>>(sum_sq: &E, inv_n: T, eps: T) -> E {
@@ -97,28 +100,36 @@ impl<T: Real> Primitive<T> for LayerNorm<T> {
         let b = self.bias.then(|| x[1 + usize::from(self.weight)].data());
         let inv_n = T::ONE / T::from_f64(n as f64);
         let mut out = x[0].to_vec();
-        for row in out.chunks_mut(n) {
-            let mut mean = T::ZERO;
-            for &v in row.iter() {
-                mean += v;
-            }
-            mean *= inv_n;
-            let mut var = T::ZERO;
-            for &v in row.iter() {
-                var += (v - mean) * (v - mean);
-            }
-            let r = T::ONE / (var * inv_n + self.eps).sqrt();
-            for (j, v) in row.iter_mut().enumerate() {
-                let mut y = (*v - mean) * r;
-                if let Some(w) = w {
-                    y *= w[j];
-                }
-                if let Some(b) = b {
-                    y += b[j];
-                }
-                *v = y;
-            }
+        if n == 0 {
+            return Tensor::from_vec(out, shape);
         }
+        // Rows are independent: large inputs are shared between threads,
+        // each row computed the same wherever it runs.
+        let work = out.len();
+        crate::parallel::for_chunks(work, SPLIT_ELEMENTS, &mut out, n, |_, part| {
+            for row in part.chunks_mut(n) {
+                let mut mean = T::ZERO;
+                for &v in row.iter() {
+                    mean += v;
+                }
+                mean *= inv_n;
+                let mut var = T::ZERO;
+                for &v in row.iter() {
+                    var += (v - mean) * (v - mean);
+                }
+                let r = T::ONE / (var * inv_n + self.eps).sqrt();
+                for (j, v) in row.iter_mut().enumerate() {
+                    let mut y = (*v - mean) * r;
+                    if let Some(w) = w {
+                        y *= w[j];
+                    }
+                    if let Some(b) = b {
+                        y += b[j];
+                    }
+                    *v = y;
+                }
+            }
+        });
         Tensor::from_vec(out, shape)
     }
 
@@ -176,41 +187,67 @@ impl<T: Real> Primitive<T> for LayerNorm<T> {
             gw_sum.as_mut().map(pool::unique),
             gb_sum.as_mut().map(pool::unique),
         );
-        let rows = x[0].data().chunks(n).zip(g.data().chunks(n));
-        for (i, (xr, gr)) in rows.enumerate() {
-            let mut s = T::ZERO;
-            for &v in xr {
-                s += v;
-            }
-            let mean = s * inv_n;
-            let mut ss = T::ZERO;
-            for &v in xr {
-                ss += (v - mean) * (v - mean);
-            }
-            let r = rstd(&ss, inv_n, self.eps);
-            let xhat = |j: usize| (xr[j] - mean) * r;
-            let gw = |j: usize| w.map_or(gr[j], |w| gr[j] * w[j]);
-            if let Some(d) = dxd.as_deref_mut() {
-                let (mut m1, mut m2) = (T::ZERO, T::ZERO);
-                for j in 0..n {
-                    m1 += gw(j);
-                    m2 += gw(j) * xhat(j);
+        let (xd, gd) = (x[0].data(), g.data());
+        let rows = xd.len().checked_div(n).unwrap_or(0);
+        let work = xd.len();
+        // Each row's mean and r, once (rows shared between threads).
+        let mut stats = vec![(T::ZERO, T::ZERO); rows];
+        crate::parallel::for_chunks(work, SPLIT_ELEMENTS, &mut stats, 1, |i0, part| {
+            for (k, st) in part.iter_mut().enumerate() {
+                let xr = &xd[(i0 + k) * n..(i0 + k + 1) * n];
+                let mut s = T::ZERO;
+                for &v in xr {
+                    s += v;
                 }
-                let (m1, m2) = (m1 * inv_n, m2 * inv_n);
-                for (j, o) in d[i * n..(i + 1) * n].iter_mut().enumerate() {
-                    *o = dx(&gw(j), &m1, &xhat(j), &m2, &r);
+                let mean = s * inv_n;
+                let mut ss = T::ZERO;
+                for &v in xr {
+                    ss += (v - mean) * (v - mean);
                 }
+                *st = (mean, rstd(&ss, inv_n, self.eps));
             }
-            if let Some(d) = dwd.as_deref_mut() {
-                for (j, o) in d.iter_mut().enumerate() {
-                    *o += gr[j] * xhat(j);
+        });
+        if let Some(d) = dxd.as_deref_mut() {
+            crate::parallel::for_chunks(work, SPLIT_ELEMENTS, d, n, |i0, part| {
+                for (k, drow) in part.chunks_mut(n).enumerate() {
+                    let i = i0 + k;
+                    let (xr, gr) = (&xd[i * n..(i + 1) * n], &gd[i * n..(i + 1) * n]);
+                    let (mean, r) = stats[i];
+                    let xhat = |j: usize| (xr[j] - mean) * r;
+                    let gw = |j: usize| w.map_or(gr[j], |w| gr[j] * w[j]);
+                    let (mut m1, mut m2) = (T::ZERO, T::ZERO);
+                    for j in 0..n {
+                        m1 += gw(j);
+                        m2 += gw(j) * xhat(j);
+                    }
+                    let (m1, m2) = (m1 * inv_n, m2 * inv_n);
+                    for (j, o) in drow.iter_mut().enumerate() {
+                        *o = dx(&gw(j), &m1, &xhat(j), &m2, &r);
+                    }
                 }
-            }
-            if let Some(d) = dbd.as_deref_mut() {
-                for (o, &v) in d.iter_mut().zip(gr) {
-                    *o += v;
+            });
+        }
+        // The weight and bias gradients by columns: each column sums its
+        // rows in order, as the sweep's sum over the leading axes would, on
+        // whichever thread has the column.
+        if let Some(d) = dwd.as_deref_mut() {
+            crate::parallel::for_chunks(work, SPLIT_ELEMENTS, d, 1, |j0, part| {
+                for (i, &(mean, r)) in stats.iter().enumerate() {
+                    let (xr, gr) = (&xd[i * n + j0..], &gd[i * n + j0..]);
+                    for ((o, &xv), &gv) in part.iter_mut().zip(xr).zip(gr) {
+                        *o += gv * ((xv - mean) * r);
+                    }
                 }
-            }
+            });
+        }
+        if let Some(d) = dbd.as_deref_mut() {
+            crate::parallel::for_chunks(work, SPLIT_ELEMENTS, d, 1, |j0, part| {
+                for i in 0..rows {
+                    for (o, &v) in part.iter_mut().zip(&gd[i * n + j0..]) {
+                        *o += v;
+                    }
+                }
+            });
         }
         let mut out: SmallVec<[Option<Tensor<T>>; 3]> = smallvec![gx];
         if self.weight {
