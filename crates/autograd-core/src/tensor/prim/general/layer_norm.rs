@@ -182,7 +182,7 @@ impl<T: Real> Primitive<T> for LayerNorm<T> {
         // time, as the sweep's sum over the leading axes would add them.
         let mut gw_sum = need_w.then(|| Tensor::zeros(norm));
         let mut gb_sum = need_b.then(|| Tensor::zeros(norm));
-        let (mut dxd, mut dwd, mut dbd) = (
+        let (dxd, dwd, dbd) = (
             gx.as_mut().map(pool::unique),
             gw_sum.as_mut().map(pool::unique),
             gb_sum.as_mut().map(pool::unique),
@@ -207,7 +207,7 @@ impl<T: Real> Primitive<T> for LayerNorm<T> {
                 *st = (mean, rstd(&ss, inv_n, self.eps));
             }
         });
-        if let Some(d) = dxd.as_deref_mut() {
+        if let Some(d) = dxd {
             crate::parallel::for_chunks(work, SPLIT_ELEMENTS, d, n, |i0, part| {
                 for (k, drow) in part.chunks_mut(n).enumerate() {
                     let i = i0 + k;
@@ -230,7 +230,7 @@ impl<T: Real> Primitive<T> for LayerNorm<T> {
         // The weight and bias gradients by columns: each column sums its
         // rows in order, as the sweep's sum over the leading axes would, on
         // whichever thread has the column.
-        if let Some(d) = dwd.as_deref_mut() {
+        if let Some(d) = dwd {
             crate::parallel::for_chunks(work, SPLIT_ELEMENTS, d, 1, |j0, part| {
                 for (i, &(mean, r)) in stats.iter().enumerate() {
                     let (xr, gr) = (&xd[i * n + j0..], &gd[i * n + j0..]);
@@ -240,7 +240,7 @@ impl<T: Real> Primitive<T> for LayerNorm<T> {
                 }
             });
         }
-        if let Some(d) = dbd.as_deref_mut() {
+        if let Some(d) = dbd {
             crate::parallel::for_chunks(work, SPLIT_ELEMENTS, d, 1, |j0, part| {
                 for i in 0..rows {
                     for (o, &v) in part.iter_mut().zip(&gd[i * n + j0..]) {
