@@ -12,7 +12,9 @@ A chapter marks an output block like this:
 writes its output between the markers; `python3 tools/book.py --check`
 changes nothing and fails if any quoted output differs from what the
 command prints now (.ci/run runs the check). Only deterministic programs
-are quoted this way; timings are quoted from docs/performance.md.
+are quoted this way; timings are quoted from docs/performance.md, and the
+headline speed figures of README.md and docs/ from docs/figures.json
+(tools/figures.py), which `--check` also compares.
 
 Timings cannot be checked, only refreshed: a block marked
 `<!-- timing: CMD -->` ... `<!-- end timing -->` holds a table a program
@@ -133,8 +135,15 @@ def main() -> None:
             )
         if not check and new != text:
             path.write_text(new)
+    # Speed figures quoted in README.md and docs/ come from docs/figures.json
+    # (tools/figures.py): checked, or rewritten, with the outputs.
+    sys.path.insert(0, str(ROOT / "tools"))
+    import figures
+    stale_figures = figures.render(check)
+    if check and stale_figures:
+        stale += stale_figures
     if check and stale:
-        sys.exit("book: quoted output differs from what the program prints now "
+        sys.exit("book: quoted output or figures differ from their source "
                  "(run `python3 tools/book.py`):\n  " + "\n  ".join(stale))
     print(f"book: {'checked' if check else 'regenerated'} the quoted outputs"
           + (f" ({len(stale)} updated)" if stale and not check else ""))
