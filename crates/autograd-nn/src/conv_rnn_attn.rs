@@ -617,9 +617,9 @@ impl<'t, T: Real> Forward<TensorVar<'t, T>> for MultiHeadAttention<T> {
 
 /// Attention with a key padding mask (PyTorch's `key_padding_mask`):
 /// `mask` is `[B, T]`, `true` where a key position is padding that no query
-/// may attend to (the causal rule still applies if the layer has it). This
-/// path records the attention from primitives (products, an additive
-/// `-inf` mask, softmax), so it is slower than the fused unmasked one; a
+/// may attend to (the causal rule still applies if the layer has it). One
+/// node, as without a mask (autograd-core's `self_attention_padded`: the
+/// flags are read where they lie, no `[B, T, T]` mask tensor is made); a
 /// query whose keys are all masked gets NaN, as in PyTorch.
 ///
 /// ```
@@ -652,35 +652,11 @@ impl<'t, 'm, T: Real> Forward<(TensorVar<'t, T>, &'m Tensor<bool>)> for MultiHea
                 mask.shape()
             );
         }
-        let (b, t, h) = (shape[0], shape[1], self.heads);
-        let d = e / h;
         let tape = x.tape();
         let qkv = x
             .matmul_transposed(self.in_proj_weight.var(tape))
             .add(self.in_proj_bias.var(tape));
-        // [B, T, E] -> [B, H, T, D] for each of q, k, v.
-        let heads = |v: TensorVar<'t, T>| v.reshape(&[b, t, h, d]).permute(&[0, 2, 1, 3]);
-        let parts = qkv.chunk(3, 2);
-        let (q, k, v) = (heads(parts[0]), heads(parts[1]), heads(parts[2]));
-        let scores = q
-            .matmul_transposed(k)
-            .scale(T::from_f64(1.0 / (d as f64).sqrt()));
-        // Additive mask [B, 1, T(query), T(key)]: -inf on padded keys and,
-        // if causal, on later keys.
-        let neg = T::from_f64(f64::NEG_INFINITY);
-        let mut bias = vec![T::ZERO; b * t * t];
-        for (n, row) in bias.chunks_mut(t * t).enumerate() {
-            for i in 0..t {
-                for j in 0..t {
-                    if mask.data()[n * t + j] || (self.causal && j > i) {
-                        row[i * t + j] = neg;
-                    }
-                }
-            }
-        }
-        let bias = tape.constant(Tensor::from_vec(bias, &[b, 1, t, t]));
-        let weights = (scores + bias).softmax(-1);
-        let ctx = weights.matmul(v).permute(&[0, 2, 1, 3]).reshape(&[b, t, e]);
+        let ctx = qkv.self_attention_padded(self.heads, self.causal, mask);
         self.out_proj.forward(ctx)
     }
 }

@@ -397,10 +397,22 @@ fn self_attention() {
             r.random_range(1..4),
         );
         let qkv = uniform(&mut r, &[b, t, 3 * h * d], -1.5, 1.5);
+        // Random key padding, the first key always kept (so no query,
+        // causal or not, is left without one).
+        let pad: Vec<bool> = (0..b * t)
+            .map(|i| i % t > 0 && r.random_bool(0.4))
+            .collect();
+        let pad = Tensor::from_vec(pad, &[b, t]);
         for causal in [true, false] {
             check(
                 "self_attention",
                 move |_, v| v[0].self_attention(h, causal),
+                &[qkv.clone()],
+            );
+            let pad = pad.clone();
+            check(
+                "self_attention_padded",
+                move |_, v| v[0].self_attention_padded(h, causal, &pad),
                 &[qkv.clone()],
             );
         }

@@ -472,6 +472,87 @@ fn conv2d_refuses_bad_shapes_by_name() {
     assert_eq!(g[w].to_vec(), vec![0.0; 108]);
 }
 
+/// Self-attention with a key padding mask against the formula with an
+/// additive `-inf` mask `[B, 1, T, T]`: values, gradients (sweep kernel and
+/// general rule), second derivatives, causal or not; and a query with no
+/// key left is NaN.
+#[test]
+fn padded_self_attention_equals_its_formula_to_second_order() {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(15);
+    let (b, t, h, d) = (3, 5, 2, 3);
+    let e = h * d;
+    let x0 = Tensor::<f64>::rand_normal(&[b, t, 3 * e], 0.0, 1.0, &mut rng);
+    let v0 = Tensor::<f64>::rand_normal(&[b, t, 3 * e], 0.0, 1.0, &mut rng);
+    // Row 0 pads its last two keys, row 1 none, row 2 its first (so under
+    // the causal rule its first query keeps no key: checked apart below).
+    let pad = [
+        [false, false, false, true, true],
+        [false; 5],
+        [true, false, false, true, false],
+    ];
+    let mask = Tensor::from_vec(pad.concat(), &[b, t]);
+    for causal in [false, true] {
+        let run = |fused: bool, anomaly: bool| {
+            let tape = TensorTape::new();
+            tape.set_anomaly_detection(anomaly);
+            let x = tape.leaf(x0.clone());
+            let y = if fused {
+                x.self_attention_padded(h, causal, &mask)
+            } else {
+                let parts = x.chunk(3, 2);
+                let [q, k, v] =
+                    [0, 1, 2].map(|i| parts[i].reshape(&[b, t, h, d]).permute(&[0, 2, 1, 3]));
+                let s = q.matmul_transposed(k).scale(1.0 / (d as f64).sqrt());
+                let bias: Vec<f64> = (0..b * t * t)
+                    .map(|n| {
+                        let (bn, i, j) = (n / (t * t), n / t % t, n % t);
+                        if pad[bn][j] || (causal && j > i) {
+                            f64::NEG_INFINITY
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                (s + tape.constant(Tensor::from_vec(bias, &[b, 1, t, t])))
+                    .softmax(-1)
+                    .matmul(v)
+                    .permute(&[0, 2, 1, 3])
+                    .reshape(&[b, t, e])
+            };
+            // Under the causal rule row 2's first query keeps no key: its
+            // output is NaN either way, and so is what flows back into row
+            // 2, so the comparison leaves that row out.
+            let rows = if causal { 2 } else { 3 };
+            let sel = y.narrow(0, 0, rows);
+            let loss = (sel * sel.sin()).sum();
+            let plain = tape.grad(loss, &[x]).remove(0);
+            let [gx] = tape.grad_graph(loss, &[x]).try_into().unwrap();
+            let vv = tape.constant(v0.clone());
+            let [hx] = tape.grad((gx * vv).sum(), &[x]).try_into().unwrap();
+            let part = |t: Tensor<f64>| t.narrow(0, 0, rows);
+            (part(y.value()), part(plain), part(gx.value()), part(hx))
+        };
+        let want = run(false, false);
+        for got in [run(true, false), run(true, true)] {
+            assert!(
+                got.0.max_abs_diff(&want.0) < 1e-12,
+                "values, causal {causal}"
+            );
+            assert!(
+                got.1.max_abs_diff(&want.1) < 1e-12,
+                "gradients, causal {causal}"
+            );
+            assert!(got.2.max_abs_diff(&want.2) < 1e-12, "recorded gradients");
+            assert!(got.3.max_abs_diff(&want.3) < 1e-10, "second derivatives");
+        }
+    }
+    let y = x0.self_attention_padded(h, true, &mask);
+    let first = y.narrow(0, 2, 1).narrow(1, 0, 1).to_vec();
+    assert!(first.iter().all(|v| v.is_nan()), "{first:?}");
+    assert!(y.narrow(0, 0, 2).to_vec().iter().all(|v| v.is_finite()));
+}
+
 #[test]
 fn self_attention_refuses_bad_shapes_by_name() {
     let msg = |f: &dyn Fn()| {
@@ -489,6 +570,13 @@ fn self_attention_refuses_bad_shapes_by_name() {
             Tensor::<f64>::zeros(&[2, 3, 12]).self_attention(3, true);
         }),
         "self_attention: 3 heads do not divide the width 4 of input [2, 3, 12]"
+    );
+    assert_eq!(
+        msg(&|| {
+            let pad = Tensor::from_vec(vec![false; 3], &[1, 3]);
+            Tensor::<f64>::zeros(&[2, 3, 12]).self_attention_padded(1, true, &pad);
+        }),
+        "self_attention: the key padding mask must be [B, T] = [2, 3], got shape [1, 3]"
     );
     assert_eq!(
         msg(&|| {

@@ -6,18 +6,23 @@
 //! slices:
 //!
 //! - S = s Q Kᵀ (s = 1/√D by default), with the causal mask keeping only
-//!   j ≤ i; P = softmax(S) along each row; O = P V.
+//!   j ≤ i and the key padding mask (if given, `[B, T]`, `true` = padding)
+//!   dropping padded keys j; P = softmax(S) along each row over the kept
+//!   keys (a row with none is NaN, as in PyTorch); O = P V.
 //! - VJP, with G the head's slice of the adjoint: dV = Pᵀ G, dP = G Vᵀ,
 //!   dS = P ∘ (dP - rowsum(dP ∘ P)), dQ = s dS K, dK = s dSᵀ Q.
 //!
 //! The kernels multiply each head where it lies in the packed tensor (the
 //! matrix kernel takes strides), so no head is copied out, no permutation
-//! is materialised and no mask tensor exists; P is recomputed in the
+//! is materialised and no mask tensor exists (the padding mask is read as
+//! the `[B, T]` flags it is); P is recomputed in the
 //! backward pass (T x T per head) rather than kept. The general rule, for
 //! `grad_graph` and higher derivatives, is the same formula in tensor
 //! operations on permuted copies; it agrees with the kernels to rounding
 //! (crates/autograd-core/tests/integration/tensor_primitives.rs), not bit for bit, because the products are
 //! blocked differently.
+
+use std::sync::Arc;
 
 use smallvec::{smallvec, SmallVec};
 
@@ -29,11 +34,13 @@ use crate::tensor::{Tensor, TensorVar};
 use crate::parallel::SPLIT_WORK;
 use crate::Real;
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Attention<T> {
     pub(crate) heads: usize,
     pub(crate) causal: bool,
     pub(crate) scale: T,
+    /// Key padding flags, `[B, T]` row-major, `true` = padding.
+    pub(crate) padding: Option<Arc<[bool]>>,
 }
 
 /// Batch, sequence, width and head width.
@@ -48,7 +55,7 @@ struct Dims {
 impl<T: Real> Attention<T> {
     /// Checks the input's shape at the caller's line.
     #[track_caller]
-    fn check(shape: &[usize], heads: usize, causal: bool) -> Self {
+    fn check(shape: &[usize], heads: usize, causal: bool, padding: Option<&Tensor<bool>>) -> Self {
         if shape.len() != 3 || shape[2] == 0 || shape[2] % 3 != 0 {
             panic!(
                 "self_attention: expects a packed q/k/v projection [B, T, 3E], got shape {}",
@@ -62,10 +69,21 @@ impl<T: Real> Attention<T> {
                 fmt_shape(shape)
             );
         }
+        if let Some(m) = padding {
+            if m.shape() != [shape[0], shape[1]] {
+                panic!(
+                    "self_attention: the key padding mask must be [B, T] = [{}, {}], got shape {}",
+                    shape[0],
+                    shape[1],
+                    fmt_shape(m.shape())
+                );
+            }
+        }
         Attention {
             heads,
             causal,
             scale: T::ONE / T::from_f64((e / heads) as f64).sqrt(),
+            padding: padding.map(|m| Arc::from(m.data())),
         }
     }
 
@@ -79,6 +97,13 @@ impl<T: Real> Attention<T> {
         }
     }
 
+    /// Whether query `i` of batch row `b` may attend to key `j`.
+    fn kept(&self, b: usize, t: usize, i: usize, j: usize) -> bool {
+        let later = self.causal && j > i;
+        let padded = self.padding.as_ref().is_some_and(|m| m[b * t + j]);
+        !later && !padded
+    }
+
     /// The head's attention probabilities P (`t x t`, masked entries 0)
     /// for batch row `b`, head `h`.
     fn probabilities(&self, qkv: &[T], dm: Dims, b: usize, h: usize, p: &mut [T]) {
@@ -86,25 +111,21 @@ impl<T: Real> Attention<T> {
         let q = b * t * 3 * e + h * d;
         // S = Q Kᵀ: Q's rows are 3E apart; Kᵀ reads K's rows as columns.
         matmul_strided(p, &qkv[q..], &qkv[q + e..], t, d, t, [3 * e, 1, 1, 3 * e]);
+        let pad = self.padding.as_ref().map(|m| &m[b * t..(b + 1) * t]);
         for (i, row) in p.chunks_mut(t).enumerate() {
             let live = if self.causal { i + 1 } else { t };
             let (row, masked) = row.split_at_mut(live);
-            let mut m = -T::INFINITY;
-            for v in row.iter_mut() {
-                *v *= self.scale;
-                if *v > m {
-                    m = *v;
-                }
-            }
-            let mut sum = T::ZERO;
-            for v in row.iter_mut() {
-                *v = (*v - m).exp();
-                sum += *v;
-            }
-            for v in row.iter_mut() {
-                *v = *v / sum;
-            }
             masked.fill(T::ZERO);
+            let Some(pad) = pad else {
+                softmax_row(row, self.scale, |_| true);
+                continue;
+            };
+            softmax_row(row, self.scale, |j| !pad[j]);
+            // A query with no key left: NaN, as PyTorch (0/0 below would
+            // give it too, but only after an exp of -inf - -inf).
+            if !pad[..live].contains(&false) {
+                row.fill(T::from_f64(f64::NAN));
+            }
         }
     }
 
@@ -158,6 +179,26 @@ impl<T: Real> Attention<T> {
     }
 }
 
+/// `row` = softmax(scale · row) over the entries `keep` says, the others 0.
+#[inline(always)]
+fn softmax_row<T: Real>(row: &mut [T], scale: T, keep: impl Fn(usize) -> bool) {
+    let mut m = -T::INFINITY;
+    for (j, v) in row.iter_mut().enumerate() {
+        *v *= scale;
+        if keep(j) && *v > m {
+            m = *v;
+        }
+    }
+    let mut sum = T::ZERO;
+    for (j, v) in row.iter_mut().enumerate() {
+        *v = if keep(j) { (*v - m).exp() } else { T::ZERO };
+        sum += *v;
+    }
+    for v in row.iter_mut() {
+        *v = *v / sum;
+    }
+}
+
 impl<T: Real> Primitive<T> for Attention<T> {
     const NAME: &'static str = "self_attention";
 
@@ -206,16 +247,13 @@ impl<T: Real> Primitive<T> for Attention<T> {
         // rows' largest live scores (constants: softmax does not depend on
         // the shift, so no gradient is lost).
         let keep = Tensor::from_vec(
-            (0..t * t)
-                .map(|ij| {
-                    if self.causal && ij % t > ij / t {
-                        T::ZERO
-                    } else {
-                        T::ONE
-                    }
+            (0..b * t * t)
+                .map(|bij| {
+                    let (bn, i, j) = (bij / (t * t), bij / t % t, bij % t);
+                    if self.kept(bn, t, i, j) { T::ONE } else { T::ZERO }
                 })
                 .collect(),
-            &[t, t],
+            &[b, 1, t, t],
         );
         let sv = s.value();
         let shift: Vec<T> = sv
@@ -223,8 +261,10 @@ impl<T: Real> Primitive<T> for Attention<T> {
             .chunks(t)
             .enumerate()
             .map(|(r, row)| {
-                let live = if self.causal { r % t + 1 } else { t };
-                row[..live].iter().fold(-T::INFINITY, |m, &v| if v > m { v } else { m })
+                let (bn, i) = (r / (h * t), r % t);
+                (0..t)
+                    .filter(|&j| self.kept(bn, t, i, j))
+                    .fold(-T::INFINITY, |m, j| if row[j] > m { row[j] } else { m })
             })
             .collect();
         let shift = s.lift(Tensor::from_vec(shift, &[b, h, t, 1]));
@@ -277,7 +317,25 @@ impl<T: Real> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn self_attention(&self, heads: usize, causal: bool) -> Self {
-        Primitive::forward(&Attention::check(self.shape(), heads, causal), &[self])
+        Primitive::forward(&Attention::check(self.shape(), heads, causal, None), &[self])
+    }
+
+    /// [`Tensor::self_attention`] with a key padding mask (PyTorch's
+    /// `key_padding_mask`): `padding` is `[B, T]`, `true` where a key
+    /// position is padding that no query attends to. A query left with no
+    /// key gets NaN, as in PyTorch.
+    ///
+    /// ```
+    /// use autograd_core::Tensor;
+    /// // One head of width 1, q = k = 0: uniform over the kept keys.
+    /// let qkv = Tensor::from_vec(vec![0.0_f64, 0.0, 1.0, 0.0, 0.0, 3.0], &[1, 2, 3]);
+    /// let pad = Tensor::from_vec(vec![false, true], &[1, 2]);
+    /// assert_eq!(qkv.self_attention_padded(1, false, &pad).to_vec(), vec![1.0, 1.0]);
+    /// ```
+    #[track_caller]
+    pub fn self_attention_padded(&self, heads: usize, causal: bool, padding: &Tensor<bool>) -> Self {
+        let op = Attention::check(self.shape(), heads, causal, Some(padding));
+        Primitive::forward(&op, &[self])
     }
 }
 
@@ -296,7 +354,29 @@ impl<T: Real> TensorVar<'_, T> {
     /// ```
     #[track_caller]
     pub fn self_attention(self, heads: usize, causal: bool) -> Self {
-        let op = Attention::check(&self.shape(), heads, causal);
+        let op = Attention::check(&self.shape(), heads, causal, None);
+        self.general(&[], op)
+    }
+
+    /// [`Tensor::self_attention_padded`], recorded as one node: the mask
+    /// is read as flags, no `[B, T, T]` tensor is made.
+    ///
+    /// ```
+    /// use autograd_core::{Tensor, TensorTape};
+    /// let tape = TensorTape::new();
+    /// let qkv = tape.leaf(Tensor::<f64>::ones(&[2, 3, 6]));
+    /// let pad = Tensor::from_vec(vec![false, false, true, false, true, true], &[2, 3]);
+    /// let y = qkv.self_attention_padded(2, false, &pad);
+    /// assert_eq!(tape.len(), 2);
+    /// // A padded key's value never reaches an output: its gradient is 0.
+    /// // (Row 1 keeps key 0 only; values sit at offsets 4 and 5 of a position.)
+    /// let g = y.sum().backward()[qkv].to_vec();
+    /// assert!([28, 29, 34, 35].iter().all(|&i| g[i] == 0.0));
+    /// assert_eq!(g[22], 3.0); // every query of row 1 reads key 0's value
+    /// ```
+    #[track_caller]
+    pub fn self_attention_padded(self, heads: usize, causal: bool, padding: &Tensor<bool>) -> Self {
+        let op = Attention::check(&self.shape(), heads, causal, Some(padding));
         self.general(&[], op)
     }
 }
