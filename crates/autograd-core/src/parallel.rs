@@ -231,7 +231,8 @@ mod tests {
             let y = v.conv2d_groups(w, Some(b), opts, groups);
             // Pooling splits its planes too (16 x 32 planes of 16 x 16).
             let p = y.max_pool2d((2, 2), crate::Window2d::default().stride(2));
-            let g = (y.square().sum() + p.sin().sum()).backward();
+            let a = y.avg_pool2d((3, 3), crate::Window2d::default().padding(1));
+            let g = (y.square().sum() + p.sin().sum() + a.cos().sum()).backward();
             [y.value(), g[v].clone(), g[w].clone(), g[b].clone()]
         };
         for groups in [1, 4] {

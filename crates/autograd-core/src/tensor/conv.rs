@@ -382,24 +382,6 @@ impl<T: Real> Tensor<T> {
         g.fold_add_into(self.data(), &mut out);
         Tensor::from_parts(shape, out)
     }
-
-    /// Average pooling over `kernel`-sized windows; padding counts as zeros
-    /// in the average (PyTorch's default `count_include_pad=True`).
-    ///
-    /// ```
-    /// use autograd_core::{Window2d, Tensor};
-    /// let x = Tensor::<f32>::arange(16).reshape(&[1, 1, 4, 4]);
-    /// let y = x.avg_pool2d((2, 2), Window2d::default().stride(2));
-    /// assert_eq!(y.to_vec(), vec![2.5, 4.5, 10.5, 12.5]);
-    /// ```
-    #[track_caller]
-    pub fn avg_pool2d(&self, kernel: (usize, usize), opts: Window2d) -> Self {
-        let g = Geometry::pool("avg_pool2d", self.shape(), kernel, opts);
-        self.unfold_geom(&g, T::ZERO)
-            .reshape(&[g.n, g.c, g.kh * g.kw, g.oh * g.ow])
-            .mean_axes(&[2], false)
-            .reshape(&[g.n, g.c, g.oh, g.ow])
-    }
 }
 
 impl Geometry {
@@ -442,24 +424,6 @@ impl<'t, T: Real> TensorVar<'t, T> {
 
     fn fold_geom(self, g: Geometry) -> Self {
         self.record_unary(Op::Fold(Box::new(g)), |x| x.fold_geom(&g))
-    }
-
-    /// Average pooling, recorded as unfold + mean.
-    ///
-    /// ```
-    /// use autograd_core::{Window2d, Tensor, TensorTape};
-    /// let tape = TensorTape::new();
-    /// let x = tape.leaf(Tensor::<f64>::ones(&[1, 1, 2, 2]));
-    /// let g = x.avg_pool2d((2, 2), Window2d::default()).sum().backward();
-    /// assert_eq!(g[x].to_vec(), vec![0.25; 4]);
-    /// ```
-    #[track_caller]
-    pub fn avg_pool2d(self, kernel: (usize, usize), opts: Window2d) -> Self {
-        let g = Geometry::pool("avg_pool2d", &self.shape(), kernel, opts);
-        self.unfold_geom(g, T::ZERO)
-            .reshape(&[g.n, g.c, g.kh * g.kw, g.oh * g.ow])
-            .mean_axes(&[2], false)
-            .reshape(&[g.n, g.c, g.oh, g.ow])
     }
 }
 

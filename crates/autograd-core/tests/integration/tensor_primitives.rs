@@ -417,6 +417,61 @@ fn max_pool2d_equals_unfold_and_max() {
     assert!(y.sum().backward()[x].to_vec().iter().all(|v| v.is_nan()));
 }
 
+/// The average-pooling primitive against unfold (zero padding) and
+/// `mean_axes`, as the max-pooling one above.
+#[test]
+fn avg_pool2d_equals_unfold_and_mean() {
+    use autograd_core::Window2d;
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(16);
+    let win = |stride, padding, dilation| Window2d {
+        stride,
+        padding,
+        dilation,
+    };
+    #[rustfmt::skip]
+    let cases = [
+        ((3, 4, 8, 8), (2, 2), win((2, 2), (0, 0), (1, 1))),
+        ((2, 3, 7, 9), (3, 3), win((1, 2), (1, 1), (1, 1))),
+        ((2, 2, 9, 8), (3, 2), win((2, 1), (1, 1), (2, 2))),
+    ];
+    for ((n, c, h, w), k, opts) in cases {
+        let x0 = Tensor::<f64>::rand_normal(&[n, c, h, w], 0.0, 1.0, &mut rng);
+        let v0 = Tensor::<f64>::rand_normal(&[n, c, h, w], 0.0, 1.0, &mut rng);
+        let run = |fused: bool, anomaly: bool| {
+            let tape = TensorTape::new();
+            tape.set_anomaly_detection(anomaly);
+            let x = tape.leaf(x0.clone());
+            let xs = x * x.sin();
+            let y = if fused {
+                xs.avg_pool2d(k, opts)
+            } else {
+                let cols = xs.unfold2d(k, opts, 0.0);
+                let l = cols.shape()[2];
+                let m = cols.reshape(&[n, c, k.0 * k.1, l]).mean_axes(&[2], false);
+                let oh =
+                    (h + 2 * opts.padding.0 - opts.dilation.0 * (k.0 - 1) - 1) / opts.stride.0 + 1;
+                m.reshape(&[n, c, oh, l / oh])
+            };
+            let loss = (y * y).sum();
+            let plain = tape.grad(loss, &[x]).remove(0);
+            let [gx] = tape.grad_graph(loss, &[x]).try_into().unwrap();
+            let [hx] = tape
+                .grad((gx * tape.constant(v0.clone())).sum(), &[x])
+                .try_into()
+                .unwrap();
+            (y.value(), plain, gx.value(), hx)
+        };
+        let want = run(false, false);
+        for got in [run(true, false), run(true, true)] {
+            assert!(got.0.max_abs_diff(&want.0) < 1e-14, "values {opts:?}");
+            assert!(got.1.max_abs_diff(&want.1) < 1e-12, "gradients {opts:?}");
+            assert!(got.2.max_abs_diff(&want.2) < 1e-12, "recorded gradients");
+            assert!(got.3.max_abs_diff(&want.3) < 1e-10, "second derivatives");
+        }
+    }
+}
+
 #[test]
 fn conv2d_refuses_bad_shapes_by_name() {
     use autograd_core::Window2d;

@@ -23,7 +23,7 @@ use crate::tensor::{Tensor, TensorVar};
 /// one-pass elementwise ops' `crate::parallel::SPLIT_ELEMENTS`, since each
 /// input costs several compares and selects forward and backward. T5's
 /// pooling (65 536 inputs) splits: measured in docs/performance.md.
-const SPLIT_INPUTS: usize = 1 << 15;
+pub(crate) const SPLIT_INPUTS: usize = 1 << 15;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct MaxPool2d {
@@ -51,13 +51,16 @@ impl MaxPool2d {
         Geometry::new("max_pool2d", x, self.kernel, self.opts)
     }
 
+}
+
+impl Windows {
     /// Every window's live taps, for the planes of `g`.
-    fn windows(&self, g: &Geometry) -> Windows {
+    pub(crate) fn new(g: &Geometry) -> Windows {
         let Window2d {
             stride: (sh, sw),
             padding: (ph, pw),
             dilation: (dh, dw),
-        } = self.opts;
+        } = g.opts;
         Windows {
             rows: live_taps(g.oh, g.h, g.kh, sh, ph, dh),
             cols: live_taps(g.ow, g.w, g.kw, sw, pw, dw),
@@ -68,17 +71,17 @@ impl MaxPool2d {
 
 /// The live taps of every window of a plane (computed once per call, not
 /// per plane).
-struct Windows {
+pub(crate) struct Windows {
     rows: Vec<(usize, usize)>,
     cols: Vec<(usize, usize)>,
-    g: Geometry,
+    pub(crate) g: Geometry,
 }
 
 impl Windows {
     /// True when the windows tile the input without overlap or gaps
     /// between them (stride = kernel, no padding, no dilation), the usual
     /// pooling: each input is in at most one window.
-    fn tiled(&self) -> bool {
+    pub(crate) fn tiled(&self) -> bool {
         let o = self.g.opts;
         o.stride == (self.g.kh, self.g.kw) && o.padding == (0, 0) && o.dilation == (1, 1)
     }
@@ -86,7 +89,7 @@ impl Windows {
     /// Calls `f(output index in the plane, the window's live taps)` for
     /// every window of one plane.
     #[inline(always)]
-    fn for_each(&self, mut f: impl FnMut(usize, Taps)) {
+    pub(crate) fn for_each(&self, mut f: impl FnMut(usize, Taps)) {
         let g = &self.g;
         let Window2d {
             stride: (sh, sw),
@@ -112,7 +115,7 @@ impl Windows {
 /// One window's live taps: `rows x cols` input offsets from `first`,
 /// `step` apart.
 #[derive(Clone, Copy)]
-struct Taps {
+pub(crate) struct Taps {
     rows: usize,
     cols: usize,
     first: usize,
@@ -121,7 +124,7 @@ struct Taps {
 
 impl Taps {
     #[inline(always)]
-    fn each(self, mut f: impl FnMut(usize)) {
+    pub(crate) fn each(self, mut f: impl FnMut(usize)) {
         for a in 0..self.rows {
             let base = self.first + a * self.step.0;
             for b in 0..self.cols {
@@ -256,7 +259,7 @@ impl<T: Real> Primitive<T> for MaxPool2d {
         }
         let xd = x[0].data();
         let work = x[0].numel();
-        let windows = self.windows(&g);
+        let windows = Windows::new(&g);
         crate::parallel::for_chunks(work, SPLIT_INPUTS, out.data_mut(), l, |p0, part| {
             for (j, o) in part.chunks_mut(l).enumerate() {
                 let xp = &xd[(p0 + j) * plane..(p0 + j + 1) * plane];
@@ -307,7 +310,7 @@ impl<T: Real> Primitive<T> for MaxPool2d {
         out.fill(T::ZERO);
         if plane > 0 {
             let (xd, yd, gd) = (x[0].data(), y.data(), g.data());
-            let windows = self.windows(&gm);
+            let windows = Windows::new(&gm);
             crate::parallel::for_chunks(out.len(), SPLIT_INPUTS, out, plane, |p0, part| {
                 let mut hits = vec![T::ZERO; gm.ow];
                 for (j, dxp) in part.chunks_mut(plane).enumerate() {

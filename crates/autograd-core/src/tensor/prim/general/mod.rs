@@ -76,6 +76,7 @@ macro_rules! registry {
 
 registry! {
     attention::Attention<T>,
+    avg_pool::AvgPool2d,
     conv2d::Conv2d,
     cross_entropy::CrossEntropyOp<T>,
     cumsum::Cumsum,
