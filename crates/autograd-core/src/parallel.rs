@@ -249,6 +249,38 @@ mod tests {
         }
     }
 
+    // Binary elementwise ops above the threshold are split by rows (by
+    // elements for equal shapes): the plain loop's result, bit for bit, for
+    // every way the inputs broadcast.
+    #[test]
+    fn split_binary_ops_equal_the_plain_loop() {
+        use crate::tensor::elementwise::{zip_broadcast, zip_broadcast_split};
+        let a = random(&[600, 300], 12);
+        let row = random(&[300], 13);
+        let col = random(&[600, 1], 14);
+        let same = random(&[600, 300], 15);
+        let (p, q) = (random(&[4, 1, 300], 16), random(&[1, 200, 300], 17));
+        let pairs = [
+            (&a, &row),
+            (&row, &a),
+            (&col, &a),
+            (&a, &col),
+            (&a, &same),
+            (&p, &q),
+        ];
+        for threads in [1, 2] {
+            super::set_num_threads(threads);
+            for (x, y) in pairs {
+                let f = |u: f64, v: f64| u * v + u;
+                let split = zip_broadcast_split("test", x, y, f).expect("large enough to split");
+                let plain = zip_broadcast("test", x, y, f);
+                assert_eq!(split.shape(), plain.shape());
+                assert_eq!(split.data(), plain.data());
+            }
+        }
+        assert!(zip_broadcast_split("test", &row, &row, |u: f64, v| u + v).is_none());
+    }
+
     #[test]
     #[should_panic(expected = "set_num_threads: needs at least one thread, got 0")]
     fn zero_threads_is_refused() {

@@ -12,6 +12,98 @@ use super::tape::{Op, TensorVar};
 use super::value::{Builder, Tensor};
 use crate::Real;
 
+/// [`zip_broadcast`] for outputs of at least `crate::parallel::SPLIT_ELEMENTS`
+/// elements, shared between threads by rows of the innermost dimension (or
+/// by elements when the shapes are equal); `None` when the output is
+/// smaller or its rows too short (under 16 elements) to pay for finding
+/// each row's inputs, and the caller runs [`zip_broadcast`]. Each element
+/// is `f` of the same pair either way, so the bits are the same.
+#[track_caller]
+pub(crate) fn zip_broadcast_split<T: Real>(
+    op: &str,
+    a: &Tensor<T>,
+    b: &Tensor<T>,
+    f: impl Fn(T, T) -> T + Sync,
+) -> Option<Tensor<T>> {
+    use crate::parallel::{SPLIT_ELEMENTS, for_chunks};
+    let (ad, bd) = (a.data(), b.data());
+    let same = same_shape(a.shape(), b.shape());
+    let shape = if same {
+        Shape::from_slice(a.shape())
+    } else {
+        broadcast_shapes(op, a.shape(), b.shape())
+    };
+    let n = numel(&shape);
+    let nd = shape.len();
+    if n < SPLIT_ELEMENTS {
+        return None;
+    }
+    if same {
+        // SAFETY: every element of `out` is written: each part writes all
+        // of its elements.
+        return Some(unsafe {
+            Tensor::from_uninit(shape, |out| {
+                for_chunks(n, SPLIT_ELEMENTS, out, 1, |s, part| {
+                    let (xa, xb) = (&ad[s..s + part.len()], &bd[s..s + part.len()]);
+                    for ((o, &x), &y) in part.iter_mut().zip(xa).zip(xb) {
+                        o.write(f(x, y));
+                    }
+                })
+            })
+        });
+    }
+    let inner = shape[nd - 1];
+    if inner < 16 {
+        return None;
+    }
+    let sa = broadcast_strides(a.shape(), &shape);
+    let sb = broadcast_strides(b.shape(), &shape);
+    let (ia, ib) = (sa[nd - 1], sb[nd - 1]);
+    // SAFETY: every element of `out` is written: each row of each part is
+    // written whole by one of the arms below.
+    Some(unsafe {
+        Tensor::from_uninit(shape.clone(), |out| {
+            for_chunks(n, SPLIT_ELEMENTS, out, inner, |r0, part| {
+                for (k, row) in part.chunks_mut(inner).enumerate() {
+                    // The row's inputs: its outer index, digit by digit.
+                    let (mut oa, mut ob, mut rest) = (0, 0, r0 + k);
+                    for d in (0..nd - 1).rev() {
+                        let i = rest % shape[d];
+                        rest /= shape[d];
+                        oa += i * sa[d];
+                        ob += i * sb[d];
+                    }
+                    match (ia, ib) {
+                        (1, 1) => {
+                            let it = ad[oa..oa + inner].iter().zip(&bd[ob..ob + inner]);
+                            for (o, (&x, &y)) in row.iter_mut().zip(it) {
+                                o.write(f(x, y));
+                            }
+                        }
+                        (1, 0) => {
+                            let y = bd[ob];
+                            for (o, &x) in row.iter_mut().zip(&ad[oa..oa + inner]) {
+                                o.write(f(x, y));
+                            }
+                        }
+                        (0, 1) => {
+                            let x = ad[oa];
+                            for (o, &y) in row.iter_mut().zip(&bd[ob..ob + inner]) {
+                                o.write(f(x, y));
+                            }
+                        }
+                        _ => {
+                            for (j, o) in row.iter_mut().enumerate() {
+                                o.write(f(ad[oa + j * ia], bd[ob + j * ib]));
+                            }
+                        }
+                    }
+                }
+            })
+        })
+    })
+}
+
 /// Applies `f` pairwise under numpy broadcasting. The innermost dimension is
 /// a tight loop (contiguous or constant on each side, so it vectorises); the
 /// outer dimensions advance an odometer.

@@ -28,7 +28,7 @@ mod conv;
 mod create;
 mod custom;
 mod display;
-mod elementwise;
+pub(crate) mod elementwise;
 mod functional;
 mod gradients;
 mod index;

@@ -55,7 +55,7 @@ pub(crate) trait Unary<T: Real>: Copy + Sync {
 }
 
 /// A two-input elementwise primitive (inputs broadcast like numpy's).
-pub(crate) trait Binary<T: Real>: Copy {
+pub(crate) trait Binary<T: Real>: Copy + Sync {
     /// The name users know it by.
     const NAME: &'static str;
     /// Its value at one pair of elements.
@@ -387,7 +387,15 @@ impl<T: Real> Tensor<T> {
     /// the primitive and both shapes when they do not broadcast.
     #[track_caller]
     pub(crate) fn binary<B: Binary<T>>(&self, other: &Self, op: B) -> Self {
-        super::elementwise::zip_broadcast(B::NAME, self, other, |a, b| op.value(a, b))
+        let f = |a, b| op.value(a, b);
+        // Only a large input can make a large output worth splitting (the
+        // test keeps small ops, T3's, from paying for a second look).
+        if self.numel().max(other.numel()) >= crate::parallel::SPLIT_ELEMENTS {
+            if let Some(t) = super::elementwise::zip_broadcast_split(B::NAME, self, other, f) {
+                return t;
+            }
+        }
+        super::elementwise::zip_broadcast(B::NAME, self, other, f)
     }
 }
 
