@@ -37,6 +37,8 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import figures  # noqa: E402  (tools/figures.py: the figures' single source)
 TIMING = re.compile(
     r"(<!-- timing: (?P<cmd>.+?) -->\n)(?P<body>.*?)(<!-- end timing -->)",
     re.S,
@@ -48,14 +50,10 @@ BLOCK = re.compile(
 
 
 def machine() -> str:
-    """The CPU model and core count, as the timing blocks name them."""
+    """The CPU model, cores and SIMD level, as the timing blocks name them
+    (the same words docs/figures.json records)."""
     try:
-        info = pathlib.Path("/proc/cpuinfo").read_text()
-        model = next(l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name"))
-        cores = sum(1 for l in info.splitlines() if l.startswith("processor"))
-        flags = next((l for l in info.splitlines() if l.startswith("flags")), "")
-        simd = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "no AVX2"
-        return f"{model}, {cores} cores, {simd}"
+        return figures.machine()
     except (OSError, StopIteration):
         import platform
         return platform.processor() or platform.machine()
@@ -137,8 +135,6 @@ def main() -> None:
             path.write_text(new)
     # Speed figures quoted in README.md and docs/ come from docs/figures.json
     # (tools/figures.py): checked, or rewritten, with the outputs.
-    sys.path.insert(0, str(ROOT / "tools"))
-    import figures
     stale_figures = figures.render(check)
     if check and stale_figures:
         stale += stale_figures

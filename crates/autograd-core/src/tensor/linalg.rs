@@ -108,6 +108,34 @@ pub(crate) fn matmul_strided<T: Real>(
     strided_into(dst, a, b, m, k, n, strides, false);
 }
 
+/// Whether `gemm` has kernels for `T` (f32 and f64).
+fn gemm_supports<T: 'static>() -> bool {
+    TypeId::of::<T>() == TypeId::of::<f32>() || TypeId::of::<T>() == TypeId::of::<f64>()
+}
+
+/// The plain triple loop, for a `Real` type `gemm` has no kernel for:
+/// `put(i * n + j, sum over l of a[i, l] b[l, j])`.
+fn plain_product<T: Real>(
+    a: &[T],
+    b: &[T],
+    m: usize,
+    k: usize,
+    n: usize,
+    strides: [usize; 4],
+    mut put: impl FnMut(usize, T),
+) {
+    let [a_rs, a_cs, b_rs, b_cs] = strides;
+    for i in 0..m {
+        for j in 0..n {
+            let mut acc = T::ZERO;
+            for l in 0..k {
+                acc += a[i * a_rs + l * a_cs] * b[l * b_rs + j * b_cs];
+            }
+            put(i * n + j, acc);
+        }
+    }
+}
+
 /// `dst += op(a) @ op(b)`, strided as [`matmul_strided`], on this thread:
 /// for kernels that sum products over a batch into one block (a
 /// convolution's weight gradient) without a temporary per product.
@@ -125,19 +153,8 @@ pub(crate) fn matmul_strided_add<T: Real>(
     if m == 0 || n == 0 || k == 0 {
         return;
     }
-    let [a_rs, a_cs, b_rs, b_cs] = strides;
-    let supported =
-        TypeId::of::<T>() == TypeId::of::<f32>() || TypeId::of::<T>() == TypeId::of::<f64>();
-    if !supported {
-        for i in 0..m {
-            for j in 0..n {
-                let mut acc = T::ZERO;
-                for l in 0..k {
-                    acc += a[i * a_rs + l * a_cs] * b[l * b_rs + j * b_cs];
-                }
-                dst[i * n + j] += acc;
-            }
-        }
+    if !gemm_supports::<T>() {
+        plain_product(a, b, m, k, n, strides, |i, acc| dst[i] += acc);
         return;
     }
     // SAFETY: `MaybeUninit<T>` has T's layout; `dst` is initialised (it is
@@ -170,20 +187,11 @@ fn strided_into<T: Real>(
         }
         return;
     }
-    let [a_rs, a_cs, b_rs, b_cs] = strides;
-    let supported =
-        TypeId::of::<T>() == TypeId::of::<f32>() || TypeId::of::<T>() == TypeId::of::<f64>();
-    if !supported {
-        // A Real type gemm has no kernel for: the plain triple loop.
-        for i in 0..m {
-            for j in 0..n {
-                let mut acc = T::ZERO;
-                for l in 0..k {
-                    acc += a[i * a_rs + l * a_cs] * b[l * b_rs + j * b_cs];
-                }
-                dst[i * n + j].write(acc);
-            }
-        }
+    let a_rs = strides[0];
+    if !gemm_supports::<T>() {
+        plain_product(a, b, m, k, n, strides, |i, acc| {
+            dst[i].write(acc);
+        });
         return;
     }
     if !split {

@@ -349,12 +349,14 @@ fn conv2d_equals_unfold_and_product_to_second_order() {
     assert_eq!((&g[x], &g[w]), (&gf[xf], &gf[wf]));
 }
 
-/// The max-pooling primitive against unfold (-∞ padding) and `max_axes`:
-/// values, gradients through the sweep's kernel and the general rule,
-/// second derivatives through the next layer, with overlapping windows,
-/// padding, dilation and ties (split evenly either way).
+/// The pooling primitives against unfold and a reduction over each window
+/// (max: -∞ padding and `max_axes`; average: zero padding and
+/// `mean_axes`): values, gradients through the sweep's kernel and the
+/// general rule, second derivatives through the next layer, with
+/// overlapping windows, padding, dilation and (max) ties, split evenly
+/// either way.
 #[test]
-fn max_pool2d_equals_unfold_and_max() {
+fn pooling_equals_unfold_and_reduce() {
     use autograd_core::Window2d;
     use rand::SeedableRng;
     let mut rng = rand::rngs::StdRng::seed_from_u64(14);
@@ -369,41 +371,65 @@ fn max_pool2d_equals_unfold_and_max() {
         ((2, 3, 7, 9), (3, 3), win((1, 2), (1, 1), (1, 1))),
         ((2, 2, 9, 8), (3, 2), win((2, 1), (1, 1), (2, 2))),
     ];
-    for ((n, c, h, w), k, opts) in cases {
-        // Integers: many ties inside windows.
-        let x0 = Tensor::<f64>::rand_uniform(&[n, c, h, w], 0.0, 4.0, &mut rng).map(f64::floor);
-        let v0 = Tensor::<f64>::rand_normal(&[n, c, h, w], 0.0, 1.0, &mut rng);
-        let run = |fused: bool, anomaly: bool| {
-            let tape = TensorTape::new();
-            tape.set_anomaly_detection(anomaly);
-            let x = tape.leaf(x0.clone());
-            // Through a smooth function, so second derivatives are not 0.
-            let xs = x * x.sin();
-            let y = if fused {
-                xs.max_pool2d(k, opts)
-            } else {
-                let cols = xs.unfold2d(k, opts, f64::NEG_INFINITY);
-                let l = cols.shape()[2];
-                let m = cols.reshape(&[n, c, k.0 * k.1, l]).max_axes(&[2], false);
-                let oh =
-                    (h + 2 * opts.padding.0 - opts.dilation.0 * (k.0 - 1) - 1) / opts.stride.0 + 1;
-                m.reshape(&[n, c, oh, l / oh])
+    for max in [true, false] {
+        for ((n, c, h, w), k, opts) in cases {
+            // Integers: many ties inside windows.
+            let x0 = Tensor::<f64>::rand_uniform(&[n, c, h, w], 0.0, 4.0, &mut rng).map(f64::floor);
+            let v0 = Tensor::<f64>::rand_normal(&[n, c, h, w], 0.0, 1.0, &mut rng);
+            let run = |fused: bool, anomaly: bool| {
+                let tape = TensorTape::new();
+                tape.set_anomaly_detection(anomaly);
+                let x = tape.leaf(x0.clone());
+                // Through a smooth function, so second derivatives are not 0.
+                let xs = x * x.sin();
+                let y = match (fused, max) {
+                    (true, true) => xs.max_pool2d(k, opts),
+                    (true, false) => xs.avg_pool2d(k, opts),
+                    (false, _) => {
+                        let pad = if max { f64::NEG_INFINITY } else { 0.0 };
+                        let cols = xs.unfold2d(k, opts, pad);
+                        let l = cols.shape()[2];
+                        let cols = cols.reshape(&[n, c, k.0 * k.1, l]);
+                        let m = if max {
+                            cols.max_axes(&[2], false)
+                        } else {
+                            cols.mean_axes(&[2], false)
+                        };
+                        let oh = (h + 2 * opts.padding.0 - opts.dilation.0 * (k.0 - 1) - 1)
+                            / opts.stride.0
+                            + 1;
+                        m.reshape(&[n, c, oh, l / oh])
+                    }
+                };
+                let loss = (y * y).sum();
+                let plain = tape.grad(loss, &[x]).remove(0);
+                let [gx] = tape.grad_graph(loss, &[x]).try_into().unwrap();
+                let [hx] = tape
+                    .grad((gx * tape.constant(v0.clone())).sum(), &[x])
+                    .try_into()
+                    .unwrap();
+                (y.value(), plain, gx.value(), hx)
             };
-            let loss = (y * y).sum();
-            let plain = tape.grad(loss, &[x]).remove(0);
-            let [gx] = tape.grad_graph(loss, &[x]).try_into().unwrap();
-            let [hx] = tape
-                .grad((gx * tape.constant(v0.clone())).sum(), &[x])
-                .try_into()
-                .unwrap();
-            (y.value(), plain, gx.value(), hx)
-        };
-        let want = run(false, false);
-        for got in [run(true, false), run(true, true)] {
-            assert_eq!(got.0, want.0, "values {opts:?}");
-            assert!(got.1.max_abs_diff(&want.1) < 1e-12, "gradients {opts:?}");
-            assert!(got.2.max_abs_diff(&want.2) < 1e-12, "recorded gradients");
-            assert!(got.3.max_abs_diff(&want.3) < 1e-10, "second derivatives");
+            let want = run(false, false);
+            for got in [run(true, false), run(true, true)] {
+                let what = if max { "max" } else { "avg" };
+                assert!(
+                    got.0.max_abs_diff(&want.0) < 1e-14,
+                    "{what} values {opts:?}"
+                );
+                assert!(
+                    got.1.max_abs_diff(&want.1) < 1e-12,
+                    "{what} gradients {opts:?}"
+                );
+                assert!(
+                    got.2.max_abs_diff(&want.2) < 1e-12,
+                    "{what} recorded gradients"
+                );
+                assert!(
+                    got.3.max_abs_diff(&want.3) < 1e-10,
+                    "{what} second derivatives"
+                );
+            }
         }
     }
     // NaN wins, as in max_axes, and its gradient is NaN.
@@ -415,61 +441,6 @@ fn max_pool2d_equals_unfold_and_max() {
     let y = x.max_pool2d((2, 2), Window2d::default());
     assert!(y.value().item().is_nan());
     assert!(y.sum().backward()[x].to_vec().iter().all(|v| v.is_nan()));
-}
-
-/// The average-pooling primitive against unfold (zero padding) and
-/// `mean_axes`, as the max-pooling one above.
-#[test]
-fn avg_pool2d_equals_unfold_and_mean() {
-    use autograd_core::Window2d;
-    use rand::SeedableRng;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(16);
-    let win = |stride, padding, dilation| Window2d {
-        stride,
-        padding,
-        dilation,
-    };
-    #[rustfmt::skip]
-    let cases = [
-        ((3, 4, 8, 8), (2, 2), win((2, 2), (0, 0), (1, 1))),
-        ((2, 3, 7, 9), (3, 3), win((1, 2), (1, 1), (1, 1))),
-        ((2, 2, 9, 8), (3, 2), win((2, 1), (1, 1), (2, 2))),
-    ];
-    for ((n, c, h, w), k, opts) in cases {
-        let x0 = Tensor::<f64>::rand_normal(&[n, c, h, w], 0.0, 1.0, &mut rng);
-        let v0 = Tensor::<f64>::rand_normal(&[n, c, h, w], 0.0, 1.0, &mut rng);
-        let run = |fused: bool, anomaly: bool| {
-            let tape = TensorTape::new();
-            tape.set_anomaly_detection(anomaly);
-            let x = tape.leaf(x0.clone());
-            let xs = x * x.sin();
-            let y = if fused {
-                xs.avg_pool2d(k, opts)
-            } else {
-                let cols = xs.unfold2d(k, opts, 0.0);
-                let l = cols.shape()[2];
-                let m = cols.reshape(&[n, c, k.0 * k.1, l]).mean_axes(&[2], false);
-                let oh =
-                    (h + 2 * opts.padding.0 - opts.dilation.0 * (k.0 - 1) - 1) / opts.stride.0 + 1;
-                m.reshape(&[n, c, oh, l / oh])
-            };
-            let loss = (y * y).sum();
-            let plain = tape.grad(loss, &[x]).remove(0);
-            let [gx] = tape.grad_graph(loss, &[x]).try_into().unwrap();
-            let [hx] = tape
-                .grad((gx * tape.constant(v0.clone())).sum(), &[x])
-                .try_into()
-                .unwrap();
-            (y.value(), plain, gx.value(), hx)
-        };
-        let want = run(false, false);
-        for got in [run(true, false), run(true, true)] {
-            assert!(got.0.max_abs_diff(&want.0) < 1e-14, "values {opts:?}");
-            assert!(got.1.max_abs_diff(&want.1) < 1e-12, "gradients {opts:?}");
-            assert!(got.2.max_abs_diff(&want.2) < 1e-12, "recorded gradients");
-            assert!(got.3.max_abs_diff(&want.3) < 1e-10, "second derivatives");
-        }
-    }
 }
 
 #[test]
