@@ -228,7 +228,7 @@ fn self_attention_equals_its_formula_to_second_order() {
     let mask = Tensor::from_vec(pad.concat(), &[b, t]);
     for padded in [false, true] {
         for causal in [true, false] {
-            fused_matches_formula("self_attention", &[x0.clone()], |x, fused| {
+            fused_matches_formula("self_attention", std::slice::from_ref(&x0), |x, fused| {
                 let x = x[0];
                 if fused {
                     return if padded {
