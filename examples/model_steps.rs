@@ -1,5 +1,6 @@
-//! Times training steps of workload T4 (a tiny GPT) or T5 (a digits CNN),
-//! the models of benches/models.rs, and prints one line per repetition:
+//! Times training steps of workload T4 (a tiny GPT), T5 (a digits CNN) or
+//! T2 (the 784-1024-1024-10 MLP, whose GFLOP/s are 6 P 256 / time), the
+//! models of benches/models.rs and benches/tensor.rs, and prints one line per repetition:
 //! `<model> threads=<n> ms_per_step=<median of the repetition's steps>`.
 //! tools/models_torch.py runs it in turn with the same models in PyTorch
 //! eager, so both are measured in one run. `--train` instead runs the
@@ -10,16 +11,19 @@
 
 #[path = "../benches/common/models.rs"]
 mod models;
+#[path = "../benches/common/tensor_workloads.rs"]
+#[allow(dead_code)]
+mod tensor_workloads;
 
 use std::time::Instant;
 
 const HELP: &str = "\
-model_steps: time training steps of T4 (tiny GPT) or T5 (digits CNN)
+model_steps: time training steps of T4 (tiny GPT), T5 (digits CNN) or T2 (MLP)
 
 Options:
-  --model t4|t5     which workload (default t4)
+  --model t4|t5|t2  which workload (default t4)
   --threads N       threads, the calling one included (default: all cores)
-  --steps N         steps per repetition (default 20 for t4, 200 for t5)
+  --steps N         steps per repetition (default 20 for t4 and t2, 200 for t5)
   --repeat N        repetitions, one line each (default 5)
   --warmup N        untimed steps first (default 5)
   --train           run the workload's training recipe instead of timing
@@ -49,8 +53,8 @@ fn parse() -> Result<Args, lexopt::Error> {
         match arg {
             Long("model") => {
                 a.model = p.value()?.string()?;
-                if a.model != "t4" && a.model != "t5" {
-                    return Err(format!("--model must be t4 or t5, got {}", a.model).into());
+                if !["t4", "t5", "t2"].contains(&a.model.as_str()) {
+                    return Err(format!("--model must be t4, t5 or t2, got {}", a.model).into());
                 }
             }
             Long("threads") => a.threads = Some(p.value()?.parse()?),
@@ -105,6 +109,16 @@ fn main() {
             }
             Box::new(move || w.step())
         }
+        "t2" => {
+            if args.train {
+                eprintln!("model_steps: T2 has no training recipe (random data)");
+                std::process::exit(2);
+            }
+            let (x, y) = tensor_workloads::t2_batch(1);
+            let mut mlp = tensor_workloads::Mlp::new(&[784, 1024, 1024, 10], 2);
+            let mut tape = autograd::TensorTape::new();
+            Box::new(move || mlp.step(&mut tape, &x, &y, 0.01))
+        }
         _ => {
             let mut w = models::T5::new(0);
             if args.train {
@@ -121,7 +135,7 @@ fn main() {
     };
     let steps = args
         .steps
-        .unwrap_or(if args.model == "t4" { 20 } else { 200 });
+        .unwrap_or(if args.model == "t5" { 200 } else { 20 });
     for _ in 0..args.warmup {
         step();
     }

@@ -114,8 +114,9 @@ def torch_ratios(raw: dict) -> None:
         print("figures: PyTorch not installed; the side-by-side ratios keep their old values")
         return
     subprocess.run("cargo build --release --example model_steps", shell=True, cwd=ROOT, check=True)
-    for model in ["t4", "t5"]:
+    for model in ["t4", "t5", "t2"]:
         cmd = f"python3 tools/models_torch.py --model {model} --threads 1 2 --repeat 5"
+        print(f"figures: {cmd}", flush=True)
         out = subprocess.run(cmd, shell=True, cwd=ROOT, check=True, capture_output=True,
                              text=True).stdout
         for n, ours, theirs in re.findall(
@@ -157,10 +158,15 @@ FIGURES = {
     "gelu.ops_over_statement": (lambda r: f"{r['gelu/ops']['ns'] / r['gelu/statement']['ns']:.1f}",
                                 ["gelu/ops", "gelu/statement"]),
 }
-for _m in ["T4", "T5"]:
+for _m in ["T4", "T5", "T2"]:
+    # Two threads against one, ours, from the same alternated run.
+    FIGURES[f"{_m}.speedup"] = (
+        lambda r, m=_m: f"{r[m + '/torch@1']['ours_ms'] / r[m + '/torch@2']['ours_ms']:.2f}",
+        [f"{_m}/torch@1", f"{_m}/torch@2"])
     for _n in ["1", "2"]:
-        FIGURES[f"{_m}.step_ms@{_n}"] = (
-            lambda r, k=f"{_m}/step@{_n}": ms(r[k]["ns"]), [f"{_m}/step@{_n}"])
+        if _m != "T2":
+            FIGURES[f"{_m}.step_ms@{_n}"] = (
+                lambda r, k=f"{_m}/step@{_n}": ms(r[k]["ns"]), [f"{_m}/step@{_n}"])
         FIGURES[f"{_m}.ours_ms@{_n}"] = (
             lambda r, k=f"{_m}/torch@{_n}": f"{r[k]['ours_ms']:.2f}", [f"{_m}/torch@{_n}"])
         FIGURES[f"{_m}.torch_ms@{_n}"] = (
@@ -168,6 +174,16 @@ for _m in ["T4", "T5"]:
         FIGURES[f"{_m}.vs_torch@{_n}"] = (
             lambda r, k=f"{_m}/torch@{_n}": f"{r[k]['ours_ms'] / r[k]['torch_ms']:.2f}",
             [f"{_m}/torch@{_n}"])
+
+
+for _n in ["1", "2"]:
+    FIGURES[f"T2.ours_gflops@{_n}"] = (
+        lambda r, k=f"T2/torch@{_n}": f"{T2_FLOP / r[k]['ours_ms'] / 1e6:.0f}", [f"T2/torch@{_n}"])
+    FIGURES[f"T2.torch_gflops@{_n}"] = (
+        lambda r, k=f"T2/torch@{_n}": f"{T2_FLOP / r[k]['torch_ms'] / 1e6:.0f}", [f"T2/torch@{_n}"])
+    # GFLOP/s ours / PyTorch's (the inverse of the time ratio).
+    FIGURES[f"T2.gflops_vs_torch@{_n}"] = (
+        lambda r, k=f"T2/torch@{_n}": f"{r[k]['torch_ms'] / r[k]['ours_ms']:.2f}", [f"T2/torch@{_n}"])
 
 
 def value(name: str, raw: dict) -> str:

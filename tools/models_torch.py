@@ -1,6 +1,8 @@
-"""Workloads T4 (a tiny GPT) and T5 (a digits CNN) of docs/workloads.md in
-PyTorch eager, timed in turn with this engine's same models
-(examples/model_steps.rs), so the ratio comes from one run on one machine.
+"""Workloads T4 (a tiny GPT), T5 (a digits CNN) and T2 (the 784-1024-1024-10
+MLP) of docs/workloads.md in PyTorch eager, timed in turn with this engine's
+same models (examples/model_steps.rs), so the ratio comes from one run on
+one machine. For T2 the table also gives both sides' GFLOP/s
+(6 x 1 861 632 parameters x 256 rows per step).
 
 For each thread count, `--repeat` rounds alternate: PyTorch times `--steps`
 steps (after its own warm-up) and reports the median ms per step, then the
@@ -129,6 +131,32 @@ def t5():
     return step
 
 
+T2_FLOP = 6 * 1_861_632 * 256
+
+
+def t2():
+    """T2: plain SGD (lr 0.01) on one random batch of 256, softmax
+    cross-entropy, as benches/common/tensor_workloads.rs."""
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Linear(784, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(),
+                          nn.Linear(1024, 10))
+    # The GFLOP/s formula counts the weights (biases are 2 058 more).
+    assert sum(p.numel() for p in model.parameters() if p.dim() == 2) == 1_861_632
+    gen = torch.Generator().manual_seed(1)
+    x = torch.rand(256, 784, generator=gen)
+    y = torch.randint(0, 10, (256,), generator=gen)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+
+    def step():
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
 def time_torch(step, steps, warmup):
     for _ in range(warmup):
         step()
@@ -151,10 +179,10 @@ def time_ours(binary, model, threads, steps, warmup):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", choices=["t4", "t5"], default="t4")
+    ap.add_argument("--model", choices=["t4", "t5", "t2"], default="t4")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeat", type=int, default=5, help="alternating rounds")
-    ap.add_argument("--steps", type=int, help="timed steps per round (t4: 20, t5: 200)")
+    ap.add_argument("--steps", type=int, help="timed steps per round (t4, t2: 20; t5: 200)")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--train", action="store_true", help="also run both training recipes")
     ap.add_argument("--recipe", choices=["t4", "t5"], help=argparse.SUPPRESS)
@@ -162,14 +190,14 @@ def main():
     args = ap.parse_args()
     if args.recipe:
         return recipe(args.recipe, args.threads[0])
-    steps = args.steps or (20 if args.model == "t4" else 200)
+    steps = args.steps or (200 if args.model == "t5" else 20)
     if not os.path.exists(args.binary):
         sys.exit(f"{args.binary} not found: cargo build --release --example model_steps")
     print(f"torch {torch.__version__}, {args.model}, {steps} steps per round, {args.repeat} rounds")
     rows = []
     for n in args.threads:
         torch.set_num_threads(n)
-        step = t4() if args.model == "t4" else t5()
+        step = {"t4": t4, "t5": t5, "t2": t2}[args.model]()
         ours, theirs = [], []
         for r in range(args.repeat):
             theirs.append(time_torch(step, steps, args.warmup if r == 0 else 1))
@@ -180,6 +208,11 @@ def main():
     print("|---|---|---|---|")
     for n, o, t, olo, ohi, tlo, thi in rows:
         print(f"| {n} | {o:.2f} ({olo:.2f}-{ohi:.2f}) | {t:.2f} ({tlo:.2f}-{thi:.2f}) | {o / t:.2f} |")
+    if args.model == "t2":
+        print("\n| threads | ours GFLOP/s | PyTorch GFLOP/s | ours / PyTorch |")
+        print("|---|---|---|---|")
+        for n, o, t, *_ in rows:
+            print(f"| {n} | {T2_FLOP / o / 1e6:.0f} | {T2_FLOP / t / 1e6:.0f} | {t / o:.2f} |")
     if args.train:
         # Each recipe in a fresh process, so peak memory is the recipe's.
         out = subprocess.run([sys.executable, __file__, "--recipe", args.model, "--threads", str(args.threads[0])],
