@@ -12,7 +12,6 @@
 #[path = "../benches/common/models.rs"]
 mod models;
 #[path = "../benches/common/tensor_workloads.rs"]
-#[allow(dead_code)]
 mod tensor_workloads;
 
 use std::time::Instant;
