@@ -38,6 +38,49 @@ fn dx<T: Real, E: Pointwise<T>>(gw: &E, m1: &E, xhat: &E, m2: &E, r: &E) -> E {
     gw.sub(m1).sub(&xhat.mul(m2)).mul(r)
 }
 
+/// Each row's mean and sum of squared deviations from it, for the rows of
+/// `n` elements of `x` (`out` has one entry per row). Four rows go at a
+/// time: their sums are four independent chains that overlap in the
+/// pipeline (one row's sum is a chain of `n` dependent additions), and each
+/// still adds its own row's elements in order, so the bits are those of
+/// one row at a time.
+fn moments<T: Real>(x: &[T], n: usize, inv_n: T, out: &mut [(T, T)]) {
+    let done = out.len() / 4 * 4;
+    for (b, o) in out.chunks_exact_mut(4).enumerate() {
+        let r: [&[T]; 4] = std::array::from_fn(|k| &x[(4 * b + k) * n..(4 * b + k + 1) * n]);
+        let mut s = [T::ZERO; 4];
+        for j in 0..n {
+            for k in 0..4 {
+                s[k] += r[k][j];
+            }
+        }
+        let m = s.map(|v| v * inv_n);
+        let mut ss = [T::ZERO; 4];
+        for j in 0..n {
+            for k in 0..4 {
+                let d = r[k][j] - m[k];
+                ss[k] += d * d;
+            }
+        }
+        for k in 0..4 {
+            o[k] = (m[k], ss[k]);
+        }
+    }
+    for (i, o) in out.iter_mut().enumerate().skip(done) {
+        let row = &x[i * n..(i + 1) * n];
+        let mut s = T::ZERO;
+        for &v in row {
+            s += v;
+        }
+        let mean = s * inv_n;
+        let mut ss = T::ZERO;
+        for &v in row {
+            ss += (v - mean) * (v - mean);
+        }
+        *o = (mean, ss);
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct LayerNorm<T> {
     /// How many trailing axes are normalised.
@@ -107,16 +150,9 @@ impl<T: Real> Primitive<T> for LayerNorm<T> {
         // each row computed the same wherever it runs.
         let work = out.len();
         crate::parallel::for_chunks(work, SPLIT_ELEMENTS, &mut out, n, |_, part| {
-            for row in part.chunks_mut(n) {
-                let mut mean = T::ZERO;
-                for &v in row.iter() {
-                    mean += v;
-                }
-                mean *= inv_n;
-                let mut var = T::ZERO;
-                for &v in row.iter() {
-                    var += (v - mean) * (v - mean);
-                }
+            let mut stats = vec![(T::ZERO, T::ZERO); part.len() / n];
+            moments(part, n, inv_n, &mut stats);
+            for (row, &(mean, var)) in part.chunks_mut(n).zip(&stats) {
                 let r = T::ONE / (var * inv_n + self.eps).sqrt();
                 for (j, v) in row.iter_mut().enumerate() {
                     let mut y = (*v - mean) * r;
@@ -193,18 +229,9 @@ impl<T: Real> Primitive<T> for LayerNorm<T> {
         // Each row's mean and r, once (rows shared between threads).
         let mut stats = vec![(T::ZERO, T::ZERO); rows];
         crate::parallel::for_chunks(work, SPLIT_ELEMENTS, &mut stats, 1, |i0, part| {
-            for (k, st) in part.iter_mut().enumerate() {
-                let xr = &xd[(i0 + k) * n..(i0 + k + 1) * n];
-                let mut s = T::ZERO;
-                for &v in xr {
-                    s += v;
-                }
-                let mean = s * inv_n;
-                let mut ss = T::ZERO;
-                for &v in xr {
-                    ss += (v - mean) * (v - mean);
-                }
-                *st = (mean, rstd(&ss, inv_n, self.eps));
+            moments(&xd[i0 * n..(i0 + part.len()) * n], n, inv_n, part);
+            for st in part.iter_mut() {
+                st.1 = rstd(&st.1, inv_n, self.eps);
             }
         });
         if let Some(d) = dxd {
@@ -325,5 +352,27 @@ impl<'t, T: Real> TensorVar<'t, T> {
         );
         let rest: SmallVec<[Self; 2]> = weight.into_iter().chain(bias).collect();
         self.general(&rest, op)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Four rows at a time give each row's one-at-a-time sums, bit for bit
+    /// (7 rows: a block of four and three left over).
+    #[test]
+    fn interleaved_moments_equal_one_row_at_a_time() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let n = 37;
+        let x: Vec<f32> = (0..7 * n).map(|_| rng.random_range(-3.0..3.0)).collect();
+        let inv_n = 1.0 / n as f32;
+        let mut got = vec![(0.0, 0.0); 7];
+        super::moments(&x, n, inv_n, &mut got);
+        for (i, &(mean, ss)) in got.iter().enumerate() {
+            let row = &x[i * n..(i + 1) * n];
+            let m = row.iter().fold(0.0_f32, |s, &v| s + v) * inv_n;
+            let q = row.iter().fold(0.0_f32, |s, &v| s + (v - m) * (v - m));
+            assert_eq!((mean.to_bits(), ss.to_bits()), (m.to_bits(), q.to_bits()), "row {i}");
+        }
     }
 }
