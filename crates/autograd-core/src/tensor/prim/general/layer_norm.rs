@@ -44,6 +44,8 @@ fn dx<T: Real, E: Pointwise<T>>(gw: &E, m1: &E, xhat: &E, m2: &E, r: &E) -> E {
 /// pipeline (one row's sum is a chain of `n` dependent additions), and each
 /// still adds its own row's elements in order, so the bits are those of
 /// one row at a time.
+// Indexing by `j` is the point: element j of all four rows per step.
+#[allow(clippy::needless_range_loop)]
 fn moments<T: Real>(x: &[T], n: usize, inv_n: T, out: &mut [(T, T)]) {
     let done = out.len() / 4 * 4;
     for (b, o) in out.chunks_exact_mut(4).enumerate() {
