@@ -117,6 +117,9 @@ fn convolution_recurrent_and_attention_layers_match_finite_differences() {
         .push(Flatten)
         .push(Linear::new(4, 3, &mut rng));
     check_module("conv net", &mut convnet, &img);
+    let img4 = Tensor::<f64>::rand_uniform(&[2, 4, 5, 5], -1.0, 1.0, &mut rng);
+    let mut grouped = Conv2d::grouped(4, 6, (3, 3), 2, &mut rng).padding(1);
+    check_module("grouped Conv2d", &mut grouped, &img4);
     let seq = Tensor::<f64>::rand_uniform(&[4, 3, 2], -1.0, 1.0, &mut rng);
     check_module("Lstm", &mut Lstm::new(2, 3, &mut rng), &seq);
     let step = Tensor::<f64>::rand_uniform(&[3, 2], -1.0, 1.0, &mut rng);
@@ -451,6 +454,23 @@ fn layer_errors_name_the_layer_and_the_shapes() {
     });
     assert!(
         m.contains("Conv1d(3, 2, 3): input must be [N, 3, L], got shape [2, 5, 4]"),
+        "{m}"
+    );
+    let m = message(&|| {
+        Conv2d::<f64>::grouped(4, 6, (3, 3), 4, &mut StdRng::seed_from_u64(0));
+    });
+    assert!(
+        m.contains("Conv2d: 4 groups must divide both 4 input and 6 output channels"),
+        "{m}"
+    );
+    let grouped = Conv2d::<f64>::grouped(4, 6, (3, 3), 2, &mut rng);
+    let img = tape.constant(Tensor::<f64>::zeros(&[1, 2, 5, 5]));
+    let m = message(&|| {
+        grouped.forward(img);
+    });
+    assert!(
+        m.contains("Conv2d(4, 6, kernel (3, 3))")
+            && m.contains("input must be [N, 4, H, W], got shape [1, 2, 5, 5]"),
         "{m}"
     );
     let m = message(&|| {
