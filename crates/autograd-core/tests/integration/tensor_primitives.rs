@@ -151,6 +151,24 @@ fn layer_norm_equals_its_formula_to_second_order() {
     assert_eq!(y.backward()[x], yf.backward()[xf]);
 }
 
+/// A window from its (height, width) stride, padding and dilation.
+fn window(
+    stride: (usize, usize),
+    padding: (usize, usize),
+    dilation: (usize, usize),
+) -> autograd_core::Window2d {
+    autograd_core::Window2d {
+        stride,
+        padding,
+        dilation,
+    }
+}
+
+/// Output rows of a window over `h` input rows with a kernel `k` rows tall.
+fn out_rows(h: usize, k: usize, o: autograd_core::Window2d) -> usize {
+    (h + 2 * o.padding.0 - o.dilation.0 * (k - 1) - 1) / o.stride.0 + 1
+}
+
 /// A fused primitive against its formula in separate operations: `f` builds
 /// the output from leaves made of `inputs` (`fused` says which way), and the
 /// two are compared on the value, every input's gradient of `sum(y sin y)`
@@ -292,23 +310,18 @@ fn conv2d_equals_unfold_and_product_to_second_order() {
     use autograd_core::Window2d;
     use rand::SeedableRng;
     let mut rng = rand::rngs::StdRng::seed_from_u64(13);
-    let win = |stride, padding, dilation| Window2d {
-        stride,
-        padding,
-        dilation,
-    };
     // (batch, channels, outputs, image, kernel, window, groups)
     #[rustfmt::skip]
     let cases = [
-        (2, 4, 6, (7, 5), (3, 3), win((1, 1), (1, 1), (1, 1)), 1),
-        (3, 4, 6, (8, 9), (2, 3), win((2, 2), (0, 0), (1, 1)), 2),
-        (2, 3, 3, (6, 6), (3, 2), win((1, 2), (2, 0), (2, 1)), 3),
+        (2, 4, 6, (7, 5), (3, 3), window((1, 1), (1, 1), (1, 1)), 1),
+        (3, 4, 6, (8, 9), (2, 3), window((2, 2), (0, 0), (1, 1)), 2),
+        (2, 3, 3, (6, 6), (3, 2), window((1, 2), (2, 0), (2, 1)), 3),
         // Long enough that the weight gradient is summed in several runs.
-        (40, 8, 16, (10, 10), (3, 3), win((1, 1), (1, 1), (1, 1)), 1),
+        (40, 8, 16, (10, 10), (3, 3), window((1, 1), (1, 1), (1, 1)), 1),
         // Stride 1 and outputs as wide as inputs: rows unfold as one run.
-        (2, 2, 4, (6, 7), (3, 3), win((1, 1), (2, 2), (2, 2)), 2),
-        (1, 2, 2, (3, 1), (5, 5), win((1, 1), (2, 2), (1, 1)), 1),
-        (2, 3, 2, (4, 5), (1, 3), win((1, 1), (0, 1), (1, 1)), 1),
+        (2, 2, 4, (6, 7), (3, 3), window((1, 1), (2, 2), (2, 2)), 2),
+        (1, 2, 2, (3, 1), (5, 5), window((1, 1), (2, 2), (1, 1)), 1),
+        (2, 3, 2, (4, 5), (1, 3), window((1, 1), (0, 1), (1, 1)), 1),
     ];
     for (n, c, o, (h, w), k, opts, groups) in cases {
         let x0 = Tensor::<f64>::rand_normal(&[n, c, h, w], 0.0, 1.0, &mut rng);
@@ -327,7 +340,7 @@ fn conv2d_equals_unfold_and_product_to_second_order() {
                 .reshape(&[groups, og, ck])
                 .matmul(cols.reshape(&[n, groups, ck, l]))
                 .reshape(&[n, o, l]);
-            let oh = (h + 2 * opts.padding.0 - opts.dilation.0 * (k.0 - 1) - 1) / opts.stride.0 + 1;
+            let oh = out_rows(h, k.0, opts);
             (y + b.reshape(&[o, 1])).reshape(&[n, o, oh, l / oh])
         });
     }
@@ -362,16 +375,11 @@ fn pooling_equals_unfold_and_reduce() {
     use autograd_core::Window2d;
     use rand::SeedableRng;
     let mut rng = rand::rngs::StdRng::seed_from_u64(14);
-    let win = |stride, padding, dilation| Window2d {
-        stride,
-        padding,
-        dilation,
-    };
     #[rustfmt::skip]
     let cases = [
-        ((3, 4, 8, 8), (2, 2), win((2, 2), (0, 0), (1, 1))),
-        ((2, 3, 7, 9), (3, 3), win((1, 2), (1, 1), (1, 1))),
-        ((2, 2, 9, 8), (3, 2), win((2, 1), (1, 1), (2, 2))),
+        ((3, 4, 8, 8), (2, 2), window((2, 2), (0, 0), (1, 1))),
+        ((2, 3, 7, 9), (3, 3), window((1, 2), (1, 1), (1, 1))),
+        ((2, 2, 9, 8), (3, 2), window((2, 1), (1, 1), (2, 2))),
     ];
     for max in [true, false] {
         for ((n, c, h, w), k, opts) in cases {
@@ -395,8 +403,7 @@ fn pooling_equals_unfold_and_reduce() {
                 } else {
                     cols.mean_axes(&[2], false)
                 };
-                let oh =
-                    (h + 2 * opts.padding.0 - opts.dilation.0 * (k.0 - 1) - 1) / opts.stride.0 + 1;
+                let oh = out_rows(h, k.0, opts);
                 m.reshape(&[n, c, oh, l / oh])
             });
         }
