@@ -79,7 +79,7 @@ def save(store: dict) -> None:
     STORE.write_text(json.dumps(store, indent=1, sort_keys=True) + "\n")
 
 
-def stamp(store: dict, cmd: str) -> dict:
+def stamp(cmd: str) -> dict:
     return {"machine": machine(), "date": str(datetime.date.today()), "command": cmd}
 
 
@@ -97,7 +97,7 @@ def measure(run: bool) -> None:
             continue
         for bench_id in ids:
             try:
-                raw[bench_id + suffix] = {**criterion(bench_id), **stamp(store, cmd)}
+                raw[bench_id + suffix] = {**criterion(bench_id), **stamp(cmd)}
             except FileNotFoundError:
                 print(f"figures: no criterion result for {bench_id} (run `{cmd}`)")
     if run:
@@ -123,7 +123,7 @@ def torch_ratios(raw: dict) -> None:
                 r"^\| (\d) \| ([\d.]+) \([^)]*\) \| ([\d.]+) \([^)]*\) \|", out, re.M):
             key = f"{model.upper()}/torch@{n}"
             raw[key] = {"ours_ms": float(ours), "torch_ms": float(theirs),
-                        **stamp({}, cmd)}
+                        **stamp(cmd)}
 
 
 def ms(ns: float) -> str:
