@@ -29,6 +29,7 @@ mod create;
 mod custom;
 mod display;
 pub(crate) mod elementwise;
+mod fold;
 mod functional;
 mod gradients;
 mod index;

@@ -113,7 +113,7 @@ fn forward_in_place<T: Real>(op: &Op<T>, x: &[&Tensor<T>], out: &mut Tensor<T>) 
                 return false;
             };
             match op {
-                Op::Sum { axes, .. } => return super::reduce::sum_into(a, axes, d),
+                Op::Sum { axes, .. } => return super::fold::sum_into(a, axes, d),
                 Op::Softmax(ax) | Op::LogSoftmax(ax) => {
                     let log = matches!(op, Op::LogSoftmax(_));
                     super::softmax::softmax_into(a, *ax, log, d)

@@ -4,9 +4,10 @@
 
 use super::algebra::Algebra;
 use super::elementwise::zip_broadcast;
+use super::fold::split3;
 use super::pointwise::Pointwise;
 use super::pool;
-use super::reduce::{check_nonempty_reduction, is_max_better, split3};
+use super::reduce::{check_nonempty_reduction, is_max_better};
 use super::shape::{Shape, norm_axes, norm_axis, reduced_shape};
 use super::tape::{Axes, Op, TensorVar};
 use super::value::Tensor;

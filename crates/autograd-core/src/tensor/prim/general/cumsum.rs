@@ -5,7 +5,7 @@
 use smallvec::{smallvec, SmallVec};
 
 use crate::tensor::prim::{Apply, Primitive};
-use crate::tensor::reduce::split3;
+use crate::tensor::fold::split3;
 use crate::tensor::shape::norm_axis;
 use crate::tensor::{Tensor, TensorVar};
 use crate::Real;
