@@ -163,9 +163,10 @@ impl<T: Real> TensorTape<T> {
         kept.clear();
     }
 
-    /// Frees the gradient buffers the tape keeps between sweeps for reuse
-    /// (at most 32; see [`TensorTape::grad_into`]), as
-    /// [`TensorTape::clear`] does too, without clearing the recording.
+    /// Frees the buffers the tape keeps for reuse: the gradient buffers kept
+    /// between sweeps (at most 32; see [`TensorTape::grad_into`]) and the
+    /// values of the last cleared recording ([`TensorTape::clear`]). The
+    /// recording itself stays.
     ///
     /// ```
     /// use autograd_core::{Tensor, TensorTape};
@@ -176,6 +177,7 @@ impl<T: Real> TensorTape<T> {
     /// ```
     pub fn release_buffers(&self) {
         *self.pool.borrow_mut() = Vec::new();
+        self.inner.borrow_mut().spare = Default::default();
     }
 
     /// [`TensorTape::grad`], calling `ready(k, gradient)` the moment the

@@ -45,6 +45,7 @@ mod replay;
 pub(crate) mod shape;
 mod shape_ops;
 mod softmax;
+mod spare;
 mod statement;
 mod sweep;
 mod tape;

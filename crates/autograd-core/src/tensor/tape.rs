@@ -14,6 +14,7 @@ use super::custom::CustomNode;
 use super::prim::{BinaryOp, GeneralOp, UnaryOp};
 use super::replay::Guard;
 use super::shape::same_shape;
+use super::spare::{SPARE_MAX, Spare};
 use super::statement::StatementNode;
 use super::tools::Tools;
 use super::value::Tensor;
@@ -210,6 +211,8 @@ pub(crate) struct Inner<T: Real> {
     /// The inputs of nodes with more than two (see [`Parents`]).
     pub(crate) more_parents: Vec<u32>,
     id: u64,
+    /// The last cleared recording's values, for this one's outputs.
+    pub(crate) spare: Spare<T>,
 }
 
 impl<T: Real> Inner<T> {
@@ -319,6 +322,7 @@ impl<T: Real> TensorTape<T> {
                 nodes: Vec::new(),
                 more_parents: Vec::new(),
                 id: fresh_id(),
+                spare: Spare::default(),
             }),
             adjoints: RefCell::new(Vec::new()),
             pool: RefCell::new(Vec::new()),
@@ -443,10 +447,14 @@ impl<T: Real> TensorTape<T> {
         self.len() == 0
     }
 
-    /// Forgets every node, freeing the values they held, and starts a new
-    /// recording (variables and gradients from before are refused by id).
-    /// The node list keeps its capacity; the gradient buffers kept for
-    /// reuse between sweeps are freed.
+    /// Forgets every node and starts a new recording (variables and
+    /// gradients from before are refused by id). The node list keeps its
+    /// capacity. The values no one else holds, and the sweep's spare
+    /// gradient buffers, are kept for the next recording's elementwise ops
+    /// to write into instead of allocating (below 2^17 elements each; what
+    /// that recording does not use is freed at the next `clear`), so a
+    /// training loop's small values stop going through the allocator;
+    /// [`TensorTape::release_buffers`] frees them.
     ///
     /// ```
     /// use autograd_core::{Tensor, TensorTape};
@@ -464,12 +472,12 @@ impl<T: Real> TensorTape<T> {
         tools.locations.clear();
         tools.anomaly = None;
         let inner = self.inner.get_mut();
-        inner.nodes.clear();
+        let pool = self.pool.get_mut().drain(..);
+        inner
+            .spare
+            .refill(inner.nodes.drain(..).map(|n| n.value).chain(pool));
         inner.more_parents.clear();
         inner.id = fresh_id();
-        // Nothing of the recording outlives it, spare gradient buffers
-        // included (a replay loop, which does not clear, keeps them).
-        *self.pool.get_mut() = Vec::new();
     }
 
     /// The id of the current recording.
@@ -561,9 +569,22 @@ impl<T: Real> TensorTape<T> {
         f: impl FnOnce(&Tensor<T>) -> Tensor<T>,
     ) -> TensorVar<'_, T> {
         let mut inner = self.inner.borrow_mut();
+        let inner = &mut *inner;
         let input = &inner.nodes[x as usize];
         let value = if self.flags.get() == 0 {
-            f(&input.value)
+            // An elementwise op writes into a recycled value where one of
+            // its size is kept (`spare.rs`), with replay's kernel.
+            let n = input.value.numel();
+            match (&op, n < SPARE_MAX) {
+                (Op::Unary(u), true) => match inner.spare.take(n) {
+                    Some(mut out) => {
+                        u.map_into(input.value.data(), out.reuse_like(&input.value));
+                        out
+                    }
+                    None => f(&input.value),
+                },
+                _ => f(&input.value),
+            }
         } else {
             self.timed_unary(op.name(), inner.nodes.len(), &input.value, f)
         };

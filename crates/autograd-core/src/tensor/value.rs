@@ -344,6 +344,31 @@ impl<T: Copy> Tensor<T> {
         }
     }
 
+    /// The number of elements this tensor's own buffer holds, if it can be
+    /// recycled: nobody else holds it and it is not a view (`spare.rs`).
+    pub(crate) fn recyclable_len(&self) -> Option<usize> {
+        let len = self.buf.slice.len();
+        (len > 0 && self.buf.header.extra.is_none() && self.buf.is_unique()).then_some(len)
+    }
+
+    /// This recycled buffer (one `recyclable_len` accepted) given `like`'s
+    /// shape, which has as many elements; its elements, to overwrite.
+    pub(crate) fn reuse_like<U: Copy>(&mut self, like: &Tensor<U>) -> &mut [T] {
+        let b = Arc::get_mut(&mut self.buf).expect("a spare buffer is unshared");
+        debug_assert_eq!(
+            b.slice.len(),
+            like.numel(),
+            "a spare buffer of another size"
+        );
+        match like.buf.header.extra {
+            // Four dimensions or fewer: whole words copied (the spare buffer
+            // has no `extra` either).
+            None => b.header.dims = like.buf.header.dims,
+            Some(_) => b.header = Head::like(&like.buf.header),
+        }
+        &mut b.slice
+    }
+
     /// The length of each dimension.
     ///
     /// ```

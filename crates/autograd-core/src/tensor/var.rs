@@ -5,7 +5,9 @@ use std::fmt;
 use std::ops::Index;
 use std::time::Instant;
 
+use super::prim::Arg;
 use super::shape::{Shape, fmt_shape};
+use super::spare::SPARE_MAX;
 use super::sweep::scalar_seed;
 use super::tape::{Op, TensorTape};
 use super::tools::{Anomaly, PROFILE};
@@ -205,11 +207,27 @@ impl<'t, T: Real> TensorVar<'t, T> {
         self.check_same_tape(name, other);
         let start = (self.tape.flags.get() & PROFILE != 0).then(Instant::now);
         let value = {
-            let inner = self.tape.inner.borrow();
-            f(
+            let mut inner = self.tape.inner.borrow_mut();
+            let inner = &mut *inner;
+            let (a, b) = (
                 &inner.nodes[self.index as usize].value,
                 &inner.nodes[other.index as usize].value,
-            )
+            );
+            // Equal shapes (`same`): the output may be a recycled value,
+            // written by replay's kernel (`spare.rs`).
+            let n = a.numel();
+            let spare = match (&op, same, self.tape.flags.get()) {
+                (Op::Binary(_), Some(0b11), 0) if n < SPARE_MAX => inner.spare.take(n),
+                _ => None,
+            };
+            match (spare, &op) {
+                (Some(mut out), Op::Binary(bop)) => {
+                    let d = out.reuse_like(a);
+                    bop.zip_into(Arg::Full(a.data()), Arg::Full(b.data()), d);
+                    out
+                }
+                _ => f(a, b),
+            }
         };
         if let Some(start) = start {
             // The value's time; `record` counts the call.

@@ -119,12 +119,29 @@ impl<T: Real> Apply<T> for TensorVar<'_, T> {
 // Kernels every registered primitive gets, monomorphised per primitive by
 // the registries' dispatch.
 
-#[inline(always)]
+/// `out[i] = op.value(x[i])` into an initialised buffer (replay, recycled
+/// values), eight floats wide where the CPU has AVX2, as [`map_uninit`].
 pub(crate) fn map_into<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [T]) {
-    debug_assert_eq!(x.len(), out.len());
-    for (o, &v) in out.iter_mut().zip(x) {
-        *o = op.value(v);
+    #[inline(always)]
+    fn body<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [T]) {
+        debug_assert_eq!(x.len(), out.len());
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = op.value(v);
+        }
     }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        fn avx2<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [T]) {
+            body(op, x, out)
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: `avx2` requires only that the CPU supports AVX2,
+            // which was just detected.
+            return unsafe { avx2(op, x, out) };
+        }
+    }
+    body(op, x, out)
 }
 
 /// `out[i] = op.value(x[i])` for every element of `out` (`x` at least as
