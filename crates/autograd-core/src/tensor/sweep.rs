@@ -176,6 +176,7 @@ fn accumulate<T: Real, V: Algebra<T>>(
 /// [`accumulate`] on plain tensors in the sweep: a gradient in a broadcast
 /// shape is summed back into a pooled buffer where `sum_to_pooled` covers
 /// the axes, and a buffer left over by the addition goes back to the pool.
+#[inline(always)]
 fn accumulate_pooled<T: Real>(
     slot: &mut Option<Tensor<T>>,
     grad: Tensor<T>,
