@@ -34,7 +34,7 @@ pub mod tensor;
 
 pub use generic::{Scalar, derivative, scalar_gradient, scalar_hessian};
 pub use gradcheck::{GradCheck, GradCheckError, GradCheckReport, gradcheck};
-pub use parallel::{num_threads, set_num_threads};
+pub use parallel::{for_each_part, num_threads, set_num_threads};
 pub use real::Real;
 
 /// The `rand` crate (0.9) whose generators the constructors here and in

@@ -132,6 +132,37 @@ pub(crate) fn for_chunks<T: Send>(
     }
 }
 
+/// Runs `f` on every part, spread over the engine's threads: the first part
+/// on the calling thread, the others on the helpers, [`num_threads`] at a
+/// time at most; returns when all are done. For kernels outside the engine
+/// that split their own data, such as an optimizer's update of a large
+/// parameter cut into chunks (each chunk's result is what one thread would
+/// compute, so the split never shows in the numbers).
+///
+/// ```
+/// let mut data = vec![1.0_f32; 1000];
+/// autograd_core::for_each_part(data.chunks_mut(250), |part| {
+///     part.iter_mut().for_each(|x| *x *= 2.0)
+/// });
+/// assert!(data.iter().all(|&x| x == 2.0));
+/// ```
+pub fn for_each_part<P: Send>(parts: impl IntoIterator<Item = P>, f: impl Fn(P) + Sync) {
+    let mut parts = parts.into_iter();
+    match helpers() {
+        (threads, Some(pool)) if threads > 1 => pool.in_place_scope(|s| {
+            let f = &f;
+            let first = parts.next();
+            for p in parts {
+                s.spawn(move |_| f(p));
+            }
+            if let Some(p) = first {
+                f(p);
+            }
+        }),
+        _ => parts.for_each(f),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::Tensor;

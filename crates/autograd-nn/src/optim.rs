@@ -112,6 +112,12 @@ impl<T: Real> GradSource<T> for Vec<Tensor<T>> {
     }
 }
 
+/// Parameters of at least this many elements have their Adam update split
+/// between the engine's threads: a hand-off costs a helper's wake-up
+/// (20-60 us), and the update runs ~4.6 ns per element on one thread (3% of
+/// a 60 ms T4 step for 421 697 parameters), so 2^15 elements take ~150 us.
+const SPLIT_PARAMETER: usize = 1 << 15;
+
 /// Applies `f(name, value, grad)` to each trainable parameter with a
 /// gradient.
 #[track_caller]
@@ -392,9 +398,7 @@ impl<T: Real> Optimizer<T> for Adam<T> {
         let (b1, nb1, b2, nb2) = (c(b1), c(1.0 - b1), c(b2), c(1.0 - b2));
         let (step, sqrt_bc2, eps) = (c(lr / bc1), c(bc2.sqrt()), c(eps));
         let (decay, l2) = (c(lr * wd), c(wd));
-        for_each_param(model, grads, |name, p, g| {
-            let m = state(ms, name, p.len());
-            let v = state(vs, name, p.len());
+        let update = |p: &mut [T], g: &[T], m: &mut [T], v: &mut [T]| {
             let moments = m.iter_mut().zip(v.iter_mut());
             for ((p, &g), (m, v)) in p.iter_mut().zip(g).zip(moments) {
                 let g = if decoupled {
@@ -407,6 +411,20 @@ impl<T: Real> Optimizer<T> for Adam<T> {
                 *v = b2 * *v + nb2 * g * g;
                 *p -= step * *m / (v.sqrt() / sqrt_bc2 + eps);
             }
+        };
+        let threads = autograd_core::num_threads();
+        for_each_param(model, grads, |name, p, g| {
+            let m = state(ms, name, p.len());
+            let v = state(vs, name, p.len());
+            if threads == 1 || p.len() < SPLIT_PARAMETER {
+                return update(p, g, m, v);
+            }
+            // Each element's update reads only its own p, g, m and v, so
+            // chunks on other threads give the same bits.
+            let per = p.len().div_ceil(threads);
+            let (pc, gc) = (p.chunks_mut(per), g.chunks(per));
+            let parts = pc.zip(gc).zip(m.chunks_mut(per).zip(v.chunks_mut(per)));
+            autograd_core::for_each_part(parts, |((p, g), (m, v))| update(p, g, m, v));
         });
     }
     fn lr(&self) -> f64 {

@@ -136,6 +136,46 @@ fn adam_and_adamw() {
     );
 }
 
+/// A parameter large enough that Adam's update is split between threads
+/// gives the same bits at 1, 2 and 3 threads (3 chunks of unequal length).
+#[test]
+fn adam_split_between_threads_equals_one_thread_bit_for_bit() {
+    let before = autograd_core::num_threads();
+    let n = 70_001;
+    let c: Vec<f64> = (0..n).map(|i| 0.5 + (i % 7) as f64 * 0.25).collect();
+    let p0: Vec<f64> = (0..n)
+        .map(|i| ((i * 37 % 101) as f64 - 50.0) / 10.0)
+        .collect();
+    let train = |threads: usize, decoupled: bool| {
+        autograd_core::set_num_threads(threads);
+        let mut m = Quadratic {
+            p: Parameter::new(Tensor::from_vec(p0.clone(), &[n])),
+        };
+        let mut opt: Box<dyn Optimizer<f64>> = if decoupled {
+            Box::new(AdamW::new(0.05).weight_decay(0.1))
+        } else {
+            Box::new(Adam::new(0.05).weight_decay(0.1))
+        };
+        for _ in 0..3 {
+            let grads = {
+                let tape = TensorTape::new();
+                let loss = m.forward(tape.constant(Tensor::from_vec(c.clone(), &[n])));
+                m.gradients(&loss.backward())
+            };
+            opt.step(&mut m, &grads);
+        }
+        let bits: Vec<u64> = m.p.value().data().iter().map(|v| v.to_bits()).collect();
+        bits
+    };
+    for decoupled in [false, true] {
+        let one = train(1, decoupled);
+        assert_eq!(train(2, decoupled), one, "2 threads, decoupled {decoupled}");
+        assert_eq!(train(3, decoupled), one, "3 threads, decoupled {decoupled}");
+        assert_ne!(one, train(1, !decoupled), "the two rules differ");
+    }
+    autograd_core::set_num_threads(before);
+}
+
 #[test]
 fn rmsprop_with_and_without_momentum() {
     let mut v = [0.0; 3];
