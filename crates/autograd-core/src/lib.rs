@@ -30,6 +30,7 @@ mod parallel;
 mod real;
 mod replay;
 pub mod scalar;
+mod team;
 pub mod tensor;
 
 pub use generic::{Scalar, derivative, scalar_gradient, scalar_hessian};

@@ -14,6 +14,8 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::team::Team;
+
 /// Multiply-adds below which a matrix product stays on the calling thread.
 /// Handing a part to a helper costs a wake-up: 20-60 us when the helper is
 /// still warm, up to ~1.4 ms on the project's virtual machine when it has
@@ -27,7 +29,7 @@ pub(crate) const SPLIT_ELEMENTS: usize = 1 << 17;
 
 struct Pool {
     threads: usize,
-    helpers: Option<Arc<rayon::ThreadPool>>,
+    team: Option<Arc<Team>>,
 }
 
 fn pool() -> &'static Mutex<Pool> {
@@ -41,7 +43,7 @@ fn pool() -> &'static Mutex<Pool> {
             from_env.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         Mutex::new(Pool {
             threads,
-            helpers: None,
+            team: None,
         })
     })
 }
@@ -74,22 +76,32 @@ pub fn set_num_threads(n: usize) {
     let mut p = pool().lock().unwrap_or_else(|e| e.into_inner());
     if p.threads != n {
         p.threads = n;
-        p.helpers = None;
+        p.team = None;
     }
 }
 
-/// The thread count and, when it is above 1, the helpers' pool.
-fn helpers() -> (usize, Option<Arc<rayon::ThreadPool>>) {
+/// The helpers' team when there is more than one thread.
+fn team() -> Option<Arc<Team>> {
     let mut p = pool().lock().unwrap_or_else(|e| e.into_inner());
-    if p.threads > 1 && p.helpers.is_none() {
-        p.helpers = rayon::ThreadPoolBuilder::new()
-            .num_threads(p.threads - 1)
-            .thread_name(|i| format!("autograd-helper-{i}"))
-            .build()
-            .ok()
-            .map(Arc::new);
+    if p.threads > 1 && p.team.is_none() {
+        p.team = Some(Arc::new(Team::new(p.threads - 1)));
     }
-    (p.threads, p.helpers.clone())
+    p.team.clone()
+}
+
+/// Runs `parts` on the team, each taken once: part `k` by team member
+/// `k % width`, so any number of parts shares the threads.
+fn run_parts<P: Send>(team: &Team, parts: Vec<P>, f: &(impl Fn(usize, P) + Sync)) {
+    let width = team.width().min(parts.len());
+    let slots: Vec<Mutex<Option<P>>> = parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
+    team.run(width, &|member| {
+        for (k, slot) in slots.iter().enumerate().skip(member).step_by(width) {
+            let part = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(part) = part {
+                f(k, part);
+            }
+        }
+    });
 }
 
 /// Splits `data`, a run of units of `unit` elements each (rows of a
@@ -107,28 +119,14 @@ pub(crate) fn for_chunks<T: Send>(
     f: impl Fn(usize, &mut [T]) + Sync,
 ) {
     let units = data.len().checked_div(unit).unwrap_or(0);
-    let (threads, pool) = if work >= min_work && units > 1 {
-        helpers()
-    } else {
-        (1, None)
-    };
-    let parts = threads.min(units).max(1);
-    match pool {
-        Some(pool) if parts > 1 => {
-            let per = units.div_ceil(parts);
-            pool.in_place_scope(|s| {
-                let f = &f;
-                let mut chunks = data.chunks_mut(per * unit).enumerate();
-                let first = chunks.next();
-                for (i, c) in chunks {
-                    s.spawn(move |_| f(i * per, c));
-                }
-                if let Some((_, c)) = first {
-                    f(0, c);
-                }
-            })
+    let team = (work >= min_work && units > 1).then(team).flatten();
+    match team {
+        Some(team) => {
+            let per = units.div_ceil(team.width().min(units));
+            let chunks: Vec<&mut [T]> = data.chunks_mut(per * unit).collect();
+            run_parts(&team, chunks, &|k, c: &mut [T]| f(k * per, c));
         }
-        _ => f(0, data),
+        None => f(0, data),
     }
 }
 
@@ -147,19 +145,9 @@ pub(crate) fn for_chunks<T: Send>(
 /// assert!(data.iter().all(|&x| x == 2.0));
 /// ```
 pub fn for_each_part<P: Send>(parts: impl IntoIterator<Item = P>, f: impl Fn(P) + Sync) {
-    let mut parts = parts.into_iter();
-    match helpers() {
-        (threads, Some(pool)) if threads > 1 => pool.in_place_scope(|s| {
-            let f = &f;
-            let first = parts.next();
-            for p in parts {
-                s.spawn(move |_| f(p));
-            }
-            if let Some(p) = first {
-                f(p);
-            }
-        }),
-        _ => parts.for_each(f),
+    match team() {
+        Some(team) => run_parts(&team, parts.into_iter().collect(), &|_, p| f(p)),
+        None => parts.into_iter().for_each(f),
     }
 }
 
