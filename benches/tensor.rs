@@ -6,7 +6,11 @@
 //! each step recorded as one elementwise statement (`TensorTape::statement`).
 //! `T2/step`: one SGD step of the 784-1024-1024-10 MLP at batch 256. `T2/matmul`: the eight `gemm` calls
 //! of that step (3 forward, 5 backward) on the same shapes and strides, with
-//! nothing else: the ceiling `T2/step` can approach.
+//! nothing else: the ceiling `T2/step` can approach. `threads/empty_region`:
+//! a parallel region with nothing to do on 2 threads (`for_each_part` over two
+//! parts), back to back: what handing work to a helper costs;
+//! `threads/region_after_gap`: the same region timed alone after 300 us of
+//! work on the calling thread (a T4 step's regions are ~400 us apart).
 //!
 //! Run: `cargo bench --bench tensor`
 
@@ -178,5 +182,31 @@ fn gelu(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, t3, gelu, t2);
+fn threads(c: &mut Criterion) {
+    let before = autograd::num_threads();
+    autograd::set_num_threads(2);
+    let mut parts = [0u64; 2];
+    c.bench_function("threads/empty_region", |b| {
+        b.iter(|| autograd::for_each_part(parts.iter_mut(), |p| *p += 1))
+    });
+    c.bench_function("threads/region_after_gap", |b| {
+        b.iter_custom(|iters| {
+            let mut total = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                let gap = std::time::Instant::now();
+                while gap.elapsed().as_micros() < 300 {
+                    std::hint::spin_loop();
+                }
+                let t = std::time::Instant::now();
+                autograd::for_each_part(parts.iter_mut(), |p| *p += 1);
+                total += t.elapsed();
+            }
+            total
+        })
+    });
+    black_box(parts);
+    autograd::set_num_threads(before);
+}
+
+criterion_group!(benches, t3, gelu, t2, threads);
 criterion_main!(benches);
