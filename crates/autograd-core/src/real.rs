@@ -307,7 +307,7 @@ mod exp_fast_impl {
         let p = r * p + 8.333_452e-3;
         let p = r * p + 4.166_579_6e-2;
         let p = r * p + 1.666_666_5e-1;
-        let p = r * p + 5.000_000_1e-1;
+        let p = r * p + 0.5;
         let y = p * (r * r) + r + 1.0;
         // n is an integer in [-126, 127]: 2^n is a normal f32.
         let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
