@@ -417,6 +417,20 @@ fn pooling_equals_unfold_and_reduce() {
     let y = x.max_pool2d((2, 2), Window2d::default());
     assert!(y.value().item().is_nan());
     assert!(y.sum().backward()[x].to_vec().iter().all(|v| v.is_nan()));
+    // The same through the side-by-side windows' loops (stride = kernel),
+    // with a window beside it that has no NaN.
+    for k in [(2, 2), (2, 3)] {
+        let n = 2 * k.0 * k.1;
+        let mut v: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        v[1] = f64::NAN;
+        let x = tape.leaf(Tensor::from_vec(v, &[1, 1, k.0, 2 * k.1]));
+        let y = x.max_pool2d(k, window(k, (0, 0), (1, 1)));
+        let g = y.sum().backward()[x].to_vec();
+        let nan: Vec<bool> = g.iter().map(|v| v.is_nan()).collect();
+        let want: Vec<bool> = (0..n).map(|i| i % (2 * k.1) < k.1).collect();
+        assert_eq!(nan, want, "kernel {k:?}: {g:?}");
+        assert_eq!(g[n - 1], 1.0, "kernel {k:?}: the other window's maximum");
+    }
 }
 
 #[test]

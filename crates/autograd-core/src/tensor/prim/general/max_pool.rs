@@ -208,10 +208,11 @@ fn backward_plane<T: Real>(
                     }
                 }
             }
-            // The share of each maximum (0/0 = NaN for a NaN maximum, as
-            // the general rule; then every input of the window gets it).
+            // The share of each maximum; NaN for a NaN maximum (no input
+            // equals it: the general rule's 0/0), which every input of the
+            // window then gets.
             for (h, &gv) in hits.iter_mut().zip(grow) {
-                *h = gv * (T::ONE / *h);
+                *h = gv * inverse_count(*h);
             }
             for ki in 0..g.kh {
                 let start = (oi * g.kh + ki) * g.w;
@@ -245,6 +246,18 @@ fn backward_plane<T: Real>(
             taps.each(|t| dxp[t] += if xp[t] == y { share } else { T::ZERO });
         }
     });
+}
+
+/// 1 / the number of a window's maxima, as the general rule's share
+/// (`hits / sum(hits)`): NaN when none equals the maximum (a NaN), where
+/// `1 / 0` would give infinity and the window's inputs 0 instead of NaN.
+#[inline(always)]
+fn inverse_count<T: Real>(count: T) -> T {
+    if count == T::ZERO {
+        T::from_f64(f64::NAN)
+    } else {
+        T::ONE / count
+    }
 }
 
 impl<T: Real> Primitive<T> for MaxPool2d {
