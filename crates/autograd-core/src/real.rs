@@ -228,6 +228,25 @@ macro_rules! impl_real {
 impl_real!(f32, libm::erff);
 impl_real!(f64, libm::erf);
 
+/// The largest `err(x)` over every `step`-th `f32` from `from` to `to`
+/// (from -1e-30 it jumps to 1e-30), for the approximations' error tests.
+#[cfg(test)]
+fn worst_over_floats(from: f32, to: f32, step: u32, err: impl Fn(f32) -> f64) -> f64 {
+    let mut worst: f64 = 0.0;
+    let mut x = from;
+    while x < to {
+        worst = worst.max(err(x));
+        x = f32::from_bits(if x > 0.0 {
+            x.to_bits() + step
+        } else if x < -1e-30 {
+            x.to_bits() - step
+        } else {
+            1e-30_f32.to_bits()
+        });
+    }
+    worst
+}
+
 mod tanh_fast_impl {
     #[inline(always)]
     pub(super) fn f64(x: f64) -> f64 {
@@ -258,20 +277,10 @@ mod tanh_fast_impl {
     mod tests {
         #[test]
         fn f32_tanh_is_within_its_documented_error_everywhere() {
-            let mut worst: f64 = 0.0;
-            let mut x = -20.0_f32;
-            while x < 20.0 {
-                let err = (super::f32(x) as f64 - (x as f64).tanh()).abs();
-                worst = worst.max(err);
-                // Every 97th float: about 2 million points across the range.
-                x = f32::from_bits(if x > 0.0 {
-                    x.to_bits() + 97
-                } else if x < -1e-30 {
-                    x.to_bits() - 97
-                } else {
-                    1e-30_f32.to_bits()
-                });
-            }
+            // Every 97th float: about 2 million points across the range.
+            let worst = crate::real::worst_over_floats(-20.0, 20.0, 97, |x| {
+                (super::f32(x) as f64 - (x as f64).tanh()).abs()
+            });
             assert!(worst <= 4.5e-7, "largest error {worst:e}");
             assert!(worst > 1e-7, "the bound is tight, not vacuous: {worst:e}");
             assert_eq!(super::f32(0.0), 0.0);
@@ -333,19 +342,10 @@ mod exp_fast_impl {
 
         #[test]
         fn f32_exp_is_within_one_ulp_where_it_is_normal() {
-            let mut worst: f64 = 0.0;
-            let mut x = -87.3_f32;
-            while x < 88.3 {
-                worst = worst.max(ulps(super::f32(x), (x as f64).exp()));
-                // Every 61st float: about 2 million points across the range.
-                x = f32::from_bits(if x > 0.0 {
-                    x.to_bits() + 61
-                } else if x < -1e-30 {
-                    x.to_bits() - 61
-                } else {
-                    1e-30_f32.to_bits()
-                });
-            }
+            // Every 61st float: about 2 million points across the range.
+            let worst = crate::real::worst_over_floats(-87.3, 88.3, 61, |x| {
+                ulps(super::f32(x), (x as f64).exp())
+            });
             assert!(worst <= 1.0, "largest error {worst} ulp");
             assert!(worst > 0.5, "the bound is tight, not vacuous: {worst} ulp");
             assert_eq!(super::f32(0.0), 1.0);
