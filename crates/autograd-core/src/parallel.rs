@@ -17,10 +17,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::team::Team;
 
 /// Multiply-adds below which a matrix product stays on the calling thread.
-/// Handing a part to a helper costs a wake-up: 20-60 us when the helper is
-/// still warm, up to ~1.4 ms on the project's virtual machine when it has
-/// gone to sleep; a product of 2^23 multiply-adds takes ~300 us on one
-/// thread. Measured on T4 (docs/performance.md, "Threads").
+/// Chosen when handing a part to a helper cost a wake-up (20-60 us warm, up
+/// to ~1.4 ms asleep, on the project's virtual machine; docs/performance.md,
+/// "Threads"); a product of 2^23 multiply-adds takes ~300 us on one thread.
+/// With the spinning team (`team.rs`) a hand-off costs ~1 us; the
+/// thresholds have not been re-tuned for that.
 pub(crate) const SPLIT_WORK: usize = 1 << 23;
 
 /// Elements below which an elementwise pass or a sum stays on the calling

@@ -118,7 +118,7 @@ impl Team {
         // SAFETY: only the lifetime changes (same fat pointer). Helpers call
         // the job only between seeing this region's epoch and counting their
         // part done in `pending`, and this function does not return, or
-        // unwind, before `pending` is back to 0 (`Wait`'s drop), so `f` is
+        // unwind, before `pending` is back to 0 (`wait_for_helpers`), so `f` is
         // alive whenever it is called. The next region overwrites the slot
         // only after that too.
         let job = Job(unsafe {
@@ -144,9 +144,9 @@ impl Team {
                 thread.unpark();
             }
         }
-        let wait = Wait(sh);
+        // Part 0's panic is caught too: nothing leaves `run` before the wait.
         let mine = catch_unwind(AssertUnwindSafe(|| f(0)));
-        drop(wait);
+        wait_for_helpers(sh);
         let theirs = sh.panic.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(p) = mine.err().or(theirs) {
             resume_unwind(p);
@@ -154,22 +154,17 @@ impl Team {
     }
 }
 
-/// Waits (spinning, then yielding) until the helpers' parts are done; a
-/// guard, so that no way out of `run` skips it.
-struct Wait<'a>(&'a Shared);
-
-impl Drop for Wait<'_> {
-    fn drop(&mut self) {
-        let start = Instant::now();
-        let mut spins = 0u32;
-        while self.0.pending.load(Acquire) != 0 {
-            spins = spins.wrapping_add(1);
-            if spins % 64 == 0 && start.elapsed() > SPIN {
-                // A helper was descheduled: give it the core.
-                std::thread::yield_now();
-            } else {
-                std::hint::spin_loop();
-            }
+/// Waits (spinning, then yielding) until the helpers' parts are done.
+fn wait_for_helpers(sh: &Shared) {
+    let start = Instant::now();
+    let mut spins = 0u32;
+    while sh.pending.load(Acquire) != 0 {
+        spins = spins.wrapping_add(1);
+        if spins % 64 == 0 && start.elapsed() > SPIN {
+            // A helper was descheduled: give it the core.
+            std::thread::yield_now();
+        } else {
+            std::hint::spin_loop();
         }
     }
 }

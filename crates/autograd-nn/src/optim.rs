@@ -113,9 +113,10 @@ impl<T: Real> GradSource<T> for Vec<Tensor<T>> {
 }
 
 /// Parameters of at least this many elements have their Adam update split
-/// between the engine's threads: a hand-off costs a helper's wake-up
-/// (20-60 us), and the update runs ~4.6 ns per element on one thread (3% of
-/// a 60 ms T4 step for 421 697 parameters), so 2^15 elements take ~150 us.
+/// between the engine's threads: the update runs ~4.6 ns per element on one
+/// thread (3% of a 60 ms T4 step for 421 697 parameters), so 2^15 elements
+/// take ~150 us, against ~1 us to hand a part to a helper (up to ~60 us if
+/// the helper has gone to sleep).
 const SPLIT_PARAMETER: usize = 1 << 15;
 
 /// Applies `f(name, value, grad)` to each trainable parameter with a

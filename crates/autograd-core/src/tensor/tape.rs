@@ -575,14 +575,15 @@ impl<T: Real> TensorTape<T> {
             // An elementwise op writes into a recycled value where one of
             // its size is kept (`spare.rs`), with replay's kernel.
             let n = input.value.numel();
-            match (&op, n < SPARE_MAX) {
-                (Op::Unary(u), true) => match inner.spare.take(n) {
-                    Some(mut out) => {
-                        u.map_into(input.value.data(), out.reuse_like(&input.value));
-                        out
-                    }
-                    None => f(&input.value),
-                },
+            let spare = match op {
+                Op::Unary(_) if n < SPARE_MAX => inner.spare.take(n),
+                _ => None,
+            };
+            match (spare, &op) {
+                (Some(mut out), Op::Unary(u)) => {
+                    u.map_into(input.value.data(), out.reuse_like(&input.value));
+                    out
+                }
                 _ => f(&input.value),
             }
         } else {
