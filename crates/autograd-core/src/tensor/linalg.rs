@@ -517,6 +517,26 @@ fn grad_product<'v, V>(
     }
 }
 
+/// A batch of matrices times one matrix (a linear layer on `[B, T, in]`):
+/// the matrix's gradient is the sum over the batch of one product per
+/// batch matrix, `B` products with `K = T` and a `[B, ..]` stack to sum
+/// afterwards. With the batch folded into the rows it is one product with
+/// `K = B·T` and no stack. The 2-d shapes `a` and the adjoint fold to, or
+/// `None` when the product is not of that kind.
+fn folded_rows(a: &[usize], b: &[usize], ta: bool, n: usize) -> Option<([usize; 2], [usize; 2])> {
+    if ta || a.len() <= 2 || b.len() != 2 {
+        return None;
+    }
+    let k = a[a.len() - 1];
+    let rows = numel(&a[..a.len() - 1]);
+    Some(([rows, k], [rows, n]))
+}
+
+/// The number of columns of `op(b)`.
+fn product_columns(b: &[usize], tb: bool) -> usize {
+    if tb { b[b.len() - 2] } else { b[b.len() - 1] }
+}
+
 pub(crate) fn mm_vjp<T: Real, V: Algebra<T>>(
     x: &[&V],
     g: &V,
@@ -526,6 +546,12 @@ pub(crate) fn mm_vjp<T: Real, V: Algebra<T>>(
 ) -> [Option<V>; 2] {
     [0, 1].map(|k| {
         need[k].then(|| {
+            let (a, b) = (x[0].shape(), x[1].shape());
+            if let (1, Some((a2, g2))) = (k, folded_rows(&a, &b, ta, product_columns(&b, tb))) {
+                let (a2, g2) = (x[0].reshape(&a2), g.reshape(&g2));
+                let (l, r, tl, tr) = grad_product(1, &a2, x[1], &g2, false, tb);
+                return l.mm(r, tl, tr);
+            }
             let (l, r, tl, tr) = grad_product(k, x[0], x[1], g, ta, tb);
             l.mm(r, tl, tr)
         })
@@ -535,7 +561,8 @@ pub(crate) fn mm_vjp<T: Real, V: Algebra<T>>(
 /// [`mm_vjp`] for two matrices, each gradient computed into a buffer from
 /// the sweep's pool (see `pool.rs`) by the same kernel call as `mm`; for
 /// matrices each product has the shape of the input it is the gradient of.
-/// `None`, with nothing taken from the pool, for batched operands.
+/// `None`, with nothing taken from the pool, for batched operands other
+/// than a batch times a matrix.
 pub(crate) fn mm_vjp_pooled<T: Real>(
     x: &[&Tensor<T>],
     g: &Tensor<T>,
@@ -544,10 +571,20 @@ pub(crate) fn mm_vjp_pooled<T: Real>(
     need: &[bool],
     pool: &mut Vec<Tensor<T>>,
 ) -> Option<[Option<Tensor<T>>; 2]> {
-    if x[0].ndim() != 2 || x[1].ndim() != 2 || g.ndim() != 2 {
+    // A batch times a matrix runs as the matrices it folds to; the batch's
+    // gradient is the same elements in order, given its own shape back.
+    let n = product_columns(x[1].shape(), tb);
+    let folded = folded_rows(x[0].shape(), x[1].shape(), ta, n)
+        .map(|(a2, g2)| (x[0].reshape(&a2), g.reshape(&g2)));
+    if folded.is_none() && (x[0].ndim() != 2 || x[1].ndim() != 2 || g.ndim() != 2) {
         return None;
     }
-    let mut out = [None, None];
+    let (a, g) = match &folded {
+        Some((a2, g2)) => (a2, g2),
+        None => (x[0], g),
+    };
+    let (shapes, x) = ([x[0].shape(), x[1].shape()], [a, x[1]]);
+    let mut out: [Option<Tensor<T>>; 2] = [None, None];
     for k in 0..2 {
         if !need[k] {
             continue;
@@ -561,7 +598,7 @@ pub(crate) fn mm_vjp_pooled<T: Real>(
             }
             return None;
         }
-        out[k] = Some(d);
+        out[k] = Some(d.into_shape(shapes[k]));
     }
     Some(out)
 }

@@ -379,7 +379,19 @@ fn matrix_products() {
             |_, v| v[0].matmul(v[1]),
             &[a3.clone(), b3],
         );
-        check("batched @ 2-d", |_, v| v[0].matmul(v[1]), &[a3, b.clone()]);
+        check(
+            "batched @ 2-d",
+            |_, v| v[0].matmul(v[1]),
+            &[a3.clone(), b.clone()],
+        );
+        // A linear layer on a batch: the matrix's gradient folds the batch
+        // into the rows of one product.
+        let w = uniform(&mut r, &[n, k], -1.0, 1.0);
+        check(
+            "batched @ 2-d transposed",
+            |_, v| v[0].matmul_transposed(v[1]),
+            &[a3, w],
+        );
         let a2 = uniform(&mut r, &[m, k], -1.0, 1.0);
         let b4 = uniform(&mut r, &[3, k, n], -1.0, 1.0);
         check("2-d @ batched", |_, v| v[0].matmul(v[1]), &[a2, b4]);
