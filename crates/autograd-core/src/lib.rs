@@ -30,6 +30,7 @@ mod parallel;
 mod real;
 mod replay;
 pub mod scalar;
+pub mod simd;
 mod team;
 pub mod tensor;
 
