@@ -11,6 +11,8 @@
 //! include FMA, so every lane computes the bits the scalar loop would. The
 //! results do not depend on the machine (`wide_equals_plain_bit_for_bit`).
 
+use crate::Real;
+
 /// Runs `f`, compiled for AVX2 when the CPU has it (detected once, then a
 /// cached load), plainly otherwise; the result is the same bits either way.
 ///
@@ -49,6 +51,44 @@ pub fn wide<R>(f: impl FnOnce() -> R) -> R {
         }
     }
     f()
+}
+
+/// Partial sums [`lane_sum`] keeps: two AVX2 registers of f32.
+const LANES: usize = 16;
+
+/// Σ f(x) over `x`, element `j` added into partial sum `j % 16`, the
+/// partial sums then added pairwise in a fixed order. An in-order sum is one
+/// chain of dependent additions that the compiler may not reorder; these
+/// sixteen chains run in vector registers inside [`wide`] and give the same
+/// bits on every CPU (the order does not depend on the vector width).
+#[inline(always)]
+pub(crate) fn lane_sum<T: Real>(x: &[T], f: impl Fn(T) -> T) -> T {
+    lane_sum2(x, x, |v, _| f(v))
+}
+
+/// Σ f(a, b) over `a` and `b` side by side, in [`lane_sum`]'s order.
+#[inline(always)]
+pub(crate) fn lane_sum2<T: Real>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T {
+    debug_assert_eq!(a.len(), b.len());
+    let mut acc = [T::ZERO; LANES];
+    let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (at, bt) = (ac.remainder(), bc.remainder());
+    for (ca, cb) in ac.zip(bc) {
+        for k in 0..LANES {
+            acc[k] += f(ca[k], cb[k]);
+        }
+    }
+    for (k, (&va, &vb)) in at.iter().zip(bt).enumerate() {
+        acc[k] += f(va, vb);
+    }
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for k in 0..width {
+            acc[k] = acc[k] + acc[k + width];
+        }
+    }
+    acc[0]
 }
 
 #[cfg(test)]

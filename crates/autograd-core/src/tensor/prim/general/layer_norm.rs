@@ -27,6 +27,7 @@ use crate::tensor::shape::fmt_shape;
 use crate::tensor::{Tensor, TensorVar};
 use crate::Real;
 use crate::parallel::SPLIT_ELEMENTS;
+use crate::simd::{lane_sum, lane_sum2, wide};
 
 /// r = 1/√(mean of squares + ε), from the sum of squared deviations.
 fn rstd<T: Real, E: Pointwise<T>>(sum_sq: &E, inv_n: T, eps: T) -> E {
@@ -39,47 +40,13 @@ fn dx<T: Real, E: Pointwise<T>>(gw: &E, m1: &E, xhat: &E, m2: &E, r: &E) -> E {
 }
 
 /// Each row's mean and sum of squared deviations from it, for the rows of
-/// `n` elements of `x` (`out` has one entry per row). Four rows go at a
-/// time: their sums are four independent chains that overlap in the
-/// pipeline (one row's sum is a chain of `n` dependent additions), and each
-/// still adds its own row's elements in order, so the bits are those of
-/// one row at a time.
-// Indexing by `j` is the point: element j of all four rows per step.
-#[allow(clippy::needless_range_loop)]
+/// `n` elements of `x` (`out` has one entry per row), each sum in
+/// [`lane_sum`]'s fixed order. Call it inside [`wide`].
+#[inline(always)]
 fn moments<T: Real>(x: &[T], n: usize, inv_n: T, out: &mut [(T, T)]) {
-    let done = out.len() / 4 * 4;
-    for (b, o) in out.chunks_exact_mut(4).enumerate() {
-        let r: [&[T]; 4] = std::array::from_fn(|k| &x[(4 * b + k) * n..(4 * b + k + 1) * n]);
-        let mut s = [T::ZERO; 4];
-        for j in 0..n {
-            for k in 0..4 {
-                s[k] += r[k][j];
-            }
-        }
-        let m = s.map(|v| v * inv_n);
-        let mut ss = [T::ZERO; 4];
-        for j in 0..n {
-            for k in 0..4 {
-                let d = r[k][j] - m[k];
-                ss[k] += d * d;
-            }
-        }
-        for k in 0..4 {
-            o[k] = (m[k], ss[k]);
-        }
-    }
-    for (i, o) in out.iter_mut().enumerate().skip(done) {
-        let row = &x[i * n..(i + 1) * n];
-        let mut s = T::ZERO;
-        for &v in row {
-            s += v;
-        }
-        let mean = s * inv_n;
-        let mut ss = T::ZERO;
-        for &v in row {
-            ss += (v - mean) * (v - mean);
-        }
-        *o = (mean, ss);
+    for (row, o) in x.chunks_exact(n).zip(out.iter_mut()) {
+        let mean = lane_sum(row, |v| v) * inv_n;
+        *o = (mean, lane_sum(row, |v| (v - mean) * (v - mean)));
     }
 }
 
@@ -151,22 +118,37 @@ impl<T: Real> Primitive<T> for LayerNorm<T> {
         // Rows are independent: large inputs are shared between threads,
         // each row computed the same wherever it runs.
         let work = out.len();
+        let eps = self.eps;
         crate::parallel::for_chunks(work, SPLIT_ELEMENTS, &mut out, n, |_, part| {
             let mut stats = vec![(T::ZERO, T::ZERO); part.len() / n];
-            moments(part, n, inv_n, &mut stats);
-            for (row, &(mean, var)) in part.chunks_mut(n).zip(&stats) {
-                let r = T::ONE / (var * inv_n + self.eps).sqrt();
-                for (j, v) in row.iter_mut().enumerate() {
-                    let mut y = (*v - mean) * r;
-                    if let Some(w) = w {
-                        y *= w[j];
+            wide(
+                #[inline(always)]
+                move || {
+                    moments(part, n, inv_n, &mut stats);
+                    for (row, &(mean, var)) in part.chunks_exact_mut(n).zip(&stats) {
+                        let r = T::ONE / (var * inv_n + eps).sqrt();
+                        match (w, b) {
+                            (Some(w), Some(b)) => {
+                                for ((v, &w), &b) in row.iter_mut().zip(&w[..n]).zip(&b[..n]) {
+                                    *v = (*v - mean) * r * w + b;
+                                }
+                            }
+                            _ => {
+                                for (j, v) in row.iter_mut().enumerate() {
+                                    let mut y = (*v - mean) * r;
+                                    if let Some(w) = w {
+                                        y *= w[j];
+                                    }
+                                    if let Some(b) = b {
+                                        y += b[j];
+                                    }
+                                    *v = y;
+                                }
+                            }
+                        }
                     }
-                    if let Some(b) = b {
-                        y += b[j];
-                    }
-                    *v = y;
-                }
-            }
+                },
+            )
         });
         Tensor::from_vec(out, shape)
     }
@@ -230,30 +212,47 @@ impl<T: Real> Primitive<T> for LayerNorm<T> {
         let work = xd.len();
         // Each row's mean and r, once (rows shared between threads).
         let mut stats = vec![(T::ZERO, T::ZERO); rows];
+        let eps = self.eps;
         crate::parallel::for_chunks(work, SPLIT_ELEMENTS, &mut stats, 1, |i0, part| {
-            moments(&xd[i0 * n..(i0 + part.len()) * n], n, inv_n, part);
+            let x = &xd[i0 * n..(i0 + part.len()) * n];
+            wide(
+                #[inline(always)]
+                || moments(x, n, inv_n, part),
+            );
             for st in part.iter_mut() {
-                st.1 = rstd(&st.1, inv_n, self.eps);
+                st.1 = rstd(&st.1, inv_n, eps);
             }
         });
+        let stats = &stats[..];
         if let Some(d) = dxd {
             crate::parallel::for_chunks(work, SPLIT_ELEMENTS, d, n, |i0, part| {
-                for (k, drow) in part.chunks_mut(n).enumerate() {
-                    let i = i0 + k;
-                    let (xr, gr) = (&xd[i * n..(i + 1) * n], &gd[i * n..(i + 1) * n]);
-                    let (mean, r) = stats[i];
-                    let xhat = |j: usize| (xr[j] - mean) * r;
-                    let gw = |j: usize| w.map_or(gr[j], |w| gr[j] * w[j]);
-                    let (mut m1, mut m2) = (T::ZERO, T::ZERO);
-                    for j in 0..n {
-                        m1 += gw(j);
-                        m2 += gw(j) * xhat(j);
-                    }
-                    let (m1, m2) = (m1 * inv_n, m2 * inv_n);
-                    for (j, o) in drow.iter_mut().enumerate() {
-                        *o = dx(&gw(j), &m1, &xhat(j), &m2, &r);
-                    }
-                }
+                let rows = part.len() / n;
+                let (xs, gs) = (&xd[i0 * n..][..rows * n], &gd[i0 * n..][..rows * n]);
+                let stats = &stats[i0..i0 + rows];
+                wide(
+                    #[inline(always)]
+                    move || {
+                        let rows = part.chunks_exact_mut(n).zip(xs.chunks_exact(n));
+                        for ((drow, xr), (gr, &(mean, r))) in rows.zip(gs.chunks_exact(n).zip(stats)) {
+                            let xhat = |xv: T| (xv - mean) * r;
+                            // gw = g w, into the output row first (it is
+                            // read twice: the two means, then d/dx).
+                            match w {
+                                Some(w) => {
+                                    for ((o, &gv), &wv) in drow.iter_mut().zip(gr).zip(&w[..n]) {
+                                        *o = gv * wv;
+                                    }
+                                }
+                                None => drow.copy_from_slice(gr),
+                            }
+                            let m1 = lane_sum(drow, |v| v) * inv_n;
+                            let m2 = lane_sum2(drow, xr, |gw, xv| gw * xhat(xv)) * inv_n;
+                            for (o, &xv) in drow.iter_mut().zip(xr) {
+                                *o = dx(o, &m1, &xhat(xv), &m2, &r);
+                            }
+                        }
+                    },
+                )
             });
         }
         // The weight and bias gradients by columns: each column sums its
@@ -261,21 +260,31 @@ impl<T: Real> Primitive<T> for LayerNorm<T> {
         // whichever thread has the column.
         if let Some(d) = dwd {
             crate::parallel::for_chunks(work, SPLIT_ELEMENTS, d, 1, |j0, part| {
-                for (i, &(mean, r)) in stats.iter().enumerate() {
-                    let (xr, gr) = (&xd[i * n + j0..], &gd[i * n + j0..]);
-                    for ((o, &xv), &gv) in part.iter_mut().zip(xr).zip(gr) {
-                        *o += gv * ((xv - mean) * r);
-                    }
-                }
+                wide(
+                    #[inline(always)]
+                    move || {
+                        for (i, &(mean, r)) in stats.iter().enumerate() {
+                            let (xr, gr) = (&xd[i * n + j0..], &gd[i * n + j0..]);
+                            for ((o, &xv), &gv) in part.iter_mut().zip(xr).zip(gr) {
+                                *o += gv * ((xv - mean) * r);
+                            }
+                        }
+                    },
+                )
             });
         }
         if let Some(d) = dbd {
             crate::parallel::for_chunks(work, SPLIT_ELEMENTS, d, 1, |j0, part| {
-                for i in 0..rows {
-                    for (o, &v) in part.iter_mut().zip(&gd[i * n + j0..]) {
-                        *o += v;
-                    }
-                }
+                wide(
+                    #[inline(always)]
+                    move || {
+                        for i in 0..rows {
+                            for (o, &v) in part.iter_mut().zip(&gd[i * n + j0..]) {
+                                *o += v;
+                            }
+                        }
+                    },
+                )
             });
         }
         let mut out: SmallVec<[Option<Tensor<T>>; 3]> = smallvec![gx];
