@@ -93,7 +93,7 @@ pub(crate) fn lane_sum2<T: Real>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T {
 
 #[cfg(test)]
 mod tests {
-    use super::wide;
+    use super::{lane_sum, lane_sum2, wide};
 
     // Division, square root and a multiply-add shape in one loop: the
     // vectorised body must give the scalar loop's bits for every input.
@@ -116,6 +116,44 @@ mod tests {
         let plain: Vec<f32> = xs.iter().map(|&x| f(x)).collect();
         for (i, (a, b)) in wide_out.iter().zip(&plain).enumerate() {
             assert_eq!(a.to_bits(), b.to_bits(), "element {i}: {a} vs {b}");
+        }
+    }
+
+    // The lanes' order written out plainly: partial sum k holds elements
+    // k, k + 16, ... in order, then halves are added (k + 8 into k, ...).
+    fn reference(x: &[f32]) -> f32 {
+        let mut acc = [0.0_f32; 16];
+        for (j, &v) in x.iter().enumerate() {
+            acc[j % 16] += v;
+        }
+        for width in [8, 4, 2, 1] {
+            for k in 0..width {
+                acc[k] += acc[k + width];
+            }
+        }
+        acc[0]
+    }
+
+    #[test]
+    fn lane_sums_follow_their_order_wide_or_not() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        for n in [0, 1, 7, 16, 17, 128, 1000] {
+            // Magnitudes over many binades, so another order rounds
+            // differently.
+            let x: Vec<f32> = (0..n)
+                .map(|_| rng.random_range(-1.0_f32..1.0) * 10f32.powi(rng.random_range(-6..6)))
+                .collect();
+            let (plain, xr) = (lane_sum(&x, |v| v), &x);
+            let in_wide = wide(
+                #[inline(always)]
+                move || lane_sum(xr, |v| v),
+            );
+            assert_eq!(plain.to_bits(), reference(&x).to_bits(), "n = {n}");
+            assert_eq!(in_wide.to_bits(), plain.to_bits(), "n = {n}");
+            let sq = lane_sum2(&x, &x, |a, b| a * b);
+            let want: Vec<f32> = x.iter().map(|v| v * v).collect();
+            assert_eq!(sq.to_bits(), reference(&want).to_bits(), "n = {n}");
         }
     }
 }
