@@ -309,7 +309,15 @@ mod exp_fast_impl {
         const ROUND: f32 = 12_582_912.0;
         const LN2_HI: f32 = 0.693_359_4;
         const LN2_LO: f32 = -2.121_944_4e-4;
-        let c = x.clamp(LOW, HIGH);
+        // Not `clamp`: its NaN rule compiles to a scalar branch per lane;
+        // these comparisons are false for NaN, which flows on to the end.
+        let c = if x < LOW {
+            LOW
+        } else if x > HIGH {
+            HIGH
+        } else {
+            x
+        };
         let n = (c * std::f32::consts::LOG2_E + ROUND) - ROUND;
         let r = c - n * LN2_HI - n * LN2_LO;
         let p = r * 1.987_569_1e-4 + 1.398_199_9e-3;

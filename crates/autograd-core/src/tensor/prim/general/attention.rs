@@ -32,6 +32,7 @@ use crate::tensor::prim::{Apply, Primitive};
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::{Tensor, TensorVar};
 use crate::parallel::SPLIT_WORK;
+use crate::simd::{lane_sum, lane_sum2, wide};
 use crate::Real;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -112,21 +113,27 @@ impl<T: Real> Attention<T> {
         // S = Q Kᵀ: Q's rows are 3E apart; Kᵀ reads K's rows as columns.
         matmul_strided(p, &qkv[q..], &qkv[q + e..], t, d, t, [3 * e, 1, 1, 3 * e]);
         let pad = self.padding.as_ref().map(|m| &m[b * t..(b + 1) * t]);
-        for (i, row) in p.chunks_mut(t).enumerate() {
-            let live = if self.causal { i + 1 } else { t };
-            let (row, masked) = row.split_at_mut(live);
-            masked.fill(T::ZERO);
-            let Some(pad) = pad else {
-                softmax_row(row, self.scale, |_| true);
-                continue;
-            };
-            softmax_row(row, self.scale, |j| !pad[j]);
-            // A query with no key left: NaN, as PyTorch (0/0 below would
-            // give it too, but only after an exp of -inf - -inf).
-            if !pad[..live].contains(&false) {
-                row.fill(T::from_f64(f64::NAN));
-            }
-        }
+        let (causal, scale) = (self.causal, self.scale);
+        wide(
+            #[inline(always)]
+            move || {
+                for (i, row) in p.chunks_mut(t).enumerate() {
+                    let live = if causal { i + 1 } else { t };
+                    let (row, masked) = row.split_at_mut(live);
+                    masked.fill(T::ZERO);
+                    let Some(pad) = pad else {
+                        softmax_row(row, scale, |_| true);
+                        continue;
+                    };
+                    softmax_row(row, scale, |j| !pad[j]);
+                    // A query with no key left: NaN, as PyTorch (0/0 below
+                    // would give it too, but only after an exp of -inf - -inf).
+                    if !pad[..live].contains(&false) {
+                        row.fill(T::from_f64(f64::NAN));
+                    }
+                }
+            },
+        )
     }
 
     /// dqkv (`[B, T, 3E]`, every element written) from qkv and the
@@ -159,15 +166,18 @@ impl<T: Real> Attention<T> {
                     put(2 * e + h * d, &tmp);
                     // dP = G Vᵀ, then dS = P ∘ (dP - rowsum(dP ∘ P)), scaled.
                     matmul_strided(&mut dp, &gd[gh..], &x[v..], t, d, t, [e, 1, 1, 3 * e]);
-                    for (pr, dr) in p.chunks(t).zip(dp.chunks_mut(t)) {
-                        let mut s = T::ZERO;
-                        for (&pv, &dv) in pr.iter().zip(dr.iter()) {
-                            s += pv * dv;
-                        }
-                        for (&pv, dv) in pr.iter().zip(dr.iter_mut()) {
-                            *dv = pv * (*dv - s) * self.scale;
-                        }
-                    }
+                    let (pr, dr, scale) = (&p[..], &mut dp[..], self.scale);
+                    wide(
+                        #[inline(always)]
+                        move || {
+                            for (pr, dr) in pr.chunks(t).zip(dr.chunks_mut(t)) {
+                                let s = lane_sum2(pr, dr, |pv, dv| pv * dv);
+                                for (&pv, dv) in pr.iter().zip(dr.iter_mut()) {
+                                    *dv = pv * (*dv - s) * scale;
+                                }
+                            }
+                        },
+                    );
                     // dQ = dS K, dK = dSᵀ Q.
                     matmul_strided(&mut tmp, &dp, &x[k..], t, t, d, [t, 1, 3 * e, 1]);
                     put(h * d, &tmp);
@@ -180,47 +190,39 @@ impl<T: Real> Attention<T> {
 }
 
 /// `row` = softmax(scale · row) over the entries `keep` says, the others 0.
+/// Call it inside [`wide`]: the loops run eight lanes wide there (`exp_fast`
+/// is written without calls), the sum in [`lane_sum`]'s fixed order, so the
+/// bits do not depend on the CPU.
 #[inline(always)]
 fn softmax_row<T: Real>(row: &mut [T], scale: T, keep: impl Fn(usize) -> bool) {
-    let mut m = -T::INFINITY;
-    for (j, v) in row.iter_mut().enumerate() {
+    for v in row.iter_mut() {
         *v *= scale;
-        if keep(j) && *v > m {
-            m = *v;
+    }
+    // The maximum over sixteen lanes, with selects rather than branches so
+    // it vectorises: exact in any order (NaN never wins a comparison).
+    let mut lanes = [-T::INFINITY; 16];
+    let chunks = row.chunks_exact(16);
+    let tail = chunks.remainder();
+    for (c, chunk) in chunks.enumerate() {
+        for k in 0..16 {
+            let (v, m) = (chunk[k], lanes[k]);
+            lanes[k] = if keep(16 * c + k) && v > m { v } else { m };
         }
     }
-    exp_shifted(row, m, &keep);
-    // The sum in its own loop, in order: with it, the exponentials' loop
-    // would not vectorise (the adds may not be reordered).
-    let sum = row.iter().fold(T::ZERO, |s, &v| s + v);
+    let base = row.len() - tail.len();
+    for (k, &v) in tail.iter().enumerate() {
+        if keep(base + k) && v > lanes[k] {
+            lanes[k] = v;
+        }
+    }
+    let m = lanes.iter().fold(-T::INFINITY, |m, &v| if v > m { v } else { m });
+    for (j, v) in row.iter_mut().enumerate() {
+        *v = if keep(j) { (*v - m).exp_fast() } else { T::ZERO };
+    }
+    let sum = lane_sum(row, |v| v);
     for v in row.iter_mut() {
         *v = *v / sum;
     }
-}
-
-/// `row[j] = e^(row[j] - m)` where `keep(j)`, else 0: `exp_fast` eight
-/// floats wide where the CPU has AVX2 (each lane computes what the scalar
-/// code would, so the bits do not depend on the CPU).
-fn exp_shifted<T: Real>(row: &mut [T], m: T, keep: &impl Fn(usize) -> bool) {
-    #[inline(always)]
-    fn body<T: Real>(row: &mut [T], m: T, keep: &impl Fn(usize) -> bool) {
-        for (j, v) in row.iter_mut().enumerate() {
-            *v = if keep(j) { (*v - m).exp_fast() } else { T::ZERO };
-        }
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2")]
-        fn avx2<T: Real>(row: &mut [T], m: T, keep: &impl Fn(usize) -> bool) {
-            body(row, m, keep)
-        }
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: `avx2` requires only that the CPU supports AVX2,
-            // which was just detected.
-            return unsafe { avx2(row, m, keep) };
-        }
-    }
-    body(row, m, keep)
 }
 
 impl<T: Real> Primitive<T> for Attention<T> {
