@@ -311,6 +311,7 @@ mod exp_fast_impl {
         const LN2_LO: f32 = -2.121_944_4e-4;
         // Not `clamp`: its NaN rule compiles to a scalar branch per lane;
         // these comparisons are false for NaN, which flows on to the end.
+        #[allow(clippy::manual_clamp)]
         let c = if x < LOW {
             LOW
         } else if x > HIGH {
