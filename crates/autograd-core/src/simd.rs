@@ -3,21 +3,124 @@
 //! The crate is built for baseline x86-64 (SSE2), so a plain loop over
 //! floats runs four lanes at most, and square roots and divisions not at
 //! all wide unless the compiler may use the instructions. [`wide`] runs a
-//! closure inside a function compiled with AVX2 enabled when the CPU has it,
-//! so the closure's loops, inlined there, vectorise eight floats wide.
+//! closure inside a function compiled with AVX-512F (sixteen f32 lanes) or
+//! AVX2 (eight) enabled, whichever is the widest the CPU has, so the
+//! closure's loops, inlined there, vectorise that wide. [`set_level`] caps
+//! the choice (for a comparison, or a CPU that slows its clock for AVX-512);
+//! the environment variable `AUTOGRAD_SIMD` (`plain`, `avx2`, `avx512`) sets
+//! the cap at start-up.
 //!
-//! Only lane-wise instructions change: the compiler never fuses a multiply
-//! and an add on its own, and the target features enabled here do not
-//! include FMA, so every lane computes the bits the scalar loop would. The
-//! results do not depend on the machine (`wide_equals_plain_bit_for_bit`).
+//! Only lane-wise instructions change. Rust gives the compiler no licence
+//! to fuse a multiply and an add into one rounding, so even where AVX-512F
+//! brings FMA instructions every lane computes the bits the scalar loop
+//! would: the results do not depend on the machine or the level
+//! (`every_level_gives_the_same_bits`).
+
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::Real;
 
-/// Runs `f`, compiled for AVX2 when the CPU has it (detected once, then a
-/// cached load), plainly otherwise; the result is the same bits either way.
+/// The widest instructions [`wide`] may compile a closure for.
+///
+/// ```
+/// use autograd_core::simd::{self, Level};
+/// assert!(simd::level() <= simd::detected());
+/// simd::set_level(Level::Plain);
+/// assert_eq!(simd::level(), Level::Plain);
+/// simd::set_level(Level::Avx512); // capped at what the CPU has
+/// assert_eq!(simd::level(), simd::detected());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// The crate's baseline build (SSE2 on x86-64; everything elsewhere).
+    Plain = 1,
+    /// AVX2: 256-bit vectors.
+    Avx2 = 2,
+    /// AVX-512F: 512-bit vectors.
+    Avx512 = 3,
+}
+
+impl Level {
+    #[inline(always)]
+    fn from_u8(v: u8) -> Level {
+        match v {
+            3 => Level::Avx512,
+            2 => Level::Avx2,
+            _ => Level::Plain,
+        }
+    }
+}
+
+/// The widest level this CPU supports (detected once).
+///
+/// ```
+/// let d = autograd_core::simd::detected();
+/// assert!(d >= autograd_core::simd::Level::Plain);
+/// ```
+pub fn detected() -> Level {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            return Level::Avx512;
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            return Level::Avx2;
+        }
+    }
+    Level::Plain
+}
+
+/// The level in use: 0 until first read, then the detected level capped by
+/// `AUTOGRAD_SIMD` or [`set_level`].
+static LEVEL: AtomicU8 = AtomicU8::new(0);
+
+/// The level [`wide`] compiles for now: the CPU's widest, capped by
+/// [`set_level`] or, before any call to it, by `AUTOGRAD_SIMD`.
+///
+/// ```
+/// assert!(autograd_core::simd::level() <= autograd_core::simd::detected());
+/// ```
+#[inline(always)]
+pub fn level() -> Level {
+    match LEVEL.load(Ordering::Relaxed) {
+        0 => first_level(),
+        v => Level::from_u8(v),
+    }
+}
+
+/// [`level`]'s first read: the environment's cap, kept.
+#[cold]
+#[inline(never)]
+fn first_level() -> Level {
+    let cap = match std::env::var("AUTOGRAD_SIMD").as_deref().map(str::trim) {
+        Ok("plain") => Level::Plain,
+        Ok("avx2") => Level::Avx2,
+        _ => Level::Avx512,
+    };
+    let l = cap.min(detected());
+    LEVEL.store(l as u8, Ordering::Relaxed);
+    l
+}
+
+/// Caps the level [`wide`] uses at `max` (the CPU's widest if it has less),
+/// for every thread, from the next call on. Results do not change, only
+/// speed.
+///
+/// ```
+/// use autograd_core::simd::{self, Level};
+/// simd::set_level(Level::Avx2);
+/// assert!(simd::level() <= Level::Avx2);
+/// ```
+pub fn set_level(max: Level) {
+    LEVEL.store(max.min(detected()) as u8, Ordering::Relaxed);
+}
+
+/// Runs `f`, compiled for the widest vector instructions [`level`] allows
+/// (AVX-512F, AVX2), plainly otherwise; the result is the same bits at
+/// every level.
 ///
 /// Two things decide whether the loop really goes wide, and both are
-/// needed: the closure must be inlined into the AVX2 function (mark it
+/// needed: the closure must be inlined into the wide function (mark it
 /// `#[inline(always)]`; a closure left as its own function keeps the
 /// baseline instructions), and it should be `move`, holding its constants
 /// by value (through references the compiler reloads them after every
@@ -40,14 +143,21 @@ use crate::Real;
 pub fn wide<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
+        #[target_feature(enable = "avx512f")]
+        fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
         #[target_feature(enable = "avx2")]
         fn avx2<R>(f: impl FnOnce() -> R) -> R {
             f()
         }
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: `avx2` requires only that the CPU supports AVX2,
-            // which was just detected.
-            return unsafe { avx2(f) };
+        match level() {
+            // SAFETY: `avx512` requires only that the CPU supports
+            // AVX-512F; `level` never exceeds `detected`, which checked it.
+            Level::Avx512 => return unsafe { avx512(f) },
+            // SAFETY: as above, for AVX2.
+            Level::Avx2 => return unsafe { avx2(f) },
+            Level::Plain => {}
         }
     }
     f()
@@ -93,30 +203,46 @@ pub(crate) fn lane_sum2<T: Real>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T {
 
 #[cfg(test)]
 mod tests {
-    use super::{lane_sum, lane_sum2, wide};
+    use super::{Level, detected, lane_sum, lane_sum2, level, set_level, wide};
+
+    /// The levels this CPU can run, narrowest first.
+    pub(crate) fn levels() -> Vec<Level> {
+        [Level::Plain, Level::Avx2, Level::Avx512]
+            .into_iter()
+            .filter(|&l| l <= detected())
+            .collect()
+    }
 
     // Division, square root and a multiply-add shape in one loop: the
-    // vectorised body must give the scalar loop's bits for every input.
-    // (The loop vectorises in optimised builds: `cargo test --release`;
-    // the dev profile's opt-level 1 keeps it scalar.)
+    // vectorised body must give the scalar loop's bits for every input, at
+    // every level the CPU has. (The loop vectorises in optimised builds:
+    // `cargo test --release`; the dev profile's opt-level 1 keeps it
+    // scalar.) Other tests may run meanwhile at whatever level this one
+    // sets: by the claim tested here, that changes none of their results.
     #[test]
-    fn wide_equals_plain_bit_for_bit() {
+    fn every_level_gives_the_same_bits() {
         let xs: Vec<f32> = (0..4099).map(|i| (i as f32 - 2000.0) * 0.37).collect();
         let f = |x: f32| (x * x + 1.0).sqrt() / (x.abs() + 0.5) - 3.0 * x;
-        let mut wide_out = vec![0.0_f32; xs.len()];
-        let (out, xs_in) = (&mut wide_out, &xs);
-        wide(
-            #[inline(always)]
-            move || {
-                for (o, &x) in out.iter_mut().zip(xs_in) {
-                    *o = f(x);
-                }
-            },
-        );
         let plain: Vec<f32> = xs.iter().map(|&x| f(x)).collect();
-        for (i, (a, b)) in wide_out.iter().zip(&plain).enumerate() {
-            assert_eq!(a.to_bits(), b.to_bits(), "element {i}: {a} vs {b}");
+        for l in levels() {
+            set_level(l);
+            assert_eq!(level(), l);
+            let mut wide_out = vec![0.0_f32; xs.len()];
+            let (out, xs_in) = (&mut wide_out, &xs);
+            wide(
+                #[inline(always)]
+                move || {
+                    for (o, &x) in out.iter_mut().zip(xs_in) {
+                        *o = f(x);
+                    }
+                },
+            );
+            for (i, (a, b)) in wide_out.iter().zip(&plain).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "{l:?}, element {i}: {a} vs {b}");
+            }
         }
+        set_level(Level::Avx512);
+        assert_eq!(level(), detected());
     }
 
     // The lanes' order written out plainly: partial sum k holds elements
@@ -145,12 +271,16 @@ mod tests {
                 .map(|_| rng.random_range(-1.0_f32..1.0) * 10f32.powi(rng.random_range(-6..6)))
                 .collect();
             let (plain, xr) = (lane_sum(&x, |v| v), &x);
-            let in_wide = wide(
-                #[inline(always)]
-                move || lane_sum(xr, |v| v),
-            );
             assert_eq!(plain.to_bits(), reference(&x).to_bits(), "n = {n}");
-            assert_eq!(in_wide.to_bits(), plain.to_bits(), "n = {n}");
+            for l in levels() {
+                set_level(l);
+                let in_wide = wide(
+                    #[inline(always)]
+                    move || lane_sum(xr, |v| v),
+                );
+                assert_eq!(in_wide.to_bits(), plain.to_bits(), "{l:?}, n = {n}");
+            }
+            set_level(Level::Avx512);
             let sq = lane_sum2(&x, &x, |a, b| a * b);
             let want: Vec<f32> = x.iter().map(|v| v * v).collect();
             assert_eq!(sq.to_bits(), reference(&want).to_bits(), "n = {n}");

@@ -160,7 +160,7 @@ fn wait_for_helpers(sh: &Shared) {
     let mut spins = 0u32;
     while sh.pending.load(Acquire) != 0 {
         spins = spins.wrapping_add(1);
-        if spins % 64 == 0 && start.elapsed() > SPIN {
+        if spins.is_multiple_of(64) && start.elapsed() > SPIN {
             // A helper was descheduled: give it the core.
             std::thread::yield_now();
         } else {
@@ -192,7 +192,7 @@ fn helper(sh: &Shared, i: usize) {
                 return;
             }
             spins = spins.wrapping_add(1);
-            if spins % 64 != 0 || idle.elapsed() < SPIN {
+            if !spins.is_multiple_of(64) || idle.elapsed() < SPIN {
                 std::hint::spin_loop();
                 continue;
             }

@@ -77,7 +77,7 @@ impl<T: Real> Conv2d<T> {
         groups: usize,
         rng: &mut R,
     ) -> Self {
-        if groups == 0 || inputs % groups != 0 || outputs % groups != 0 {
+        if groups == 0 || !inputs.is_multiple_of(groups) || !outputs.is_multiple_of(groups) {
             panic!(
                 "Conv2d: {groups} groups must divide both {inputs} input and {outputs} output channels"
             );
@@ -576,7 +576,7 @@ impl<T: Real> MultiHeadAttention<T> {
     /// ```
     #[track_caller]
     pub fn new<R: Rng + ?Sized>(embed: usize, heads: usize, causal: bool, rng: &mut R) -> Self {
-        if heads == 0 || embed % heads != 0 {
+        if heads == 0 || !embed.is_multiple_of(heads) {
             panic!("MultiHeadAttention: {heads} heads do not divide width {embed}");
         }
         let mut out_proj = crate::Linear::new(embed, embed, rng);

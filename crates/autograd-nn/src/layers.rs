@@ -76,14 +76,14 @@ impl<T: Real> Linear<T> {
                 weight.shape()
             );
         }
-        if let Some(b) = &bias {
-            if b.shape() != [weight.shape()[0]] {
-                panic!(
-                    "Linear: the bias must have shape [{}], got {:?}",
-                    weight.shape()[0],
-                    b.shape()
-                );
-            }
+        if let Some(b) = &bias
+            && b.shape() != [weight.shape()[0]]
+        {
+            panic!(
+                "Linear: the bias must have shape [{}], got {:?}",
+                weight.shape()[0],
+                b.shape()
+            );
         }
         Linear {
             weight: Parameter::new(weight),

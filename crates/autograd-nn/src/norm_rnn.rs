@@ -235,7 +235,7 @@ impl<T: Real> GroupNorm<T> {
     /// ```
     #[track_caller]
     pub fn new(groups: usize, channels: usize) -> Self {
-        if groups == 0 || channels % groups != 0 {
+        if groups == 0 || !channels.is_multiple_of(groups) {
             panic!("GroupNorm: {groups} groups must divide {channels} channels");
         }
         GroupNorm {

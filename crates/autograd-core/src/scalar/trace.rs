@@ -191,10 +191,10 @@ impl<T: Real> Trace<T> {
 
     #[inline]
     pub(crate) fn push(&mut self, op: Op, value: T) {
-        if let Op::Custom(_) = op {
-            if self.first_custom.is_none() {
-                self.first_custom = Some(self.ops.len() as u32);
-            }
+        if let Op::Custom(_) = op
+            && self.first_custom.is_none()
+        {
+            self.first_custom = Some(self.ops.len() as u32);
         }
         self.ops.push(op);
         self.values.push(value);

@@ -247,14 +247,14 @@ impl<T: Real> Tensor<T> {
     /// replaces `self`, so no buffer is allocated. A left-over `other` that
     /// nobody else holds goes to `spare` (while it has room) for reuse.
     pub(crate) fn add_assign_owned(&mut self, mut other: Self, spare: &mut Vec<Self>) {
-        if self.is_shared() {
-            if let Some(data) = other.data_if_unique() {
-                for (a, &b) in data.iter_mut().zip(self.data()) {
-                    *a += b;
-                }
-                *self = other;
-                return;
+        if self.is_shared()
+            && let Some(data) = other.data_if_unique()
+        {
+            for (a, &b) in data.iter_mut().zip(self.data()) {
+                *a += b;
             }
+            *self = other;
+            return;
         }
         self.add_assign_same(&other);
         if spare.len() < spare.capacity() && !other.is_shared() {

@@ -49,28 +49,14 @@ fn fold_block_into<T: Copy + Sync, R: Copy + Send>(
     let min = crate::parallel::SPLIT_ELEMENTS;
     let dims = (outer, len, inner);
     crate::parallel::for_chunks(d.len(), min, out, unit, |first, part| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            // The same loops eight floats wide where the CPU has AVX2 (the
-            // crate is built for baseline x86-64); each lane adds what the
-            // scalar loop would, so the bits are the same.
-            #[target_feature(enable = "avx2")]
-            fn avx2<T: Copy, R: Copy>(
-                d: &[T],
-                dims: (usize, usize, usize),
-                f: &impl Fn(R, T) -> R,
-                first: usize,
-                part: &mut [R],
-            ) {
-                fold_part(d, dims, f, first, part)
-            }
-            if std::is_x86_feature_detected!("avx2") {
-                // SAFETY: `avx2` requires only that the CPU supports AVX2,
-                // which was just detected.
-                return unsafe { avx2(d, dims, &f, first, part) };
-            }
-        }
-        fold_part(d, dims, &f, first, part)
+        // The same loops as wide as the CPU allows (the crate is built for
+        // baseline x86-64); each lane adds what the scalar loop would, so
+        // the bits are the same.
+        let f = &f;
+        crate::simd::wide(
+            #[inline(always)]
+            move || fold_part(d, dims, f, first, part),
+        )
     });
 }
 

@@ -135,10 +135,11 @@ impl<T: Real> Parameter<T> {
             return tape.constant(self.value.clone());
         }
         let id = tape.id();
-        if let Some((bound, index)) = self.binding.get() {
-            if bound == id && (index as usize) < tape.len() {
-                return TensorVar { tape, index };
-            }
+        if let Some((bound, index)) = self.binding.get()
+            && bound == id
+            && (index as usize) < tape.len()
+        {
+            return TensorVar { tape, index };
         }
         let v = tape.leaf(self.value.clone());
         self.binding.set(Some((id, v.index)));

@@ -35,6 +35,8 @@ use super::shape::{Shape, broadcast_shapes, same_shape};
 use super::tape::{Op, TensorVar};
 use super::value::Tensor;
 use crate::Real;
+#[cfg(target_arch = "x86_64")]
+use crate::simd::Level;
 
 /// A one-input elementwise primitive.
 pub(crate) trait Unary<T: Real>: Copy + Sync {
@@ -120,7 +122,7 @@ impl<T: Real> Apply<T> for TensorVar<'_, T> {
 // the registries' dispatch.
 
 /// `out[i] = op.value(x[i])` into an initialised buffer (replay, recycled
-/// values), eight floats wide where the CPU has AVX2, as [`map_uninit`].
+/// values), as wide as the CPU allows, as [`map_uninit`].
 pub(crate) fn map_into<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [T]) {
     #[inline(always)]
     fn body<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [T]) {
@@ -131,45 +133,66 @@ pub(crate) fn map_into<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [T]) {
     }
     #[cfg(target_arch = "x86_64")]
     {
+        #[target_feature(enable = "avx512f")]
+        fn avx512<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [T]) {
+            body(op, x, out)
+        }
         #[target_feature(enable = "avx2")]
         fn avx2<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [T]) {
             body(op, x, out)
         }
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: `avx2` requires only that the CPU supports AVX2,
-            // which was just detected.
-            return unsafe { avx2(op, x, out) };
+        match crate::simd::level() {
+            // SAFETY: each requires only that the CPU has its feature;
+            // `level` never exceeds what was detected.
+            Level::Avx512 => return unsafe { avx512(op, x, out) },
+            // SAFETY: as above.
+            Level::Avx2 => return unsafe { avx2(op, x, out) },
+            Level::Plain => {}
         }
     }
     body(op, x, out)
 }
 
+// The three elementwise kernels below dispatch on `simd::level` themselves
+// rather than through `simd::wide`: a closure's captures reach the wide copy
+// through memory, ~10 instructions a call that a function's arguments in
+// registers do not pay, a sixth of T3's 16-element ops (callgrind).
+
 /// `out[i] = op.value(x[i])` for every element of `out` (`x` at least as
-/// long), eight floats at a time where the CPU has AVX2: the crate is built
-/// for baseline x86-64, so the same loop compiled without it is four wide.
-/// Each lane computes what the scalar loop would (no contraction into FMA),
-/// so the bits do not depend on the CPU.
+/// long), compiled for the widest level [`crate::simd::level`] allows: the
+/// crate is built for baseline x86-64, so the same loop compiled without
+/// it is four wide. Each lane
+/// computes what the scalar loop would, so the bits do not depend on the
+/// CPU.
 fn map_uninit<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [std::mem::MaybeUninit<T>]) {
     #[inline(always)]
     fn body<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [std::mem::MaybeUninit<T>]) {
-        assert!(
-            x.len() >= out.len(),
-            "map_uninit: input shorter than output"
-        );
         for (o, &v) in out.iter_mut().zip(x) {
             o.write(op.value(v));
         }
     }
+    assert!(
+        x.len() >= out.len(),
+        "map_uninit: input shorter than output"
+    );
     #[cfg(target_arch = "x86_64")]
     {
-        #[target_feature(enable = "avx2")]
-        fn avx2<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [std::mem::MaybeUninit<T>]) {
+        type Out<T> = std::mem::MaybeUninit<T>;
+        #[target_feature(enable = "avx512f")]
+        fn avx512<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [Out<T>]) {
             body(op, x, out)
         }
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: `avx2` requires only that the CPU supports AVX2,
-            // which was just detected.
-            return unsafe { avx2(op, x, out) };
+        #[target_feature(enable = "avx2")]
+        fn avx2<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [Out<T>]) {
+            body(op, x, out)
+        }
+        match crate::simd::level() {
+            // SAFETY: each requires only that the CPU has its feature;
+            // `level` never exceeds what was detected.
+            Level::Avx512 => return unsafe { avx512(op, x, out) },
+            // SAFETY: as above.
+            Level::Avx2 => return unsafe { avx2(op, x, out) },
+            Level::Plain => {}
         }
     }
     body(op, x, out)
@@ -202,25 +225,38 @@ pub(crate) fn unary_vjp_into<T: Real, U: Unary<T>>(
             wide(op, g.map(|g| &g[s..e]), &x[s..e], &y[s..e], part)
         });
     }
-    /// [`one`] eight floats wide where the CPU has AVX2 (as `map_uninit`).
+    /// [`one`] as wide as the CPU allows (as `map_uninit`).
     fn wide<T: Real, U: Unary<T>>(op: U, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]) {
         #[cfg(target_arch = "x86_64")]
         {
+            #[target_feature(enable = "avx512f")]
+            fn avx512<T: Real, U: Unary<T>>(
+                op: U,
+                g: Option<&[T]>,
+                x: &[T],
+                y: &[T],
+                out: &mut [T],
+            ) {
+                one(op, g, x, y, out)
+            }
             #[target_feature(enable = "avx2")]
             fn avx2<T: Real, U: Unary<T>>(op: U, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]) {
                 one(op, g, x, y, out)
             }
-            if std::is_x86_feature_detected!("avx2") {
-                // SAFETY: `avx2` requires only that the CPU supports AVX2,
-                // which was just detected.
-                return unsafe { avx2(op, g, x, y, out) };
+            match crate::simd::level() {
+                // SAFETY: each requires only that the CPU has its feature;
+                // `level` never exceeds what was detected.
+                Level::Avx512 => return unsafe { avx512(op, g, x, y, out) },
+                // SAFETY: as above.
+                Level::Avx2 => return unsafe { avx2(op, g, x, y, out) },
+                Level::Plain => {}
             }
         }
         one(op, g, x, y, out)
     }
     #[inline(always)]
     fn one<T: Real, U: Unary<T>>(op: U, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]) {
-        // Plain `for` loops: they inline into `wide`'s AVX2 copy, where a
+        // Plain `for` loops: they inline into `wide`'s vector copies, where a
         // `for_each` left its fold outlined and four wide.
         match g {
             None => {
@@ -412,10 +448,10 @@ impl<T: Real> Tensor<T> {
         let f = |a, b| op.value(a, b);
         // Only a large input can make a large output worth splitting (the
         // test keeps small ops, T3's, from paying for a second look).
-        if self.numel().max(other.numel()) >= crate::parallel::SPLIT_ELEMENTS {
-            if let Some(t) = super::elementwise::zip_broadcast_split(B::NAME, self, other, f) {
-                return t;
-            }
+        if self.numel().max(other.numel()) >= crate::parallel::SPLIT_ELEMENTS
+            && let Some(t) = super::elementwise::zip_broadcast_split(B::NAME, self, other, f)
+        {
+            return t;
         }
         super::elementwise::zip_broadcast(B::NAME, self, other, f)
     }

@@ -57,21 +57,21 @@ impl<T: Real> Attention<T> {
     /// Checks the input's shape at the caller's line.
     #[track_caller]
     fn check(shape: &[usize], heads: usize, causal: bool, padding: Option<&Tensor<bool>>) -> Self {
-        if shape.len() != 3 || shape[2] == 0 || shape[2] % 3 != 0 {
+        if shape.len() != 3 || shape[2] == 0 || !shape[2].is_multiple_of(3) {
             panic!(
                 "self_attention: expects a packed q/k/v projection [B, T, 3E], got shape {}",
                 fmt_shape(shape)
             );
         }
         let e = shape[2] / 3;
-        if heads == 0 || e % heads != 0 {
+        if heads == 0 || !e.is_multiple_of(heads) {
             panic!(
                 "self_attention: {heads} heads do not divide the width {e} of input {}",
                 fmt_shape(shape)
             );
         }
-        if let Some(m) = padding {
-            if m.shape() != [shape[0], shape[1]] {
+        if let Some(m) = padding
+            && m.shape() != [shape[0], shape[1]] {
                 panic!(
                     "self_attention: the key padding mask must be [B, T] = [{}, {}], got shape {}",
                     shape[0],
@@ -79,7 +79,6 @@ impl<T: Real> Attention<T> {
                     fmt_shape(m.shape())
                 );
             }
-        }
         Attention {
             heads,
             causal,

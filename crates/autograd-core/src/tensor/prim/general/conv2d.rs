@@ -86,7 +86,7 @@ impl Conv2d {
         if groups == 0 {
             panic!("conv2d: groups must be positive, got {groups}");
         }
-        if w[0] % groups != 0 {
+        if !w[0].is_multiple_of(groups) {
             panic!(
                 "conv2d: {groups} groups do not divide the {} output channels of weight {}",
                 w[0],
@@ -107,15 +107,14 @@ impl Conv2d {
                 w[1] * groups
             );
         }
-        if let Some(b) = bias {
-            if b != [w[0]] {
+        if let Some(b) = bias
+            && b != [w[0]] {
                 panic!(
                     "conv2d: bias must have shape [{}], got {}",
                     w[0],
                     fmt_shape(b)
                 );
             }
-        }
         // Checks the input's rank and that there are output positions.
         Geometry::new("conv2d", x, (w[2], w[3]), opts);
         Conv2d { opts, groups }
