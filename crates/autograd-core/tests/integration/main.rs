@@ -21,6 +21,7 @@ mod primitives;
 mod properties;
 mod replay;
 mod scalar_replay;
+mod simd_levels;
 mod statement;
 mod steady_state;
 mod tape_tools;
