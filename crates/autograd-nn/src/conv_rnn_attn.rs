@@ -604,9 +604,10 @@ impl<'t, T: Real> Forward<TensorVar<'t, T>> for MultiHeadAttention<T> {
             );
         }
         let tape = x.tape();
-        let qkv = x
-            .matmul_transposed(self.in_proj_weight.var(tape))
-            .add(self.in_proj_bias.var(tape));
+        let qkv = x.linear(
+            self.in_proj_weight.var(tape),
+            Some(self.in_proj_bias.var(tape)),
+        );
         // One node for the heads' scores, mask, softmax and mixing
         // (autograd-core's `self_attention`): no per-head copies, no
         // permutations, no mask tensor.
@@ -653,9 +654,10 @@ impl<'t, 'm, T: Real> Forward<(TensorVar<'t, T>, &'m Tensor<bool>)> for MultiHea
             );
         }
         let tape = x.tape();
-        let qkv = x
-            .matmul_transposed(self.in_proj_weight.var(tape))
-            .add(self.in_proj_bias.var(tape));
+        let qkv = x.linear(
+            self.in_proj_weight.var(tape),
+            Some(self.in_proj_bias.var(tape)),
+        );
         let ctx = qkv.self_attention_padded(self.heads, self.causal, mask);
         self.out_proj.forward(ctx)
     }

@@ -107,11 +107,12 @@ impl<'t, T: Real> Forward<TensorVar<'t, T>> for Linear<T> {
                 shape.as_slice()
             );
         }
-        let y = x.matmul_transposed(self.weight.var(x.tape()));
-        match &self.bias {
-            Some(b) => y.add(b.var(x.tape())),
-            None => y,
-        }
+        // One node: the bias is added by the matrix kernel (`linear`).
+        let tape = x.tape();
+        x.linear(
+            self.weight.var(tape),
+            self.bias.as_ref().map(|b| b.var(tape)),
+        )
     }
 }
 

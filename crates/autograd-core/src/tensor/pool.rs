@@ -273,6 +273,15 @@ mod tests {
             |x| x[0].layer_norm(&[6], None, None, 0.0).tanh().sum(),
             tol,
         );
+        // The fused linear layer on a batch, with bias and without: its
+        // pooled rule is the matrix product's (the batch folded into rows)
+        // plus the adjoint handed to the sweep for the bias.
+        same_bits(&[&[2, 3, 4], &[5, 4], &[5]], |x| {
+            x[0].linear(x[1], Some(x[2])).tanh().sum()
+        });
+        same_bits(&[&[6, 4], &[5, 4]], |x| {
+            x[0].linear(x[1], None).tanh().sum()
+        });
         // The loss of a classifier, as T1 records it.
         same_bits(&[&[8, 10], &[8, 10]], |x| {
             x[0].log_softmax(-1)

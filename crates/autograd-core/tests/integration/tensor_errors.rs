@@ -69,6 +69,35 @@ fn shape_errors_name_the_operation_and_shapes_at_the_callers_line() {
         "matmul_transposed: [32, 64] @ [128, 10]^T: inner dimensions 64 and 10 differ"
     );
 
+    let before = tape.len();
+    let (msg, file, line) = panic_of(|| {
+        let _ = x.linear(w, None);
+    });
+    assert_eq!(
+        msg,
+        "linear: x's last axis must have the weight's 10 input features, got x [32, 64], weight [128, 10]"
+    );
+    assert!(
+        file.ends_with("tensor_errors.rs") && line == line_of("let _ = x.linear(w, None);"),
+        "{file}:{line}"
+    );
+    let w2 = Tensor::<f32>::zeros(&[10, 64]);
+    let (msg, _, _) = panic_of(|| {
+        let _ = a.linear(&w2, Some(&Tensor::zeros(&[64])));
+    });
+    assert_eq!(
+        msg,
+        "linear: the bias must be [10] (one per output), got x [32, 64], weight [10, 64], bias [64]"
+    );
+    let (msg, _, _) = panic_of(|| {
+        let _ = a.linear(&Tensor::zeros(&[64]), None);
+    });
+    assert_eq!(
+        msg,
+        "linear: the weight must be [out, in], got x [32, 64], weight [64]"
+    );
+    assert_eq!(tape.len(), before, "nothing recorded by the refused op");
+
     let (msg, _, _) = panic_of(|| {
         let _ = Tensor::<f32>::zeros(&[2, 3, 4]).matmul(&Tensor::zeros(&[5, 4, 6]));
     });

@@ -399,6 +399,29 @@ fn matrix_products() {
 }
 
 #[test]
+fn linear() {
+    let mut r = rng(23);
+    for _ in 0..TRIALS {
+        let (i, o) = (r.random_range(1..5), r.random_range(1..5));
+        let w = uniform(&mut r, &[o, i], -1.0, 1.0);
+        let b = uniform(&mut r, &[o], -1.0, 1.0);
+        // 1-d, 2-d and batched inputs: the weight's gradient folds the
+        // leading axes into one product, the bias's sums over them.
+        let lead: Vec<usize> = (0..r.random_range(0..3))
+            .map(|_| r.random_range(1..4))
+            .collect();
+        let shape: Vec<usize> = lead.iter().copied().chain([i]).collect();
+        let x = uniform(&mut r, &shape, -1.0, 1.0);
+        check(
+            "linear with bias",
+            |_, v| v[0].linear(v[1], Some(v[2])),
+            &[x.clone(), w.clone(), b],
+        );
+        check("linear", |_, v| v[0].linear(v[1], None), &[x, w]);
+    }
+}
+
+#[test]
 fn self_attention() {
     let mut r = rng(17);
     for _ in 0..TRIALS {

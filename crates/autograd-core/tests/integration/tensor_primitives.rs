@@ -753,3 +753,52 @@ fn conv2d_equals_the_direct_sum() {
         }
     }
 }
+
+/// The fused linear layer against its two-op formula (product, then the
+/// bias added): values and gradients to rounding (the kernel adds the
+/// product's blocks to the bias), on a batch large enough to split between
+/// threads; and a replay with a new input gives the new product.
+#[test]
+fn linear_equals_product_plus_bias_and_replays() {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(29);
+    let x0 = Tensor::<f32>::rand_normal(&[4, 64, 300], 0.0, 1.0, &mut rng);
+    let w0 = Tensor::<f32>::rand_normal(&[200, 300], 0.0, 0.1, &mut rng);
+    let b0 = Tensor::<f32>::rand_normal(&[200], 0.0, 1.0, &mut rng);
+    let run = |fused: bool| {
+        let tape = TensorTape::new();
+        let (x, w, b) = (
+            tape.leaf(x0.clone()),
+            tape.leaf(w0.clone()),
+            tape.leaf(b0.clone()),
+        );
+        let y = if fused {
+            x.linear(w, Some(b))
+        } else {
+            x.matmul_transposed(w) + b
+        };
+        let g = (y * y).sum().backward();
+        (y.value(), g[x].clone(), g[w].clone(), g[b].clone())
+    };
+    let (a, b) = (run(true), run(false));
+    let close = |p: &Tensor<f32>, q: &Tensor<f32>, what: &str| {
+        let scale = q.data().iter().fold(1.0_f32, |m, v| m.max(v.abs())) as f64;
+        let d = p.max_abs_diff(q);
+        assert!(d <= 1e-5 * scale, "{what}: {d} apart (scale {scale})");
+    };
+    close(&a.0, &b.0, "values");
+    close(&a.1, &b.1, "x's gradient");
+    close(&a.2, &b.2, "weight's gradient");
+    close(&a.3, &b.3, "bias's gradient");
+
+    let tape = TensorTape::new();
+    let (x, w, b) = (
+        tape.leaf(x0.clone()),
+        tape.leaf(w0.clone()),
+        tape.leaf(b0.clone()),
+    );
+    let y = x.linear(w, Some(b));
+    let x1 = Tensor::<f32>::rand_normal(&[4, 64, 300], 0.0, 1.0, &mut rng);
+    tape.replay(&[(x, x1.clone())]).unwrap();
+    assert_eq!(y.value().to_vec(), x1.linear(&w0, Some(&b0)).to_vec());
+}

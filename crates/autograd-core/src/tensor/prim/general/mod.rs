@@ -82,5 +82,6 @@ registry! {
     cumsum::Cumsum,
     embedding::Embedding,
     layer_norm::LayerNorm<T>,
+    linear::Linear,
     max_pool::MaxPool2d,
 }
