@@ -108,6 +108,22 @@ pub(crate) fn matmul_strided<T: Real>(
     strided_into(dst, a, b, m, k, n, strides, false);
 }
 
+/// [`matmul_strided`] into an uninitialised block, every element of which
+/// it writes (zeros when k = 0): for kernels whose output starts
+/// uninitialised.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul_strided_uninit<T: Real>(
+    dst: &mut [MaybeUninit<T>],
+    a: &[T],
+    b: &[T],
+    m: usize,
+    k: usize,
+    n: usize,
+    strides: [usize; 4],
+) {
+    strided_into(dst, a, b, m, k, n, strides, false);
+}
+
 /// Whether `gemm` has kernels for `T` (f32 and f64).
 fn gemm_supports<T: 'static>() -> bool {
     TypeId::of::<T>() == TypeId::of::<f32>() || TypeId::of::<T>() == TypeId::of::<f64>()
@@ -590,14 +606,21 @@ pub(crate) fn mm_vjp_pooled<T: Real>(
             continue;
         }
         let (l, r, tl, tr) = grad_product(k, x[0], x[1], g, ta, tb);
-        let mut d = pool::take(pool, x[k].shape());
-        if !l.mm_into(r, tl, tr, &mut d) {
-            pool::give(pool, d);
-            for t in out.into_iter().flatten() {
-                pool::give(pool, t);
+        // A kept buffer is written over; without one, the product's own
+        // fresh output is written once (no zero-fill first).
+        let d = match pool::take_kept(pool, x[k].shape()) {
+            Some(mut d) => {
+                if !l.mm_into(r, tl, tr, &mut d) {
+                    pool::give(pool, d);
+                    for t in out.into_iter().flatten() {
+                        pool::give(pool, t);
+                    }
+                    return None;
+                }
+                d
             }
-            return None;
-        }
+            None => l.mm_ex(r, tl, tr),
+        };
         out[k] = Some(d.into_shape(shapes[k]));
     }
     Some(out)

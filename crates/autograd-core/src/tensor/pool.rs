@@ -46,11 +46,15 @@ pub(crate) fn ready<T>(pool: &mut Vec<Tensor<T>>) {
 /// fits (its contents are stale: the caller overwrites every element), else
 /// new.
 pub(crate) fn take<T: Real>(pool: &mut Vec<Tensor<T>>, shape: &[usize]) -> Tensor<T> {
+    take_kept(pool, shape).unwrap_or_else(|| Tensor::zeros(shape))
+}
+
+/// [`take`]'s buffer from the pool, or `None` when none fits (for callers
+/// that can make a fresh one without zero-filling it first).
+pub(crate) fn take_kept<T: Real>(pool: &mut Vec<Tensor<T>>, shape: &[usize]) -> Option<Tensor<T>> {
     let n = numel(shape);
-    match pool.iter().rposition(|t| t.numel() == n) {
-        Some(k) => pool.swap_remove(k).into_shape(shape),
-        None => Tensor::zeros(shape),
-    }
+    let k = pool.iter().rposition(|t| t.numel() == n)?;
+    Some(pool.swap_remove(k).into_shape(shape))
 }
 
 /// Keeps `t` for reuse if nobody else holds it and there is room; else

@@ -625,6 +625,14 @@ fn convolution_and_pooling() {
             fast.max_abs_diff(&slow) < 1e-12,
             "conv2d {opts:?}, {groups} groups, differs from the direct loop"
         );
+        // Without a bias the output starts uninitialised and the groups'
+        // products must write all of it.
+        let unbiased = x.conv2d_groups(&wt, None, opts, groups);
+        let zero = Tensor::zeros(&[oc]);
+        assert!(
+            unbiased.max_abs_diff(&naive_conv2d(&x, &wt, &zero, opts, groups)) < 1e-12,
+            "conv2d without bias {opts:?}, {groups} groups, differs from the direct loop"
+        );
         check(
             "conv2d",
             move |_, v| v[0].conv2d_groups(v[1], Some(v[2]), opts, groups),

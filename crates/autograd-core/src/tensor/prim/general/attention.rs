@@ -29,7 +29,7 @@ use smallvec::{smallvec, SmallVec};
 use crate::tensor::linalg::matmul_strided;
 use crate::tensor::pool;
 use crate::tensor::prim::{Apply, Primitive};
-use crate::tensor::shape::fmt_shape;
+use crate::tensor::shape::{fmt_shape, Shape};
 use crate::tensor::{Tensor, TensorVar};
 use crate::parallel::SPLIT_WORK;
 use crate::simd::{lane_sum, lane_sum2, wide};
@@ -231,30 +231,38 @@ impl<T: Real> Primitive<T> for Attention<T> {
         let dm = self.dims(x[0].shape());
         let Dims { b: bn, t, e, d } = dm;
         let data = x[0].data();
-        // Written in place: a Vec handed to `from_vec` would be copied.
-        let mut out = Tensor::zeros(&[bn, t, e]);
-        if out.numel() == 0 {
-            return out;
+        if bn * t * e == 0 {
+            return Tensor::zeros(&[bn, t, e]);
         }
         let work = bn * self.heads * t * t * d * 2;
-        let od = out.data_mut();
-        crate::parallel::for_chunks(work, SPLIT_WORK, od, t * e, |b0, part| {
-            let mut p = vec![T::ZERO; t * t];
-            let mut o = vec![T::ZERO; t * d];
-            for (j, ob) in part.chunks_mut(t * e).enumerate() {
-                let b = b0 + j;
-                for h in 0..self.heads {
-                    self.probabilities(data, dm, b, h, &mut p);
-                    // O = P V, into the head's columns of the output.
-                    let v = b * t * 3 * e + 2 * e + h * d;
-                    matmul_strided(&mut o, &p, &data[v..], t, t, d, [t, 1, 3 * e, 1]);
-                    for (i, row) in o.chunks(d).enumerate() {
-                        ob[i * e + h * d..i * e + h * d + d].copy_from_slice(row);
+        let fill = |od: &mut [std::mem::MaybeUninit<T>]| {
+            crate::parallel::for_chunks(work, SPLIT_WORK, od, t * e, |b0, part| {
+                let mut p = vec![T::ZERO; t * t];
+                let mut o = vec![T::ZERO; t * d];
+                for (j, ob) in part.chunks_mut(t * e).enumerate() {
+                    let b = b0 + j;
+                    for h in 0..self.heads {
+                        self.probabilities(data, dm, b, h, &mut p);
+                        // O = P V, into the head's columns of the output.
+                        let v = b * t * 3 * e + 2 * e + h * d;
+                        matmul_strided(&mut o, &p, &data[v..], t, t, d, [t, 1, 3 * e, 1]);
+                        for (i, row) in o.chunks(d).enumerate() {
+                            let dst = &mut ob[i * e + h * d..i * e + h * d + d];
+                            for (w, &v) in dst.iter_mut().zip(row) {
+                                w.write(v);
+                            }
+                        }
                     }
                 }
-            }
-        });
-        out
+            });
+        };
+        // SAFETY: `fill` writes every element. `for_chunks` hands every part
+        // of the buffer (b x t x e elements, a whole number of t x e batch
+        // rows) to the closure; in each batch row `ob` (t x e), head h
+        // writes columns h d .. h d + d of all t rows (`o` is t rows of d),
+        // and the heads' columns together are 0 .. heads d = e. A panic
+        // frees the buffer unread (`from_uninit`).
+        unsafe { Tensor::from_uninit(Shape::from_slice(&[bn, t, e]), fill) }
     }
 
     fn vjp<V: Apply<T>>(&self, x: &[&V], _y: &V, g: &V, need: &[bool]) -> SmallVec<[Option<V>; 3]> {

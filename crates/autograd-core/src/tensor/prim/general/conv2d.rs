@@ -21,15 +21,17 @@
 //! sums); it agrees with the kernels to rounding, not bit for bit
 //! (crates/autograd-core/tests/integration/tensor_primitives.rs).
 
+use std::mem::MaybeUninit;
+
 use smallvec::{SmallVec, smallvec};
 
 use crate::Real;
 use crate::parallel::SPLIT_WORK;
 use crate::tensor::conv::{Geometry, Window2d};
-use crate::tensor::linalg::{matmul_strided, matmul_strided_add};
+use crate::tensor::linalg::{matmul_strided, matmul_strided_add, matmul_strided_uninit};
 use crate::tensor::pool;
 use crate::tensor::prim::{Apply, Primitive};
-use crate::tensor::shape::fmt_shape;
+use crate::tensor::shape::{Shape, fmt_shape};
 use crate::tensor::{Tensor, TensorVar};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -153,24 +155,43 @@ struct Run<'a, T> {
     dw: &'a mut [T],
 }
 
-fn forward_into<T: Real>(dm: Dims, x: &[T], w: &[T], bias: Option<&[T]>, out: &mut [T]) {
+/// Writes every element of `out` (`n x o x l`, uninitialised on entry):
+/// each group's block of each item is one product into its own rows; with
+/// a bias, the item's bias rows are written first and the products added.
+fn forward_into<T: Real>(dm: Dims, x: &[T], w: &[T], bias: Option<&[T]>, out: &mut [MaybeUninit<T>]) {
     let Dims { o, og, ck, l, .. } = dm;
     crate::parallel::for_chunks(dm.work(), SPLIT_WORK, out, o * l, |b0, part| {
         let mut cols = vec![T::ZERO; ck * l];
         for (j, ob) in part.chunks_mut(o * l).enumerate() {
             let xb = &x[(b0 + j) * dm.item_in()..];
-            for q in 0..dm.groups {
-                dm.g.unfold_into(&xb[q * dm.group_in()..], &mut cols, T::ZERO);
-                // Y = W_q X: W_q's rows are ck apart, X's l apart.
-                let y = &mut ob[q * og * l..(q + 1) * og * l];
-                matmul_strided(y, &w[q * og * ck..], &cols, og, ck, l, [ck, 1, l, 1]);
-            }
-            if let Some(bias) = bias {
-                for (row, &bv) in ob.chunks_mut(l).zip(bias) {
-                    for v in row {
-                        *v += bv;
-                    }
+            // Group q's block: Y_q = W_q X_q, W_q's rows ck apart, X_q's l.
+            let mut groups = |put: &mut dyn FnMut(std::ops::Range<usize>, &[T], &[T])| {
+                for q in 0..dm.groups {
+                    dm.g.unfold_into(&xb[q * dm.group_in()..], &mut cols, T::ZERO);
+                    put(q * og * l..(q + 1) * og * l, &w[q * og * ck..], &cols);
                 }
+            };
+            let strides = [ck, 1, l, 1];
+            match bias {
+                Some(bias) => {
+                    for (row, &bv) in ob.chunks_mut(l).zip(bias) {
+                        for v in row {
+                            v.write(bv);
+                        }
+                    }
+                    // SAFETY: the loop above wrote every element of `ob`:
+                    // its o x l elements are o rows of l (`chunks_mut(l)`)
+                    // zipped with the o biases; `MaybeUninit<T>` has T's
+                    // layout.
+                    let ob = unsafe { &mut *(ob as *mut [MaybeUninit<T>] as *mut [T]) };
+                    groups(&mut |rows, wq, cols| {
+                        matmul_strided_add(&mut ob[rows], wq, cols, og, ck, l, strides)
+                    });
+                }
+                // The groups' blocks tile the item's o x l elements.
+                None => groups(&mut |rows, wq, cols| {
+                    matmul_strided_uninit(&mut ob[rows], wq, cols, og, ck, l, strides)
+                }),
             }
         }
     });
@@ -259,12 +280,22 @@ impl<T: Real> Primitive<T> for Conv2d {
 
     fn forward(&self, x: &[&Tensor<T>]) -> Tensor<T> {
         let dm = self.dims(x[0].shape(), x[1].shape());
-        let mut out = Tensor::zeros(&[dm.n, dm.o, dm.g.oh, dm.g.ow]);
-        if out.numel() > 0 {
-            let bias = x.get(2).map(|b| b.data());
-            forward_into(dm, x[0].data(), x[1].data(), bias, out.data_mut());
+        let shape = Shape::from_slice(&[dm.n, dm.o, dm.g.oh, dm.g.ow]);
+        if shape.iter().product::<usize>() == 0 {
+            return Tensor::zeros(&shape);
         }
-        out
+        let bias = x.get(2).map(|b| b.data());
+        // SAFETY: `forward_into` writes every element of the n x o x l
+        // buffer: `for_chunks` hands it all over in whole items of o x l,
+        // and each item is written by the bias rows and then added to, or
+        // without a bias by its groups' products, whose blocks of og x l
+        // tile it (groups x og = o), each product writing all of its block
+        // (`matmul_strided_uninit`, zeros when ck = 0).
+        unsafe {
+            Tensor::from_uninit(shape, |out| {
+                forward_into(dm, x[0].data(), x[1].data(), bias, out)
+            })
+        }
     }
 
     fn vjp<V: Apply<T>>(&self, x: &[&V], _y: &V, g: &V, need: &[bool]) -> SmallVec<[Option<V>; 3]> {
