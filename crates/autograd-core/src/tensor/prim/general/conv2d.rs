@@ -155,6 +155,10 @@ struct Run<'a, T> {
     dw: &'a mut [T],
 }
 
+/// Receives a group's block: its rows of the item's output, the group's
+/// weights and its unfolded input.
+type PutBlock<'a, T> = dyn FnMut(std::ops::Range<usize>, &[T], &[T]) + 'a;
+
 /// Writes every element of `out` (`n x o x l`, uninitialised on entry):
 /// each group's block of each item is one product into its own rows; with
 /// a bias, the item's bias rows are written first and the products added.
@@ -165,7 +169,7 @@ fn forward_into<T: Real>(dm: Dims, x: &[T], w: &[T], bias: Option<&[T]>, out: &m
         for (j, ob) in part.chunks_mut(o * l).enumerate() {
             let xb = &x[(b0 + j) * dm.item_in()..];
             // Group q's block: Y_q = W_q X_q, W_q's rows ck apart, X_q's l.
-            let mut groups = |put: &mut dyn FnMut(std::ops::Range<usize>, &[T], &[T])| {
+            let mut groups = |put: &mut PutBlock<'_, T>| {
                 for q in 0..dm.groups {
                     dm.g.unfold_into(&xb[q * dm.group_in()..], &mut cols, T::ZERO);
                     put(q * og * l..(q + 1) * og * l, &w[q * og * ck..], &cols);
