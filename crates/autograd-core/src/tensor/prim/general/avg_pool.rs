@@ -9,6 +9,8 @@
 //! built. Planes go to threads. The general rule, for `grad_graph`, is the
 //! composition's (the adjoint broadcast over each window, scaled, folded).
 
+use std::mem::MaybeUninit;
+
 use smallvec::{SmallVec, smallvec};
 
 use super::max_pool::{SPLIT_INPUTS, Windows};
@@ -16,6 +18,7 @@ use crate::Real;
 use crate::tensor::conv::{Geometry, Window2d};
 use crate::tensor::pool;
 use crate::tensor::prim::{Apply, Primitive};
+use crate::tensor::shape::Shape;
 use crate::tensor::{Tensor, TensorVar};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -35,25 +38,31 @@ impl<T: Real> Primitive<T> for AvgPool2d {
 
     fn forward(&self, x: &[&Tensor<T>]) -> Tensor<T> {
         let g = self.geometry(x[0].shape());
-        let mut out = Tensor::zeros(&[g.n, g.c, g.oh, g.ow]);
         let (plane, l) = (g.h * g.w, g.oh * g.ow);
-        if out.numel() == 0 || plane == 0 {
-            return out;
+        if g.n * g.c * l == 0 || plane == 0 {
+            return Tensor::zeros(&[g.n, g.c, g.oh, g.ow]);
         }
         let inv = T::ONE / T::from_f64((g.kh * g.kw) as f64);
         let xd = x[0].data();
         let windows = Windows::new(&g);
-        crate::parallel::for_chunks(xd.len(), SPLIT_INPUTS, out.data_mut(), l, |p0, part| {
-            for (j, o) in part.chunks_mut(l).enumerate() {
-                let xp = &xd[(p0 + j) * plane..(p0 + j + 1) * plane];
-                windows.for_each(|i, taps| {
-                    let mut s = T::ZERO;
-                    taps.each(|t| s += xp[t]);
-                    o[i] = s * inv;
-                });
-            }
-        });
-        out
+        let fill = |out: &mut [MaybeUninit<T>]| {
+            crate::parallel::for_chunks(xd.len(), SPLIT_INPUTS, out, l, |p0, part| {
+                for (j, o) in part.chunks_mut(l).enumerate() {
+                    let xp = &xd[(p0 + j) * plane..(p0 + j + 1) * plane];
+                    windows.for_each(|i, taps| {
+                        let mut s = T::ZERO;
+                        taps.each(|t| s += xp[t]);
+                        o[i].write(s * inv);
+                    });
+                }
+            })
+        };
+        // SAFETY: every element is written: `for_chunks` hands over the
+        // whole buffer in planes of l = oh x ow, and `Windows::for_each`
+        // visits oi x ow + oj for every oi < oh and oj < ow (its row and
+        // column lists have oh and ow entries), each visit writing its
+        // element.
+        unsafe { Tensor::from_uninit(Shape::from_slice(&[g.n, g.c, g.oh, g.ow]), fill) }
     }
 
     fn vjp<V: Apply<T>>(&self, x: &[&V], _y: &V, g: &V, need: &[bool]) -> SmallVec<[Option<V>; 3]> {

@@ -10,6 +10,8 @@
 //! The general rule, for `grad_graph`, is that composition's rule (unfold
 //! with -∞ padding, ties counted, fold), equal to the kernels to rounding.
 
+use std::mem::MaybeUninit;
+
 use smallvec::{SmallVec, smallvec};
 
 use crate::Real;
@@ -17,6 +19,7 @@ use crate::tensor::conv::{Geometry, Window2d};
 use crate::tensor::elementwise::zip_broadcast;
 use crate::tensor::pool;
 use crate::tensor::prim::{Apply, Primitive};
+use crate::tensor::shape::Shape;
 use crate::tensor::{Tensor, TensorVar};
 
 /// Inputs from which planes are shared between threads: 4x below the
@@ -135,13 +138,18 @@ impl Taps {
 }
 
 /// One plane's maxima into `o`.
-fn forward_plane<T: Real>(windows: &Windows, xp: &[T], o: &mut [T]) {
+fn forward_plane<T: Real>(windows: &Windows, xp: &[T], o: &mut [MaybeUninit<T>]) {
     if windows.tiled() {
         // Windows side by side: each input row feeds one output row, a run
         // of `kw` inputs per output.
         let g = &windows.g;
         for (oi, orow) in o.chunks_mut(g.ow).enumerate() {
-            orow.fill(-T::INFINITY);
+            for m in orow.iter_mut() {
+                m.write(-T::INFINITY);
+            }
+            // SAFETY: every element of the row was just written;
+            // `MaybeUninit<T>` has T's layout.
+            let orow = unsafe { &mut *(orow as *mut [MaybeUninit<T>] as *mut [T]) };
             let mut nan = false;
             for ki in 0..g.kh {
                 let row = &xp[(oi * g.kh + ki) * g.w..][..g.ow * g.kw];
@@ -179,7 +187,7 @@ fn forward_plane<T: Real>(windows: &Windows, xp: &[T], o: &mut [T]) {
                 m = v;
             }
         });
-        o[i] = m;
+        o[i].write(m);
     });
 }
 
@@ -265,21 +273,28 @@ impl<T: Real> Primitive<T> for MaxPool2d {
 
     fn forward(&self, x: &[&Tensor<T>]) -> Tensor<T> {
         let g = self.geometry(x[0].shape());
-        let mut out = Tensor::zeros(&[g.n, g.c, g.oh, g.ow]);
         let (plane, l) = (g.h * g.w, g.oh * g.ow);
-        if out.numel() == 0 || plane == 0 {
-            return out;
+        if g.n * g.c * l == 0 || plane == 0 {
+            return Tensor::zeros(&[g.n, g.c, g.oh, g.ow]);
         }
         let xd = x[0].data();
         let work = x[0].numel();
         let windows = Windows::new(&g);
-        crate::parallel::for_chunks(work, SPLIT_INPUTS, out.data_mut(), l, |p0, part| {
-            for (j, o) in part.chunks_mut(l).enumerate() {
-                let xp = &xd[(p0 + j) * plane..(p0 + j + 1) * plane];
-                forward_plane(&windows, xp, o);
-            }
-        });
-        out
+        let fill = |out: &mut [MaybeUninit<T>]| {
+            crate::parallel::for_chunks(work, SPLIT_INPUTS, out, l, |p0, part| {
+                for (j, o) in part.chunks_mut(l).enumerate() {
+                    let xp = &xd[(p0 + j) * plane..(p0 + j + 1) * plane];
+                    forward_plane(&windows, xp, o);
+                }
+            })
+        };
+        // SAFETY: every element is written. `for_chunks` hands over the
+        // whole buffer in planes of l = oh x ow; `forward_plane` writes all
+        // of a plane: tiled, row by row (`chunks_mut(ow)`, each row filled
+        // first); otherwise `Windows::for_each` visits oi x ow + oj for
+        // every oi < oh and oj < ow (its row and column lists have oh and ow
+        // entries) and each visit writes its element.
+        unsafe { Tensor::from_uninit(Shape::from_slice(&[g.n, g.c, g.oh, g.ow]), fill) }
     }
 
     fn vjp<V: Apply<T>>(&self, x: &[&V], y: &V, g: &V, need: &[bool]) -> SmallVec<[Option<V>; 3]> {
