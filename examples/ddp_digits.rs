@@ -103,13 +103,14 @@ impl Trainer for Distributed<'_> {
         self.world.size()
     }
     fn gradients(&mut self, model: &Sequential<f32>, loss: TensorVar<'_, f32>) -> ParamGrads<f32> {
-        if let Some((rank, step, what)) = &self.fault {
-            if *rank == self.world.rank() && *step == self.step {
-                eprintln!("rank {rank}: injected fault at step {step}: {what}");
-                match what.as_str() {
-                    "die" => std::process::exit(3),
-                    _ => std::thread::sleep(Duration::from_secs(3600)),
-                }
+        if let Some((rank, step, what)) = &self.fault
+            && *rank == self.world.rank()
+            && *step == self.step
+        {
+            eprintln!("rank {rank}: injected fault at step {step}: {what}");
+            match what.as_str() {
+                "die" => std::process::exit(3),
+                _ => std::thread::sleep(Duration::from_secs(3600)),
             }
         }
         self.step += 1;
