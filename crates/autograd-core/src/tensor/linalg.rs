@@ -105,7 +105,7 @@ pub(crate) fn matmul_strided<T: Real>(
     // SAFETY: `MaybeUninit<T>` has T's layout, and `strided_into` writes
     // only initialised values through the view, so `dst` stays initialised.
     let dst = unsafe { &mut *(dst as *mut [T] as *mut [MaybeUninit<T>]) };
-    strided_into(dst, a, b, m, k, n, strides, false);
+    matmul_strided_uninit(dst, a, b, m, k, n, strides);
 }
 
 /// [`matmul_strided`] into an uninitialised block, every element of which
@@ -560,10 +560,17 @@ pub(crate) fn mm_vjp<T: Real, V: Algebra<T>>(
     tb: bool,
     need: &[bool],
 ) -> [Option<V>; 2] {
+    // The matrix's gradient of a batch times a matrix, from the folded
+    // operands (decided once, for both gradients).
+    let folded = need[1]
+        .then(|| {
+            let (a, b) = (x[0].shape(), x[1].shape());
+            folded_rows(&a, &b, ta, product_columns(&b, tb))
+        })
+        .flatten();
     [0, 1].map(|k| {
         need[k].then(|| {
-            let (a, b) = (x[0].shape(), x[1].shape());
-            if let (1, Some((a2, g2))) = (k, folded_rows(&a, &b, ta, product_columns(&b, tb))) {
+            if let (1, Some((a2, g2))) = (k, folded) {
                 let (a2, g2) = (x[0].reshape(&a2), g.reshape(&g2));
                 let (l, r, tl, tr) = grad_product(1, &a2, x[1], &g2, false, tb);
                 return l.mm(r, tl, tr);

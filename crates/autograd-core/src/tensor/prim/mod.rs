@@ -121,6 +121,38 @@ impl<T: Real> Apply<T> for TensorVar<'_, T> {
 // Kernels every registered primitive gets, monomorphised per primitive by
 // the registries' dispatch.
 
+/// Calls `$body` (an `#[inline(always)]` fn generic over `T: Real` and
+/// `U: Unary<T>`) through a copy compiled for the widest level
+/// `simd::level` allows: the three elementwise kernels below dispatch
+/// themselves rather than through `simd::wide`, because a closure's
+/// captures reach the wide copy through memory, ~10 instructions a call
+/// that a function's arguments in registers do not pay, a sixth of T3's
+/// 16-element ops (callgrind).
+macro_rules! at_level {
+    ($body:ident($($a:ident: $t:ty),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f")]
+            fn avx512<T: Real, U: Unary<T>>($($a: $t),*) {
+                $body($($a),*)
+            }
+            #[target_feature(enable = "avx2")]
+            fn avx2<T: Real, U: Unary<T>>($($a: $t),*) {
+                $body($($a),*)
+            }
+            match crate::simd::level() {
+                // SAFETY: each requires only that the CPU has its feature;
+                // `level` never exceeds what was detected.
+                Level::Avx512 => return unsafe { avx512($($a),*) },
+                // SAFETY: as above.
+                Level::Avx2 => return unsafe { avx2($($a),*) },
+                Level::Plain => {}
+            }
+        }
+        $body($($a),*)
+    }};
+}
+
 /// `out[i] = op.value(x[i])` into an initialised buffer (replay, recycled
 /// values), as wide as the CPU allows, as [`map_uninit`].
 pub(crate) fn map_into<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [T]) {
@@ -131,32 +163,8 @@ pub(crate) fn map_into<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [T]) {
             *o = op.value(v);
         }
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        fn avx512<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [T]) {
-            body(op, x, out)
-        }
-        #[target_feature(enable = "avx2")]
-        fn avx2<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [T]) {
-            body(op, x, out)
-        }
-        match crate::simd::level() {
-            // SAFETY: each requires only that the CPU has its feature;
-            // `level` never exceeds what was detected.
-            Level::Avx512 => return unsafe { avx512(op, x, out) },
-            // SAFETY: as above.
-            Level::Avx2 => return unsafe { avx2(op, x, out) },
-            Level::Plain => {}
-        }
-    }
-    body(op, x, out)
+    at_level!(body(op: U, x: &[T], out: &mut [T]))
 }
-
-// The three elementwise kernels below dispatch on `simd::level` themselves
-// rather than through `simd::wide`: a closure's captures reach the wide copy
-// through memory, ~10 instructions a call that a function's arguments in
-// registers do not pay, a sixth of T3's 16-element ops (callgrind).
 
 /// `out[i] = op.value(x[i])` for every element of `out` (`x` at least as
 /// long), compiled for the widest level [`crate::simd::level`] allows: the
@@ -175,27 +183,7 @@ fn map_uninit<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [std::mem::MaybeUn
         x.len() >= out.len(),
         "map_uninit: input shorter than output"
     );
-    #[cfg(target_arch = "x86_64")]
-    {
-        type Out<T> = std::mem::MaybeUninit<T>;
-        #[target_feature(enable = "avx512f")]
-        fn avx512<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [Out<T>]) {
-            body(op, x, out)
-        }
-        #[target_feature(enable = "avx2")]
-        fn avx2<T: Real, U: Unary<T>>(op: U, x: &[T], out: &mut [Out<T>]) {
-            body(op, x, out)
-        }
-        match crate::simd::level() {
-            // SAFETY: each requires only that the CPU has its feature;
-            // `level` never exceeds what was detected.
-            Level::Avx512 => return unsafe { avx512(op, x, out) },
-            // SAFETY: as above.
-            Level::Avx2 => return unsafe { avx2(op, x, out) },
-            Level::Plain => {}
-        }
-    }
-    body(op, x, out)
+    at_level!(body(op: U, x: &[T], out: &mut [std::mem::MaybeUninit<T>]))
 }
 
 /// The VJP into `out`, reading the adjoint from `g`, or from `out` itself
@@ -227,32 +215,7 @@ pub(crate) fn unary_vjp_into<T: Real, U: Unary<T>>(
     }
     /// [`one`] as wide as the CPU allows (as `map_uninit`).
     fn wide<T: Real, U: Unary<T>>(op: U, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx512f")]
-            fn avx512<T: Real, U: Unary<T>>(
-                op: U,
-                g: Option<&[T]>,
-                x: &[T],
-                y: &[T],
-                out: &mut [T],
-            ) {
-                one(op, g, x, y, out)
-            }
-            #[target_feature(enable = "avx2")]
-            fn avx2<T: Real, U: Unary<T>>(op: U, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]) {
-                one(op, g, x, y, out)
-            }
-            match crate::simd::level() {
-                // SAFETY: each requires only that the CPU has its feature;
-                // `level` never exceeds what was detected.
-                Level::Avx512 => return unsafe { avx512(op, g, x, y, out) },
-                // SAFETY: as above.
-                Level::Avx2 => return unsafe { avx2(op, g, x, y, out) },
-                Level::Plain => {}
-            }
-        }
-        one(op, g, x, y, out)
+        at_level!(one(op: U, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]))
     }
     #[inline(always)]
     fn one<T: Real, U: Unary<T>>(op: U, g: Option<&[T]>, x: &[T], y: &[T], out: &mut [T]) {
